@@ -1,0 +1,47 @@
+# Juhui — `make run` serves the site, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FLASK := $(BIN)/flask --app wsgi
+PORT ?= 5000
+
+.PHONY: run test install translations extract-messages lint bench clean
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+install: $(STAMP) translations
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Juhui needs Python 3.11 or newer (found $$($(PYTHON) --version))."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+translations: $(STAMP)
+	$(BIN)/pybabel -q compile -d planner/translations
+
+# Refresh the catalogues after changing user-facing strings, then translate the new msgids.
+extract-messages: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o planner/translations/messages.pot .
+	$(BIN)/pybabel -q update -N -i planner/translations/messages.pot -d planner/translations
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+
+# Benchmarks never run inside `make test`. Set BENCH_DATABASE_URL to measure on PostgreSQL.
+bench: install
+	$(BIN)/python bench/bench_bookings.py
+	$(BIN)/python bench/bench_calendars.py
+	$(BIN)/python bench/bench_registrations.py

@@ -1,0 +1,1 @@
+"""The city-branch domain: branches, memberships and roles, venues, geography."""

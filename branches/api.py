@@ -1,0 +1,215 @@
+"""JSON API for branches, nearest, memberships and venues (see shared/API.md)."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from flask import Response, jsonify, url_for
+from flask_babel import lazy_gettext as _l
+
+from branches import services
+from branches.forms import (
+    BranchForm,
+    BranchSearchForm,
+    NearestForm,
+    RemoveMemberForm,
+    ReviewForm,
+    RoleForm,
+    VenueForm,
+)
+from branches.models import AuditEntry, Branch, JoinPolicy, Membership, Role, Venue
+from planner.api import api_user, created, operation, parse_json, parse_query
+from planner.errors import InvalidInput
+
+
+class BranchOut(TypedDict):
+    slug: str
+    name: str
+    city: str
+    country: str
+    timezone: str
+    latitude: float
+    longitude: float
+    member_count: int
+    join_policy: JoinPolicy
+    url: str
+
+
+class NearestBranchOut(BranchOut):
+    distance_km: float
+
+
+class MembershipOut(TypedDict):
+    branch: str
+    user_id: int
+    display_name: str
+    role: Role
+    status: str
+    ban_reason: str | None
+
+
+class AuditEntryOut(TypedDict):
+    action: str
+    actor_id: int | None
+    subject_id: int | None
+    detail: str
+    created_at: str
+
+
+class VenueOut(TypedDict):
+    id: int
+    branch: str
+    name: str
+    address: str
+    capacity: int
+    latitude: float
+    longitude: float
+    coordinates_approximate: bool
+    notes: str
+
+
+def branch_json(branch: Branch, member_count: int) -> BranchOut:
+    return {"slug": branch.slug, "name": branch.name, "city": branch.city,
+            "country": branch.country, "timezone": branch.timezone,
+            "latitude": branch.latitude, "longitude": branch.longitude,
+            "member_count": member_count, "join_policy": branch.join_policy,
+            "url": url_for("branches.show", slug=branch.slug, _external=True)}
+
+
+def membership_json(membership: Membership) -> MembershipOut:
+    return {"branch": membership.branch.slug, "user_id": membership.user_id,
+            "display_name": membership.user.display_name, "role": membership.role,
+            "status": membership.status.value, "ban_reason": membership.ban_reason}
+
+
+def audit_json(entry: AuditEntry) -> AuditEntryOut:
+    return {"action": entry.action.value, "actor_id": entry.actor_id,
+            "subject_id": entry.subject_id, "detail": entry.detail,
+            "created_at": entry.created_at.isoformat()}
+
+
+def venue_json(venue: Venue) -> VenueOut:
+    return {"id": venue.id, "branch": venue.branch.slug, "name": venue.name,
+            "address": venue.address, "capacity": venue.capacity, "latitude": venue.latitude,
+            "longitude": venue.longitude,
+            "coordinates_approximate": venue.coordinates_approximate, "notes": venue.notes}
+
+
+@operation("/branches", "GET", _l("List and search branches"), query=BranchSearchForm,
+           response=list[BranchOut], auth=False, errors=(422,))
+def list_branches() -> Response:
+    search = parse_query(BranchSearchForm).q.data or ""
+    return jsonify([branch_json(s.branch, s.member_count)
+                    for s in services.branch_listing(search)])
+
+
+@operation("/branches", "POST", _l("Create a branch (network admins)"), form=BranchForm,
+           response=BranchOut, status=201, errors=(403, 409, 422))
+def create_branch() -> tuple[Response, int]:
+    branch = services.create_branch(api_user(), parse_json(BranchForm).to_input())
+    return created(branch_json(branch, 0))
+
+
+@operation("/branches/nearest", "GET", _l("Branches nearest to a point"), query=NearestForm,
+           response=list[NearestBranchOut], auth=False, errors=(422,))
+def nearest_branches() -> Response:
+    form = parse_query(NearestForm)
+    if form.lat.data is None or form.lon.data is None:
+        message = str(_l("Give lat and lon."))
+        raise InvalidInput(fields={"lat": [message], "lon": [message]})
+    summaries = services.nearest_branches(form.lat.data, form.lon.data, form.limit.data or 10)
+    return jsonify([branch_json(s.branch, s.member_count)
+                    | {"distance_km": round(s.distance_km or 0.0, 3)} for s in summaries])
+
+
+@operation("/branches/<slug>", "GET", _l("One branch"), response=BranchOut, auth=False,
+           errors=(404,))
+def get_branch(slug: str) -> Response:
+    branch = services.get_branch(slug)
+    return jsonify(branch_json(branch, services.member_count(branch)))
+
+
+@operation("/branches/<slug>/join", "POST", _l("Join a branch (or ask to, if it needs approval)"),
+           response=MembershipOut, errors=(403, 404))
+def join_branch(slug: str) -> Response:
+    return jsonify(membership_json(services.join_branch(api_user(), services.get_branch(slug))))
+
+
+@operation("/branches/<slug>/leave", "POST", _l("Leave a branch"), status=204, errors=(404,))
+def leave_branch(slug: str) -> tuple[str, int]:
+    services.leave_branch(api_user(), services.get_branch(slug))
+    return "", 204
+
+
+@operation("/branches/<slug>/members", "GET", _l("Members of a branch (leads)"),
+           response=list[MembershipOut], errors=(403, 404))
+def list_members(slug: str) -> Response:
+    branch = services.get_branch(slug)
+    services.require_manager(api_user(), branch)
+    return jsonify([membership_json(m) for m in services.memberships(branch)])
+
+
+@operation("/branches/<slug>/members/<int:user_id>", "PUT",
+           _l("Change a member's role (leads; appointing leads: admins)"), form=RoleForm,
+           response=MembershipOut, errors=(403, 404, 409, 422))
+def set_role(slug: str, user_id: int) -> Response:
+    role = Role(parse_json(RoleForm).role.data)
+    membership = services.set_role(api_user(), services.get_branch(slug), user_id, role)
+    return jsonify(membership_json(membership))
+
+
+@operation("/branches/<slug>/members/<int:user_id>", "DELETE",
+           _l("Remove a member with a reason, optionally banning them"), form=RemoveMemberForm,
+           status=204, errors=(403, 404, 422))
+def remove_member(slug: str, user_id: int) -> tuple[str, int]:
+    form = parse_json(RemoveMemberForm)
+    services.remove_member(api_user(), services.get_branch(slug), user_id, form.reason.data,
+                           ban=form.ban.data)
+    return "", 204
+
+
+@operation("/branches/<slug>/members/<int:user_id>/review", "POST",
+           _l("Approve or decline a join request (leads)"), form=ReviewForm,
+           response=MembershipOut, errors=(403, 404, 409))
+def review_request(slug: str, user_id: int) -> Response | tuple[str, int]:
+    form = parse_json(ReviewForm)
+    membership = services.review_join_request(
+        api_user(), services.get_branch(slug), user_id, approve=bool(form.approve.data),
+        message=form.message.data or "")
+    return jsonify(membership_json(membership)) if membership else ("", 204)
+
+
+@operation("/branches/<slug>/audit", "GET", _l("What happened to memberships (leads)"),
+           response=list[AuditEntryOut], errors=(403, 404))
+def audit_log(slug: str) -> Response:
+    entries = services.audit_log(api_user(), services.get_branch(slug))
+    return jsonify([audit_json(e) for e in entries])
+
+
+@operation("/branches/<slug>/venues", "GET", _l("Venues of a branch"),
+           response=list[VenueOut], auth=False, errors=(404,))
+def list_venues(slug: str) -> Response:
+    return jsonify([venue_json(v) for v in services.venues(services.get_branch(slug))])
+
+
+@operation("/branches/<slug>/venues", "POST", _l("Add a venue (leads)"), form=VenueForm,
+           response=VenueOut, status=201, errors=(403, 404, 409, 422))
+def create_venue(slug: str) -> tuple[Response, int]:
+    branch = services.get_branch(slug)
+    venue = services.save_venue(api_user(), branch, parse_json(VenueForm).to_input())
+    return created(venue_json(venue))
+
+
+@operation("/venues/<int:venue_id>", "GET", _l("One venue"), response=VenueOut, auth=False,
+           errors=(404,))
+def get_venue(venue_id: int) -> Response:
+    return jsonify(venue_json(services.get_venue(venue_id)))
+
+
+@operation("/venues/<int:venue_id>", "PUT", _l("Update a venue (leads)"), form=VenueForm,
+           response=VenueOut, errors=(403, 404, 409, 422))
+def update_venue(venue_id: int) -> Response:
+    venue = services.get_venue(venue_id)
+    saved = services.save_venue(api_user(), venue.branch, parse_json(VenueForm).to_input(),
+                                venue)
+    return jsonify(venue_json(saved))

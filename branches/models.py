@@ -1,0 +1,146 @@
+"""City branches, who belongs to them in which role, what happened to memberships, and venues."""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from planner.db import created_at, intpk, str80, str200, str_enum, updated_at
+from planner.extensions import db
+
+if TYPE_CHECKING:
+    from planner.accounts.models import User
+
+
+class JoinPolicy(enum.StrEnum):
+    OPEN = "open"
+    APPROVAL = "approval"
+
+
+class Role(enum.StrEnum):
+    MEMBER = "member"
+    STAFF = "staff"
+    LEAD = "lead"
+
+
+class MembershipStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    BANNED = "banned"
+
+
+class AuditAction(enum.StrEnum):
+    JOINED = "joined"
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    LEFT = "left"
+    ROLE_CHANGED = "role_changed"
+    REMOVED = "removed"
+    BANNED = "banned"
+    UNBANNED = "unbanned"
+
+
+class Branch(db.Model):
+    __tablename__ = "branches"
+    __table_args__ = (
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
+        Index("ix_branches_lat_lon", "latitude", "longitude"),
+    )
+
+    id: Mapped[intpk]
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str80]
+    city: Mapped[str80]
+    country: Mapped[str] = mapped_column(String(2))
+    timezone: Mapped[str] = mapped_column(String(64))
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    description: Mapped[str] = mapped_column(Text, default="")
+    join_policy: Mapped[JoinPolicy] = mapped_column(
+        str_enum(JoinPolicy, "join_policy"), default=JoinPolicy.OPEN)
+    locale: Mapped[str] = mapped_column(String(8), default="zh_CN")
+    # No-show policy: after no_show_limit no-shows in the member's last no_show_window meetups
+    # of this branch, their RSVPs need approval. NULL switches the policy off.
+    no_show_limit: Mapped[int | None]
+    no_show_window: Mapped[int] = mapped_column(default=5)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    venues: Mapped[list[Venue]] = relationship(
+        back_populates="branch", order_by="Venue.name", passive_deletes=True)
+
+    def __repr__(self) -> str:
+        return f"<Branch {self.slug}>"
+
+
+class Membership(db.Model):
+    """One person in one branch. Leaving or removal deletes the row; a ban keeps it."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("branch_id", "user_id", name="uq_memberships_branch_user"),)
+
+    id: Mapped[intpk]
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role, "membership_role"), default=Role.MEMBER)
+    status: Mapped[MembershipStatus] = mapped_column(
+        str_enum(MembershipStatus, "membership_status"), default=MembershipStatus.ACTIVE)
+    ban_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    branch: Mapped[Branch] = relationship()
+    user: Mapped[User] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is MembershipStatus.ACTIVE
+
+
+class AuditEntry(db.Model):
+    """Append-only record of what happened to memberships of a branch, shown to its leads."""
+
+    __tablename__ = "branch_audit_log"
+
+    id: Mapped[intpk]
+    branch_id: Mapped[int] = mapped_column(
+        ForeignKey("branches.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[AuditAction] = mapped_column(str_enum(AuditAction, "audit_action"))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[created_at]
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    subject: Mapped[User | None] = relationship(foreign_keys=[subject_id])
+
+
+class Venue(db.Model):
+    __tablename__ = "venues"
+    __table_args__ = (
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
+        UniqueConstraint("branch_id", "name", name="uq_venues_branch_name"),
+    )
+
+    id: Mapped[intpk]
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    name: Mapped[str80]
+    address: Mapped[str200]
+    capacity: Mapped[int]
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    coordinates_approximate: Mapped[bool] = mapped_column(default=False)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    branch: Mapped[Branch] = relationship(back_populates="venues")
+

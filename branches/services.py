@@ -1,0 +1,470 @@
+"""Branch rules: creating branches, finding them, memberships and roles, venues.
+
+Services take plain arguments and the acting user, check permissions through
+planner.permissions, commit, and raise domain errors. They never touch the request.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from geopy.geocoders.base import Geocoder
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from branches.geography import (
+    AmbiguousPlace,
+    Place,
+    UnknownPlace,
+    bounding_box,
+    distance_km,
+    make_geocoder,
+    place_from_coordinates,
+    resolve_place,
+)
+from branches.models import (
+    AuditAction,
+    AuditEntry,
+    Branch,
+    JoinPolicy,
+    Membership,
+    MembershipStatus,
+    Role,
+    Venue,
+)
+from planner import permissions
+from planner.accounts.models import User
+from planner.accounts.services import get_user
+from planner.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from planner.extensions import db
+from planner.timeutil import is_timezone
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+# Search radii tried in turn for "nearest": small boxes first so the SQL prefilter stays cheap.
+NEAREST_RADII_KM = (50.0, 250.0, 1000.0, 5000.0, 20040.0)
+
+
+class BannedFromBranch(NotAllowed):
+    code = "banned"
+    default_message = _l("You were removed from this branch and cannot rejoin.")
+
+
+@dataclass(frozen=True)
+class BranchInput:
+    name: str
+    city: str
+    country: str | None = None
+    slug: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    timezone: str | None = None
+    join_policy: JoinPolicy = JoinPolicy.OPEN
+    description: str = ""
+    locale: str = "zh_CN"
+
+
+@dataclass(frozen=True)
+class VenueInput:
+    name: str
+    address: str
+    capacity: int
+    latitude: float | None = None
+    longitude: float | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class BranchSummary:
+    branch: Branch
+    member_count: int
+    distance_km: float | None = None
+
+
+# --- geocoding -------------------------------------------------------------------------------
+
+def configured_geocoder() -> Geocoder:
+    """The geocoder chosen by the GEOCODER setting, built once per app."""
+    cache = current_app.extensions.setdefault("juhui_geocoder", {})
+    if "geocoder" not in cache:
+        cache["geocoder"] = make_geocoder(
+            current_app.config["GEOCODER"], api_key=current_app.config["GEOCODER_API_KEY"],
+            user_agent=current_app.config["GEOCODER_USER_AGENT"])
+    return cache["geocoder"]
+
+
+def locate(query: str, country: str | None = None) -> Place:
+    """Resolve a typed place to coordinates, or raise InvalidInput naming the `city` field."""
+    try:
+        return resolve_place(query, country, configured_geocoder())
+    except UnknownPlace:
+        raise InvalidInput(
+            _l("We could not find this city. Check the spelling or enter coordinates."),
+            fields={"city": [str(_l("Unknown city: enter coordinates instead."))]},
+        ) from None
+    except AmbiguousPlace as ambiguous:
+        raise InvalidInput(
+            _l("Several places have this name. Pick one, or give the country."),
+            fields={"city": [str(_l("Several places have this name."))]},
+            candidates=[_place_json(p) for p in ambiguous.candidates],
+        ) from None
+
+
+def _place_json(place: Place) -> dict[str, Any]:
+    return {"name": place.name, "country": place.country, "latitude": place.latitude,
+            "longitude": place.longitude, "timezone": place.timezone,
+            "population": place.population}
+
+
+# --- branches --------------------------------------------------------------------------------
+
+def get_branch(slug: str) -> Branch:
+    branch = db.session.scalar(select(Branch).where(Branch.slug == slug))
+    if branch is None:
+        raise NotFound(_l("No such branch."))
+    return branch
+
+
+def _member_counts() -> Any:
+    return (select(Membership.branch_id, func.count().label("member_count"))
+            .where(Membership.status == MembershipStatus.ACTIVE)
+            .group_by(Membership.branch_id).subquery())
+
+
+def _with_member_counts(query: Select[Any]) -> tuple[Select[Any], Any]:
+    """Add each branch's active member count as a second column (one aggregate, no N+1)."""
+    counts = _member_counts()
+    count = func.coalesce(counts.c.member_count, 0)
+    return query.add_columns(count).outerjoin(counts, counts.c.branch_id == Branch.id), count
+
+
+def branch_listing(search: str = "", limit: int | None = None) -> list[BranchSummary]:
+    """Branches with their member counts, biggest first, optionally filtered by a search."""
+    query, count = _with_member_counts(select(Branch))
+    if search.strip():
+        pattern = f"%{_escape_like(search.strip())}%"
+        query = query.where(or_(Branch.name.ilike(pattern, escape="\\"),
+                                Branch.city.ilike(pattern, escape="\\"),
+                                Branch.slug.ilike(pattern, escape="\\")))
+    query = query.order_by(count.desc(), Branch.name)
+    rows = db.session.execute(query.limit(limit)).all()
+    return [BranchSummary(branch, count) for branch, count in rows]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def member_count(branch: Branch) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Membership).where(
+            Membership.branch_id == branch.id, Membership.status == MembershipStatus.ACTIVE)) or 0
+
+
+def nearest_branches(latitude: float, longitude: float, limit: int = 10,
+                     radius_km: float | None = None) -> list[BranchSummary]:
+    """Branches nearest to a point by geodesic distance.
+
+    A bounding box in SQL keeps the candidate set small; the radius grows until enough
+    branches are found (or the whole globe is covered).
+    """
+    radii = [r for r in NEAREST_RADII_KM if radius_km is None or r < radius_km]
+    radii.append(radius_km or NEAREST_RADII_KM[-1])
+    found: list[BranchSummary] = []
+    for radius in radii:
+        found = _branches_within(latitude, longitude, radius)
+        if len(found) >= limit:
+            break
+    return found[:limit]
+
+
+def _branches_within(latitude: float, longitude: float, radius: float) -> list[BranchSummary]:
+    box = bounding_box(latitude, longitude, radius)
+    lon_test = (or_(Branch.longitude >= box.min_lon, Branch.longitude <= box.max_lon)
+                if box.wraps else Branch.longitude.between(box.min_lon, box.max_lon))
+    query, _count = _with_member_counts(select(Branch))
+    query = query.where(
+        Branch.latitude.between(box.min_lat, box.max_lat), lon_test)
+    summaries = []
+    for branch, count in db.session.execute(query).all():
+        distance = distance_km(latitude, longitude, branch.latitude, branch.longitude)
+        if distance <= radius:
+            summaries.append(BranchSummary(branch, count, distance))
+    return sorted(summaries, key=lambda s: (s.distance_km, s.branch.name))
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:64].strip("-")
+
+
+def _unique_slug(base: str) -> str:
+    base = slugify(base) or "branch"
+    taken = set(db.session.scalars(select(Branch.slug).where(Branch.slug.like(f"{base}%"))))
+    candidate, number = base, 2
+    while candidate in taken:
+        candidate, number = f"{base}-{number}", number + 1
+    return candidate
+
+
+def _typed_coordinates(latitude: float | None, longitude: float | None) -> bool:
+    """Whether both coordinates were typed; refuses one without the other or out of range."""
+    if latitude is None and longitude is None:
+        return False
+    if latitude is None or longitude is None:
+        raise InvalidInput(fields={"longitude" if longitude is None else "latitude": [
+            str(_l("Give both latitude and longitude, or neither."))]})
+    if not -90 <= latitude <= 90:
+        raise InvalidInput(fields={"latitude": [str(_l("Latitude must be between -90 and 90."))]})
+    if not -180 <= longitude <= 180:
+        raise InvalidInput(fields={"longitude": [
+            str(_l("Longitude must be between -180 and 180."))]})
+    return True
+
+
+def _placed(data: BranchInput) -> Place:
+    """Where the branch is: typed coordinates win; otherwise the city is resolved."""
+    if _typed_coordinates(data.latitude, data.longitude):
+        return place_from_coordinates(data.latitude, data.longitude)  # type: ignore[arg-type]
+    return locate(data.city, data.country)
+
+
+def create_branch(actor: Any, data: BranchInput) -> Branch:
+    if not permissions.can_create_branch(actor):
+        raise NotAllowed(_l("Only network admins create branches."))
+    place = _placed(data)
+    timezone = data.timezone or place.timezone
+    if not is_timezone(timezone):
+        raise InvalidInput(fields={"timezone": [str(_l("Unknown timezone."))]})
+    if data.slug and not SLUG_PATTERN.match(data.slug):
+        raise InvalidInput(fields={"slug": [str(_l(
+            "Use lowercase letters, digits and hyphens."))]})
+    slug = data.slug or _unique_slug(place.name or data.city)
+    branch = Branch(slug=slug, name=data.name.strip(), city=data.city.strip(),
+                    country=(data.country or place.country).upper(), timezone=timezone,
+                    latitude=data.latitude if data.latitude is not None else place.latitude,
+                    longitude=data.longitude if data.longitude is not None else place.longitude,
+                    join_policy=data.join_policy, description=data.description,
+                    locale=data.locale)
+    db.session.add(branch)
+    _commit_or_conflict(_l("A branch with this address (slug) already exists."), "slug")
+    return branch
+
+
+def update_branch(actor: Any, branch: Branch, *, name: str, description: str,
+                  join_policy: JoinPolicy, locale: str) -> Branch:
+    require_manager(actor, branch)
+    branch.name, branch.description = name.strip(), description
+    branch.join_policy, branch.locale = join_policy, locale
+    db.session.commit()
+    return branch
+
+
+def _commit_or_conflict(message: Any, field: str) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(message, fields={field: [str(message)]}) from None
+
+
+def require_manager(actor: Any, branch: Branch) -> None:
+    if not permissions.can_manage_branch(actor, branch):
+        raise NotAllowed(_l("Only leads of this branch can do this."))
+
+
+# --- memberships -----------------------------------------------------------------------------
+
+def membership_of(user: Any, branch: Branch) -> Membership | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return db.session.scalar(select(Membership).where(
+        Membership.branch_id == branch.id, Membership.user_id == user.id))
+
+
+def _audit(branch: Branch, action: AuditAction, actor: Any, subject_id: int | None,
+           detail: str = "") -> None:
+    db.session.add(AuditEntry(branch_id=branch.id, action=action, detail=detail[:500],
+                              actor_id=getattr(actor, "id", None), subject_id=subject_id))
+
+
+def join_branch(user: Any, branch: Branch) -> Membership:
+    """Join an open branch, or ask to join one that needs approval. Repeating is harmless."""
+    if not permissions.can_join(user):
+        raise NotAllowed(_l("Log in to join a branch."))
+    membership = _locked_membership(branch, user.id)
+    if membership is not None:
+        if membership.status is MembershipStatus.BANNED:
+            raise BannedFromBranch()
+        return membership
+    pending = branch.join_policy is JoinPolicy.APPROVAL
+    membership = Membership(branch_id=branch.id, user_id=user.id, role=Role.MEMBER,
+                            status=MembershipStatus.PENDING if pending else MembershipStatus.ACTIVE)
+    db.session.add(membership)
+    _audit(branch, AuditAction.REQUESTED if pending else AuditAction.JOINED, user, user.id)
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent join of the same person won the race
+        db.session.rollback()
+        return _membership_or_404(branch, user.id)
+    return membership
+
+
+def leave_branch(user: Any, branch: Branch) -> None:
+    membership = membership_of(user, branch)
+    if membership is None or membership.status is MembershipStatus.BANNED:
+        raise NotFound(_l("You are not a member of this branch."))
+    db.session.delete(membership)
+    _audit(branch, AuditAction.LEFT, user, user.id)
+    db.session.commit()
+
+
+def _locked_membership(branch: Branch, user_id: int) -> Membership | None:
+    return db.session.scalar(select(Membership).where(
+        Membership.branch_id == branch.id, Membership.user_id == user_id).with_for_update())
+
+
+def _membership_or_404(branch: Branch, user_id: int) -> Membership:
+    membership = _locked_membership(branch, user_id)
+    if membership is None:
+        raise NotFound(_l("This person is not a member of this branch."))
+    return membership
+
+
+def review_join_request(actor: Any, branch: Branch, user_id: int, *, approve: bool,
+                        message: str = "") -> Membership | None:
+    require_manager(actor, branch)
+    membership = _membership_or_404(branch, user_id)
+    if membership.status is not MembershipStatus.PENDING:
+        raise Conflict(_l("There is no pending request from this person."))
+    if approve:
+        membership.status = MembershipStatus.ACTIVE
+        _audit(branch, AuditAction.APPROVED, actor, user_id, message)
+    else:
+        db.session.delete(membership)
+        _audit(branch, AuditAction.DECLINED, actor, user_id, message)
+    db.session.commit()
+    return membership if approve else None
+
+
+def set_role(actor: Any, branch: Branch, user_id: int, role: Role) -> Membership:
+    """Leads make members staff or back; only admins appoint or demote leads.
+
+    An admin appointing a lead who is not yet a member makes them one.
+    """
+    require_manager(actor, branch)
+    membership = _locked_membership(branch, user_id)
+    touches_lead = role is Role.LEAD or (membership is not None and membership.role is Role.LEAD)
+    if touches_lead and not permissions.can_appoint_lead(actor, branch):
+        raise NotAllowed(_l("Only network admins appoint or demote leads."))
+    if membership is None:
+        if role is not Role.LEAD:
+            raise NotFound(_l("This person is not a member of this branch."))
+        get_user(user_id)
+        membership = Membership(branch_id=branch.id, user_id=user_id)
+        db.session.add(membership)
+    if membership.status is MembershipStatus.BANNED:
+        raise Conflict(_l("This person is banned from the branch; lift the ban first."))
+    old_role = membership.role
+    membership.role, membership.status = role, MembershipStatus.ACTIVE
+    _audit(branch, AuditAction.ROLE_CHANGED, actor, user_id, f"{old_role or '-'} → {role}")
+    db.session.commit()
+    return membership
+
+
+def remove_member(actor: Any, branch: Branch, user_id: int, reason: str, *,
+                  ban: bool = False) -> None:
+    """Remove a member with a reason; a ban also keeps them from rejoining."""
+    require_manager(actor, branch)
+    if not reason.strip():
+        raise InvalidInput(fields={"reason": [str(_l("Give a reason."))]})
+    membership = _membership_or_404(branch, user_id)
+    if membership.role is Role.LEAD and not permissions.can_appoint_lead(actor, branch):
+        raise NotAllowed(_l("Only network admins remove a lead."))
+    if ban:
+        membership.status, membership.ban_reason = MembershipStatus.BANNED, reason.strip()
+        membership.role = Role.MEMBER
+    else:
+        db.session.delete(membership)
+    _audit(branch, AuditAction.BANNED if ban else AuditAction.REMOVED, actor, user_id,
+           reason.strip())
+    db.session.commit()
+
+
+def lift_ban(actor: Any, branch: Branch, user_id: int) -> None:
+    require_manager(actor, branch)
+    membership = _membership_or_404(branch, user_id)
+    if membership.status is not MembershipStatus.BANNED:
+        raise Conflict(_l("This person is not banned."))
+    db.session.delete(membership)
+    _audit(branch, AuditAction.UNBANNED, actor, user_id)
+    db.session.commit()
+
+
+def memberships(branch: Branch, status: MembershipStatus | None = None) -> list[Membership]:
+    query = (select(Membership).join(Membership.user).options(joinedload(Membership.user))
+             .where(Membership.branch_id == branch.id).order_by(User.display_name))
+    if status is not None:
+        query = query.where(Membership.status == status)
+    return list(db.session.scalars(query))
+
+
+def audit_log(actor: Any, branch: Branch, limit: int = 200) -> list[AuditEntry]:
+    if not permissions.can_view_audit_log(actor, branch):
+        raise NotAllowed(_l("Only leads of this branch can see its log."))
+    return list(db.session.scalars(
+        select(AuditEntry).options(joinedload(AuditEntry.actor), joinedload(AuditEntry.subject))
+        .where(AuditEntry.branch_id == branch.id)
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit)))
+
+
+# --- venues ----------------------------------------------------------------------------------
+
+def get_venue(venue_id: int) -> Venue:
+    venue = db.session.get(Venue, venue_id)
+    if venue is None:
+        raise NotFound(_l("No such venue."))
+    return venue
+
+
+def venues(branch: Branch) -> list[Venue]:
+    return list(db.session.scalars(
+        select(Venue).where(Venue.branch_id == branch.id).order_by(Venue.name)))
+
+
+def _venue_position(branch: Branch, data: VenueInput) -> tuple[float, float, bool]:
+    """Coordinates typed by hand, else geocoded address, else the city centre (approximate)."""
+    if _typed_coordinates(data.latitude, data.longitude):
+        return data.latitude, data.longitude, False  # type: ignore[return-value]
+    if current_app.config["GEOCODER"] != "offline":
+        try:
+            place = resolve_place(f"{data.address}, {branch.city}", branch.country,
+                                  configured_geocoder())
+            return place.latitude, place.longitude, False
+        except (UnknownPlace, AmbiguousPlace):
+            pass
+    return branch.latitude, branch.longitude, True
+
+
+def save_venue(actor: Any, branch: Branch, data: VenueInput,
+               venue: Venue | None = None) -> Venue:
+    """Create a venue, or update `venue`, for the branch."""
+    if not permissions.can_manage_venues(actor, branch):
+        raise NotAllowed(_l("Only leads of this branch manage its venues."))
+    if data.capacity < 1:
+        raise InvalidInput(fields={"capacity": [str(_l("Capacity must be at least 1."))]})
+    latitude, longitude, approximate = _venue_position(branch, data)
+    venue = venue or Venue(branch_id=branch.id)
+    if venue.branch_id != branch.id:
+        raise NotFound(_l("No such venue."))
+    venue.name, venue.address = data.name.strip(), data.address.strip()
+    venue.capacity = data.capacity
+    venue.latitude, venue.longitude = latitude, longitude
+    venue.coordinates_approximate, venue.notes = approximate, data.notes
+    db.session.add(venue)
+    _commit_or_conflict(_l("This branch already has a venue with this name."), "name")
+    return venue

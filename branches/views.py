@@ -1,0 +1,244 @@
+"""Branch pages: browse, search, nearest, create, join/leave, members, audit log, venues."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from branches import services
+from branches.forms import (
+    ActionForm,
+    AppointLeadForm,
+    BranchForm,
+    BranchSearchForm,
+    BranchSettingsForm,
+    NearestForm,
+    RemoveMemberForm,
+    ReviewForm,
+    RoleForm,
+    VenueForm,
+    audit_label,
+    role_label,
+)
+from branches.models import Branch, JoinPolicy, MembershipStatus, Role, Venue
+from planner import permissions
+from planner.accounts.services import find_user_by_email
+from planner.errors import Conflict, InvalidInput, NotAllowed
+from planner.forms import show_field_errors
+
+bp = Blueprint("branches", __name__, url_prefix="/branches")
+bp.add_app_template_global(role_label)
+bp.add_app_template_global(audit_label)
+
+
+@bp.get("")
+def index() -> str:
+    form = BranchSearchForm(request.args)
+    search = form.q.data or "" if form.validate() else ""
+    return render_template("branches/index.html", form=form,
+                           summaries=services.branch_listing(search))
+
+
+@bp.get("/nearest")
+def nearest() -> str:
+    form = NearestForm(request.args)
+    summaries, origin = [], None
+    if form.validate() and (form.place.data or form.lat.data is not None):
+        try:
+            origin = _origin(form)
+            summaries = services.nearest_branches(origin[0], origin[1], form.limit.data or 10)
+        except InvalidInput as error:
+            form.place.errors = [*form.place.errors, *error.fields.get("city", [error.message])]
+    return render_template("branches/nearest.html", form=form, summaries=summaries,
+                           origin=origin)
+
+
+def _origin(form: NearestForm) -> tuple[float, float]:
+    if form.lat.data is not None and form.lon.data is not None:
+        return form.lat.data, form.lon.data
+    place = services.locate(form.place.data)
+    return place.latitude, place.longitude
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create() -> str | Response:
+    if not permissions.can_create_branch(current_user):
+        abort(403)
+    form = BranchForm()
+    candidates = []
+    if form.validate_on_submit():
+        try:
+            branch = services.create_branch(current_user, form.to_input())
+        except InvalidInput as error:
+            show_field_errors(form, error)
+            candidates = error.extra.get("candidates", [])
+            form.candidate.choices = [(f"{c['latitude']},{c['longitude']}",
+                                       f"{c['name']}, {c['country']} ({c['timezone']})")
+                                      for c in candidates]
+        except Conflict as error:
+            show_field_errors(form, error)
+        else:
+            flash(_("Branch %(name)s created.", name=branch.name), "success")
+            return redirect(url_for("branches.show", slug=branch.slug))
+    return render_template("branches/new.html", form=form, candidates=candidates)
+
+
+@bp.get("/<slug>")
+def show(slug: str) -> str:
+    branch = services.get_branch(slug)
+    return render_template("branches/show.html", branch=branch,
+                           membership=services.membership_of(current_user, branch),
+                           member_count=services.member_count(branch),
+                           venues=services.venues(branch), action_form=ActionForm())
+
+
+@bp.post("/<slug>/join")
+@login_required
+def join(slug: str) -> Response:
+    branch = services.get_branch(slug)
+    if ActionForm().validate_on_submit():
+        membership = services.join_branch(current_user, branch)
+        if membership.status is MembershipStatus.PENDING:
+            flash(_("Your request to join is waiting for a lead's approval."), "info")
+        else:
+            flash(_("You joined %(name)s.", name=branch.name), "success")
+    return redirect(url_for("branches.show", slug=slug))
+
+
+@bp.post("/<slug>/leave")
+@login_required
+def leave(slug: str) -> Response:
+    branch = services.get_branch(slug)
+    if ActionForm().validate_on_submit():
+        services.leave_branch(current_user, branch)
+        flash(_("You left %(name)s.", name=branch.name), "info")
+    return redirect(url_for("branches.show", slug=slug))
+
+
+def _managed_branch(slug: str) -> Branch:
+    branch = services.get_branch(slug)
+    if not permissions.can_manage_branch(current_user, branch):
+        raise NotAllowed()
+    return branch
+
+
+@bp.route("/<slug>/settings", methods=["GET", "POST"])
+@login_required
+def settings(slug: str) -> str | Response:
+    branch = _managed_branch(slug)
+    form = BranchSettingsForm(obj=branch)
+    if form.validate_on_submit():
+        services.update_branch(current_user, branch, name=form.name.data,
+                               description=form.description.data or "",
+                               join_policy=JoinPolicy(form.join_policy.data),
+                               locale=form.locale.data)
+        flash(_("Settings saved."), "success")
+        return redirect(url_for("branches.show", slug=slug))
+    return render_template("branches/settings.html", branch=branch, form=form)
+
+
+@bp.get("/<slug>/members")
+@login_required
+def members(slug: str) -> str:
+    branch = _managed_branch(slug)
+    everyone = services.memberships(branch)
+    by_status = {status.value: [m for m in everyone if m.status is status]
+                 for status in MembershipStatus}
+    return render_template("branches/members.html", branch=branch, **by_status,
+                           role_form=RoleForm(), remove_form=RemoveMemberForm(),
+                           review_form=ReviewForm(), action_form=ActionForm(),
+                           lead_form=AppointLeadForm())
+
+
+@bp.post("/<slug>/members/<int:user_id>/role")
+@login_required
+def change_role(slug: str, user_id: int) -> Response:
+    branch = services.get_branch(slug)
+    form = RoleForm()
+    if form.validate_on_submit():
+        services.set_role(current_user, branch, user_id, Role(form.role.data))
+        flash(_("Role changed."), "success")
+    return redirect(url_for("branches.members", slug=slug))
+
+
+@bp.post("/<slug>/members/<int:user_id>/remove")
+@login_required
+def remove(slug: str, user_id: int) -> Response:
+    branch = services.get_branch(slug)
+    form = RemoveMemberForm()
+    if form.validate_on_submit():
+        services.remove_member(current_user, branch, user_id, form.reason.data,
+                               ban=form.ban.data)
+        flash(_("Member banned.") if form.ban.data else _("Member removed."), "info")
+    else:
+        flash(_("Give a reason."), "error")
+    return redirect(url_for("branches.members", slug=slug))
+
+
+@bp.post("/<slug>/members/<int:user_id>/review")
+@login_required
+def review(slug: str, user_id: int) -> Response:
+    branch = services.get_branch(slug)
+    form = ReviewForm()
+    if form.validate_on_submit():
+        approve = bool(form.approve.data)
+        services.review_join_request(current_user, branch, user_id, approve=approve,
+                                     message=form.message.data or "")
+        flash(_("Request approved.") if approve else _("Request declined."), "info")
+    return redirect(url_for("branches.members", slug=slug))
+
+
+@bp.post("/<slug>/members/<int:user_id>/unban")
+@login_required
+def unban(slug: str, user_id: int) -> Response:
+    branch = services.get_branch(slug)
+    if ActionForm().validate_on_submit():
+        services.lift_ban(current_user, branch, user_id)
+        flash(_("Ban lifted."), "info")
+    return redirect(url_for("branches.members", slug=slug))
+
+
+@bp.post("/<slug>/leads")
+@login_required
+def appoint_lead(slug: str) -> Response:
+    branch = services.get_branch(slug)
+    form = AppointLeadForm()
+    if form.validate_on_submit():
+        user = find_user_by_email(form.email.data)
+        if user is None:
+            flash(_("No member has this email."), "error")
+        else:
+            services.set_role(current_user, branch, user.id, Role.LEAD)
+            flash(_("%(name)s is now a lead.", name=user.display_name), "success")
+    return redirect(url_for("branches.members", slug=slug))
+
+
+@bp.get("/<slug>/audit")
+@login_required
+def audit(slug: str) -> str:
+    branch = services.get_branch(slug)
+    return render_template("branches/audit.html", branch=branch,
+                           entries=services.audit_log(current_user, branch))
+
+
+@bp.route("/<slug>/venues/new", methods=["GET", "POST"])
+@bp.route("/<slug>/venues/<int:venue_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_venue(slug: str, venue_id: int | None = None) -> str | Response:
+    branch = _managed_branch(slug)
+    venue: Venue | None = services.get_venue(venue_id) if venue_id else None
+    if venue is not None and venue.branch_id != branch.id:
+        abort(404)
+    form = VenueForm(obj=venue)
+    if form.validate_on_submit():
+        try:
+            saved = services.save_venue(current_user, branch, form.to_input(), venue)
+        except (InvalidInput, Conflict) as error:
+            show_field_errors(form, error)
+        else:
+            flash(_("Venue %(name)s saved.", name=saved.name), "success")
+            return redirect(url_for("branches.show", slug=slug))
+    return render_template("branches/venue_form.html", branch=branch, form=form, venue=venue)

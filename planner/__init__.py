@@ -1,0 +1,82 @@
+"""Juhui (聚会): the offline event and city-branch planner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """The application factory: config, extensions, blueprints, error handlers, commands."""
+    from planner.config import load_config
+
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(load_config(app.instance_path, overrides))
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from planner import notifications
+    from planner.cli import register_commands
+    from planner.errors import register_error_handlers
+    from planner.templating import register_template_helpers
+
+    register_error_handlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    notifications.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from flask_babel import lazy_gettext
+
+    from planner.accounts.auth import load_user
+    from planner.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from planner.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    login_manager.init_app(app)
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = lazy_gettext("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+
+
+def _register_blueprints(app: Flask) -> None:
+    # Importing the API modules registers their routes on the API blueprint.
+    import branches.api  # noqa: F401
+    import planner.accounts.api
+    import planner.api.openapi
+    import planner.events.api
+    import planner.registrations.api  # noqa: F401
+    from branches.views import bp as branches_bp
+    from planner.accounts.views import bp as accounts_bp
+    from planner.api import bp as api_bp
+    from planner.calendars.views import bp as calendars_bp
+    from planner.events.views import bp as events_bp
+    from planner.main import bp as main_bp
+    from planner.registrations.views import bp as registrations_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(branches_bp)
+    app.register_blueprint(events_bp)
+    app.register_blueprint(calendars_bp)
+    app.register_blueprint(registrations_bp)
+    app.register_blueprint(api_bp)

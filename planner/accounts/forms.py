@@ -1,0 +1,63 @@
+"""Account forms, shared by the HTML pages and the JSON API."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
+
+from planner.accounts.services import Profile
+from planner.timeutil import all_timezones
+
+LANGUAGE_CHOICES = [SelectChoice("zh_CN", "简体中文"), SelectChoice("en", "English")]
+PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{4,30}$"
+
+
+@cache
+def timezone_choices() -> list[SelectChoice]:
+    return [SelectChoice(name) for name in sorted(all_timezones())]
+
+
+class ProfileFields(FlaskForm):
+    display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=80)])
+    phone = StringField(_l("Phone"), validators=[
+        Optional(), Length(max=32), Regexp(PHONE_PATTERN, message=_l("Enter a phone number."))])
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="zh_CN")
+    timezone = SelectField(_l("Timezone"), default="Asia/Shanghai")
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezone_choices()
+
+    def to_profile(self) -> Profile:
+        return Profile(display_name=self.display_name.data.strip(),
+                       phone=(self.phone.data or "").strip() or None,
+                       locale=self.locale.data, timezone=self.timezone.data)
+
+
+class SignUpForm(ProfileFields):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=128)])
+    submit = SubmitField(_l("Sign up"))
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
+    submit = SubmitField(_l("Log in"))
+
+
+class ProfileForm(ProfileFields):
+    submit = SubmitField(_l("Save"))
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(_l("New password"),
+                                 validators=[DataRequired(), Length(min=8, max=128)])
+    confirm = PasswordField(_l("Repeat the new password"), validators=[
+        DataRequired(), EqualTo("new_password", message=_l("The passwords do not match."))])
+    submit = SubmitField(_l("Change password"))

@@ -1,0 +1,55 @@
+"""People and their API tokens."""
+
+from __future__ import annotations
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from planner.db import created_at, intpk, optional_instant, str80, updated_at
+from planner.extensions import db
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        CheckConstraint("locale IN ('zh_CN', 'en')", name="locale_known"),
+    )
+
+    id: Mapped[intpk]
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str80]
+    phone: Mapped[str | None] = mapped_column(String(32))
+    locale: Mapped[str] = mapped_column(String(8), default="zh_CN")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    # Secret part of the personal calendar feed URL; rotating it kills the old URL at once.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The personal feed also lists every meetup of the branches they belong to.
+    calendar_includes_branches: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    api_tokens: Mapped[list[ApiToken]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API. Only its SHA-256 is stored; revoking sets revoked_at."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[created_at]
+    last_used_at: Mapped[optional_instant]
+    revoked_at: Mapped[optional_instant]
+
+    user: Mapped[User] = relationship(back_populates="api_tokens")

@@ -1,0 +1,49 @@
+"""Commands: `flask --app wsgi create-admin EMAIL` and `flask --app wsgi demo`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import func, select
+
+from planner.accounts import services as accounts
+from planner.accounts.models import User
+from planner.extensions import db
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(create_admin)
+    app.cli.add_command(demo)
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted for when not given.")
+@click.option("--name", default="Admin", show_default=True, help="Display name.")
+def create_admin(email: str, password: str, name: str) -> None:
+    """Create a network admin, or make an existing account one (and set its password)."""
+    if len(password) < 8:
+        raise click.BadParameter("at least 8 characters", param_hint="--password")
+    user = accounts.find_user_by_email(email)
+    if user is None:
+        profile = accounts.Profile(display_name=name, phone=None, locale="zh_CN",
+                                   timezone="Asia/Shanghai")
+        user = accounts.sign_up(email, password, profile, is_admin=True)
+        click.echo(f"Created network admin {user.email}.")
+    else:
+        user.is_admin = True
+        accounts.set_password(user, password)
+        click.echo(f"{user.email} is now a network admin; password updated.")
+
+
+@click.command("demo")
+def demo() -> None:
+    """Load a demo network into an empty database and print the demo accounts."""
+    from planner.demo import DEMO_PASSWORD, load_demo
+
+    if db.session.scalar(select(func.count()).select_from(User)):
+        click.echo("The database already has data; demo data is only loaded into an empty one.")
+        return
+    for role, email in load_demo():
+        click.echo(f"  {role:<28} {email:<32} password: {DEMO_PASSWORD}")

@@ -1,0 +1,61 @@
+"""Configuration read from the environment (see README, "Configuration")."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+
+def _sqlite_url(instance_path: str) -> str:
+    return f"sqlite:///{Path(instance_path) / 'juhui.sqlite3'}"
+
+
+def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the app's config: defaults, then the environment, then explicit overrides."""
+    env = os.environ
+    overrides = overrides or {}
+    redis_url = env.get("REDIS_URL", "")
+    secret = overrides.get("SECRET_KEY") or env.get("SECRET_KEY") or _instance_secret(instance_path)
+    config: dict[str, Any] = {
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or _sqlite_url(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "GEOCODER": env.get("GEOCODER", "offline"),
+        "GEOCODER_API_KEY": env.get("GEOCODER_API_KEY", ""),
+        "GEOCODER_USER_AGENT": env.get("GEOCODER_USER_AGENT", "juhui-planner"),
+        "MAIL_URL": env.get("MAIL_URL", ""),
+        # Where members reach the site: links in mail sent outside a request (commands).
+        "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        "PASSWORD_HASH_PROFILE": "RFC_9106_LOW_MEMORY",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "LANGUAGES": {"zh_CN": "简体中文", "en": "English"},
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "EVENT_MAX_HOURS": int(env.get("EVENT_MAX_HOURS", 7 * 24)),
+    }
+    config.update(overrides)
+    return config
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A random secret kept in the instance folder, so sessions survive restarts of `make run`."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

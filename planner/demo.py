@@ -1,0 +1,105 @@
+"""A demo network so that every page has something to show (`flask --app wsgi demo`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from branches import services as branches
+from branches.models import JoinPolicy, Role
+from planner.accounts import services as accounts
+from planner.accounts.models import User
+from planner.events import services as events
+from planner.events.localtime import utc_to_local
+from planner.events.models import EventStatus
+from planner.events.recurrence import Frequency, RepeatRule
+from planner.registrations import services as registrations
+from planner.timeutil import utcnow
+
+DEMO_PASSWORD = "juhui-demo-2026"
+
+CITIES = [
+    # slug, name, city, join policy
+    ("beijing", "北京分站", "北京", JoinPolicy.OPEN),
+    ("shanghai", "上海分站", "上海", JoinPolicy.OPEN),
+    ("chengdu", "成都分站", "成都", JoinPolicy.APPROVAL),
+    ("hangzhou", "杭州分站", "Hangzhou", JoinPolicy.OPEN),
+    ("london", "London Chapter", "London", JoinPolicy.OPEN),
+]
+
+VENUES = {
+    "beijing": [("朝阳共享空间", "朝阳区建国路 88 号", 60),
+                ("海淀书房", "海淀区中关村大街 27 号", 25)],
+    "shanghai": [("静安咖啡馆", "静安区南京西路 1266 号", 40)],
+    "chengdu": [("玉林小酒馆", "武侯区玉林西路 55 号", 30)],
+    "hangzhou": [("西湖茶室", "西湖区北山街 10 号", 20)],
+    "london": [("The Reading Room", "12 Bloomsbury Square, London WC1A", 45)],
+}
+
+MEMBER_NAMES = ["王芳", "李娜", "张伟", "刘洋", "陈静", "杨磊", "赵敏", "黄强", "周杰",
+                "吴婷", "Alice Smith", "Ben Jones"]
+
+
+def _person(email: str, name: str, *, admin: bool = False, locale: str = "zh_CN") -> User:
+    profile = accounts.Profile(display_name=name, phone=None, locale=locale,
+                               timezone="Asia/Shanghai")
+    return accounts.sign_up(email, DEMO_PASSWORD, profile, is_admin=admin)
+
+
+def load_demo() -> list[tuple[str, str]]:
+    """Create the demo network through the services, so every rule applies. Returns accounts."""
+    admin = _person("admin@juhui.example", "总部管理员", admin=True)
+    accounts_made = [("network admin", admin.email)]
+    members = [_person(f"member{i}@juhui.example", name, locale="en" if i >= 10 else "zh_CN")
+               for i, name in enumerate(MEMBER_NAMES)]
+    for number, (slug, name, city, policy) in enumerate(CITIES):
+        branch = branches.create_branch(admin, branches.BranchInput(
+            name=name, city=city, slug=slug, join_policy=policy,
+            locale="en" if slug == "london" else "zh_CN"))
+        lead = _person(f"lead.{slug}@juhui.example", f"{name} Lead")
+        staff = _person(f"door.{slug}@juhui.example", f"{name} Door")
+        branches.set_role(admin, branch, lead.id, Role.LEAD)
+        for venue_name, address, capacity in VENUES[slug]:
+            branches.save_venue(lead, branch, branches.VenueInput(venue_name, address, capacity))
+        for member in [staff, *members[number::2]]:
+            branches.join_branch(member, branch)
+            if branch.join_policy is JoinPolicy.APPROVAL and member is not members[-1]:
+                branches.review_join_request(lead, branch, member.id, approve=True)
+        branches.set_role(lead, branch, staff.id, Role.STAFF)
+        accounts_made += [(f"lead of {slug}", lead.email), (f"door staff of {slug}", staff.email)]
+    beijing = branches.get_branch("beijing")
+    branches.remove_member(admin, beijing, members[2].id,
+                           "Repeated spam in the group chat", ban=True)
+    _meetups(members)
+    accounts_made.append(("member", members[0].email))
+    return accounts_made
+
+
+MEETUPS = [
+    # branch slug, title, days from today, local start hour, weekly repeats
+    ("beijing", "桌游之夜 Board game night", 3, 19, 4),
+    ("beijing", "读书会：《三体》", 10, 14, 1),
+    ("shanghai", "Python 上海线下交流", 5, 19, 1),
+    ("chengdu", "火锅与产品经理", 7, 18, 1),
+    ("hangzhou", "西湖晨跑", 2, 7, 3),
+    ("london", "Mandarin & English exchange", 6, 18, 2),
+]
+
+
+def _meetups(members: list[User]) -> None:
+    """Upcoming meetups (some repeating) with RSVPs, so pages and the waitlist have content."""
+    today = utc_to_local(utcnow(), "Asia/Shanghai").date()
+    for slug, title, days, hour, count in MEETUPS:
+        branch = branches.get_branch(slug)
+        lead = next(m.user for m in branches.memberships(branch) if m.role is Role.LEAD)
+        venue = branch.venues[0]
+        start = datetime.combine(today + timedelta(days=days), time(hour))
+        created = events.schedule(
+            lead, branch, events.EventInput(
+                title=title, description="**欢迎新朋友！** Everyone is welcome.",
+                starts_local=start, ends_local=start + timedelta(hours=2), venue_id=venue.id,
+                status=EventStatus.PUBLISHED, setup_minutes=30, teardown_minutes=15),
+            RepeatRule(Frequency.WEEKLY, count=count) if count > 1 else None)
+        for member in members[:8]:
+            membership = branches.membership_of(member, branch)
+            if membership is not None and membership.is_active:
+                registrations.rsvp(member, created[0].id, guests=0)

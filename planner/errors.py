@@ -1,0 +1,118 @@
+"""Domain errors raised by services, and how the edges (HTML and JSON) present them."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from planner.extensions import db
+
+
+class DomainError(Exception):
+    """A rule was broken. `code` is stable for API clients; `message` is for people."""
+
+    status = 400
+    code = "bad_request"
+    default_message = _l("The request could not be processed.")
+
+    def __init__(self, message: str | None = None, fields: dict[str, list[str]] | None = None,
+                 **extra: Any) -> None:
+        self.message = str(message or self.default_message)
+        self.fields = fields or {}
+        self.extra = extra
+        super().__init__(self.message)
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.fields:
+            body["fields"] = self.fields
+        body.update(self.extra)
+        return {"error": body}
+
+
+class InvalidInput(DomainError):
+    status = 422
+    code = "invalid_input"
+    default_message = _l("Some fields are not valid.")
+
+
+class NotAllowed(DomainError):
+    status = 403
+    code = "forbidden"
+    default_message = _l("You are not allowed to do this.")
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+    default_message = _l("Not found.")
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+    default_message = _l("This conflicts with existing data.")
+
+
+HTTP_MESSAGES = {
+    400: _l("The request was malformed."),
+    401: _l("Please log in first."),
+    403: _l("You are not allowed to do this."),
+    404: _l("The page you asked for does not exist."),
+    405: _l("This method is not allowed here."),
+    409: _l("This conflicts with existing data."),
+    413: _l("The upload is too large."),
+    422: _l("Some fields are not valid."),
+    429: _l("Too many requests. Please wait a moment and try again."),
+    500: _l("Something went wrong on our side. Nothing was saved; please try again."),
+}
+
+
+class HttpError(DomainError):
+    """An HTTP-level failure (404 route, 429 rate limit, 500) in the same shape as domain errors."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(HTTP_MESSAGES.get(status, HTTP_MESSAGES[400]))
+        self.status = status
+        self.code = HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def present(error: DomainError) -> tuple[Response | str, int]:
+    """Answer with a JSON error for API clients and a friendly page for people."""
+    if wants_json():
+        return jsonify(error.to_json()), error.status
+    page = render_template("errors/error.html", status=error.status, message=error.message)
+    return page, error.status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def handle_domain_error(error: DomainError) -> tuple[Response | str, int]:
+        db.session.rollback()
+        return present(error)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException) -> Response | tuple[Response | str, int]:
+        if (error.code or 500) < 400:
+            return error.get_response()
+        return present(HttpError(error.code or 500))
+
+    @app.errorhandler(SQLAlchemyError)
+    def handle_database_error(error: SQLAlchemyError) -> tuple[Response | str, int]:
+        db.session.rollback()
+        app.logger.exception("database error, transaction rolled back")
+        return present(HttpError(500))
+
+    @app.errorhandler(500)
+    def handle_server_error(error: Exception) -> tuple[Response | str, int]:
+        db.session.rollback()
+        return present(HttpError(500))

@@ -1,0 +1,60 @@
+"""Who may do what. The one place permission rules live; views, API and templates call these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from branches.models import Branch, Membership, MembershipStatus, Role
+from planner.extensions import db
+
+
+def _is_user(user: Any) -> bool:
+    return user is not None and bool(getattr(user, "is_authenticated", False))
+
+
+def is_admin(user: Any) -> bool:
+    return _is_user(user) and bool(user.is_admin)
+
+
+def active_role(user: Any, branch: Branch) -> Role | None:
+    """The user's role in the branch if they are an active member, else None."""
+    if not _is_user(user):
+        return None
+    membership = db.session.scalar(
+        select(Membership).where(Membership.branch_id == branch.id,
+                                 Membership.user_id == user.id))
+    if membership is None or membership.status is not MembershipStatus.ACTIVE:
+        return None
+    return membership.role
+
+
+def can_create_branch(user: Any) -> bool:
+    return is_admin(user)
+
+
+def can_appoint_lead(user: Any, branch: Branch) -> bool:
+    return is_admin(user)
+
+
+def can_manage_branch(user: Any, branch: Branch) -> bool:
+    """Leads of this branch and network admins manage members, venues and settings."""
+    return is_admin(user) or active_role(user, branch) is Role.LEAD
+
+
+def can_view_audit_log(user: Any, branch: Branch) -> bool:
+    return can_manage_branch(user, branch)
+
+
+def can_manage_venues(user: Any, branch: Branch) -> bool:
+    return can_manage_branch(user, branch)
+
+
+def can_check_in_at(user: Any, branch: Branch) -> bool:
+    """Door staff and leads of the branch (and admins) check people in."""
+    return is_admin(user) or active_role(user, branch) in (Role.STAFF, Role.LEAD)
+
+
+def can_join(user: Any) -> bool:
+    return _is_user(user)

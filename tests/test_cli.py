@@ -1,0 +1,47 @@
+"""The commands in API.md: create-admin and demo."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from branches.models import Branch
+from planner.accounts.models import User
+from planner.accounts.passwords import verify_password
+from planner.accounts.services import find_user_by_email
+from planner.events.models import Event
+from planner.extensions import db
+from planner.registrations.models import Registration
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_create_admin_creates_then_promotes(runner, make_user):
+    result = runner.invoke(args=["create-admin", "Boss@Example.com", "--password", "long secret"])
+    assert result.exit_code == 0, result.output
+    boss = find_user_by_email("boss@example.com")
+    assert boss.is_admin and verify_password(boss.password_hash, "long secret")
+    make_user(email="later@example.com")
+    result = runner.invoke(args=["create-admin", "later@example.com", "--password", "other pw 1"])
+    assert "now a network admin" in result.output
+    assert find_user_by_email("later@example.com").is_admin
+
+
+def test_create_admin_refuses_a_short_password(runner):
+    result = runner.invoke(args=["create-admin", "x@example.com", "--password", "short"])
+    assert result.exit_code != 0
+    assert find_user_by_email("x@example.com") is None
+
+
+def test_demo_loads_a_network_once(runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "admin@juhui.example" in result.output and "password" in result.output
+    slugs = set(db.session.scalars(select(Branch.slug)))
+    assert {"beijing", "shanghai", "chengdu", "hangzhou"} <= slugs
+    assert count(Event) >= 8 and count(Registration) >= 5
+    users = count(User)
+    again = runner.invoke(args=["demo"])
+    assert "already has data" in again.output
+    assert count(User) == users

@@ -1,0 +1,81 @@
+"""Language choice, translations and local time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from flask_babel import force_locale
+
+from planner.i18n import format_instant
+from tests.conftest import login
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("zh-CN,zh;q=0.9", "分站"), ("zh", "分站"), ("zh-TW", "分站"), ("en-US,en;q=0.8", "Branches"),
+    ("fr-FR", "分站")])
+def test_language_from_accept_language(client, header, expected):
+    page = client.get("/", headers={"Accept-Language": header})
+    assert expected in page.text
+
+
+def test_switching_language_is_remembered(client, make_user):
+    client.post("/language", data={"locale": "en", "next": "/branches"})
+    assert ">Branches<" in client.get("/", headers={"Accept-Language": "zh-CN"}).text
+    client.post("/language", data={"locale": "zh_CN", "next": "/"})
+    assert "附近" in client.get("/", headers={"Accept-Language": "en"}).text
+    user = make_user(locale="en")
+    login(client, user)
+    client.post("/language", data={"locale": "zh_CN"})
+    from planner.extensions import db
+
+    db.session.refresh(user)
+    assert user.locale == "zh_CN"
+
+
+def test_language_switch_does_not_redirect_off_site(client):
+    response = client.post("/language", data={"locale": "en", "next": "//evil.example/"})
+    assert response.headers["Location"] == "/"
+
+
+def test_validation_messages_are_translated(client):
+    client.post("/language", data={"locale": "zh_CN"})
+    page = client.post("/signup", data={"email": "bad", "password": "x", "display_name": "",
+                                        "locale": "zh_CN", "timezone": "Asia/Shanghai"})
+    assert "无效的" in page.text or "不正确" in page.text or "电子邮件" in page.text
+    assert "This field is required" not in page.text
+
+
+def test_api_errors_follow_the_language(client):
+    zh = client.post("/api/v1/users", json={}, headers={"Accept-Language": "zh-CN"})
+    en = client.post("/api/v1/users", json={}, headers={"Accept-Language": "en"})
+    assert zh.json["error"]["message"] != en.json["error"]["message"]
+    assert en.json["error"]["message"] == "Some fields are not valid."
+
+
+def test_times_in_branch_timezone_for_the_locale(app):
+    def shown(instant, timezone, language):
+        with force_locale(language):
+            return " ".join(format_instant(instant, timezone, "short").split())
+
+    summer = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    winter = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+    assert shown(summer, "Europe/London", "en") == "7/1/26, 1:00 PM BST"
+    assert shown(winter, "Europe/London", "en") == "1/15/26, 12:00 PM GMT"
+    assert shown(summer, "Asia/Shanghai", "en") == "7/1/26, 8:00 PM CST"
+    assert shown(summer, "Asia/Shanghai", "zh_CN") == "2026/7/1 20:00 CST"
+
+
+def test_every_catalogue_message_is_translated():
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    path = Path(__file__).parent.parent / "planner/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    untranslated = [m.id for m in catalog if m.id and not m.string]
+    fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
+    assert len(catalog) > 100
+    assert untranslated == []
+    assert fuzzy == []

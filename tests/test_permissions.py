@@ -1,0 +1,90 @@
+"""The permission matrix: every role against every protected action, through the JSON API
+(which calls the same services as the pages) and through planner.permissions directly."""
+
+from __future__ import annotations
+
+import pytest
+
+from planner import permissions
+from tests.conftest import bearer
+
+ROLES = ["anonymous", "outsider", "member", "staff", "lead", "other_lead", "admin"]
+MANAGERS = {"lead", "admin"}
+
+
+def _actions(cast):
+    """(name, method, url, json body, roles allowed) for each protected action."""
+    slug = cast.branch.slug
+    member_id, staff_id = cast.member.id, cast.staff.id
+    venue = {"name": "Hall", "address": "1 Road", "capacity": 20}
+    return [
+        ("create branch", "POST", "/api/v1/branches",
+         {"name": "Hangzhou", "city": "杭州", "slug": "hz"}, {"admin"}),
+        ("list members", "GET", f"/api/v1/branches/{slug}/members", None, MANAGERS),
+        ("audit log", "GET", f"/api/v1/branches/{slug}/audit", None, MANAGERS),
+        ("make staff", "PUT", f"/api/v1/branches/{slug}/members/{member_id}",
+         {"role": "staff"}, MANAGERS),
+        ("appoint lead", "PUT", f"/api/v1/branches/{slug}/members/{staff_id}",
+         {"role": "lead"}, {"admin"}),
+        ("remove member", "DELETE", f"/api/v1/branches/{slug}/members/{member_id}",
+         {"reason": "testing"}, MANAGERS),
+        ("add venue", "POST", f"/api/v1/branches/{slug}/venues", venue, MANAGERS),
+    ]
+
+
+def _headers(client, cast, role):
+    return {} if role == "anonymous" else bearer(client, getattr(cast, role))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_api_permission_matrix(client, cast, role):
+    headers = _headers(client, cast, role)
+    for name, method, url, body, allowed in _actions(cast):
+        response = client.open(url, method=method, json=body, headers=headers)
+        if role == "anonymous":
+            expected = {401}
+        elif role in allowed:
+            expected = {200, 201, 204}
+        else:
+            expected = {403}
+        assert response.status_code in expected, (role, name, response.text)
+
+
+def test_lead_of_one_branch_cannot_manage_another(client, cast):
+    headers = bearer(client, cast.other_lead)
+    slug = cast.branch.slug
+    assert client.get(f"/api/v1/branches/{slug}/members", headers=headers).status_code == 403
+    assert client.post(f"/api/v1/branches/{slug}/venues", headers=headers,
+                       json={"name": "X", "address": "Y", "capacity": 5}).status_code == 403
+    own = client.get(f"/api/v1/branches/{cast.other_branch.slug}/members", headers=headers)
+    assert own.status_code == 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_permission_functions(app, cast, role):
+    user = None if role == "anonymous" else getattr(cast, role)
+    branch = cast.branch
+    assert permissions.can_create_branch(user) is (role == "admin")
+    assert permissions.can_appoint_lead(user, branch) is (role == "admin")
+    assert permissions.can_manage_branch(user, branch) is (role in MANAGERS)
+    assert permissions.can_manage_venues(user, branch) is (role in MANAGERS)
+    assert permissions.can_view_audit_log(user, branch) is (role in MANAGERS)
+    assert permissions.can_check_in_at(user, branch) is (role in {"staff", "lead", "admin"})
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_html_manager_pages(client, cast, role):
+    from tests.conftest import login
+
+    if role != "anonymous":
+        login(client, getattr(cast, role))
+    slug = cast.branch.slug
+    for url in (f"/branches/{slug}/members", f"/branches/{slug}/audit",
+                f"/branches/{slug}/settings", f"/branches/{slug}/venues/new"):
+        status = client.get(url).status_code
+        if role == "anonymous":
+            assert status == 302, url
+        else:
+            assert status == (200 if role in MANAGERS else 403), (role, url)
+    new_branch = client.get("/branches/new").status_code
+    assert new_branch == {"anonymous": 302, "admin": 200}.get(role, 403)
