@@ -1,0 +1,202 @@
+"""JSON API for meetups and venue bookings (see shared/API.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, TypedDict
+
+from flask import Response, g, jsonify, url_for
+from flask_babel import lazy_gettext as _l
+
+from branches import services as branches
+from planner import permissions
+from planner.api import api_user, created, operation, parse_json, parse_query
+from planner.errors import InvalidInput, NotAllowed
+from planner.events import services
+from planner.events.forms import CancelForm, EventForm, EventSearchForm, HoldForm
+from planner.events.models import Booking, Event, EventStatus
+from planner.timeutil import utcnow
+
+
+class VenueRef(TypedDict):
+    id: int
+    name: str
+    address: str
+    latitude: float
+    longitude: float
+
+
+class EventOut(TypedDict):
+    id: int
+    branch: str
+    title: str
+    description: str
+    starts_at: str
+    ends_at: str
+    timezone: str
+    venue: VenueRef | None
+    online_url: str | None
+    capacity: int | None
+    status: str
+    series_id: int | None
+    sequence: int
+    going_count: int
+    waitlist_count: int
+    url: str
+    ics_url: str | None
+
+
+class BookingOut(TypedDict):
+    id: int
+    venue_id: int
+    event_id: int | None
+    status: str
+    note: str
+    starts_at: str
+    ends_at: str
+    blocked_from: str
+    blocked_until: str
+
+
+def _iso(instant: datetime, timezone: str) -> str:
+    """ISO 8601 with the branch's offset, so clients see the local time the lead typed."""
+    return services.utc_to_zone(instant, timezone).isoformat()
+
+
+def event_json(event: Event) -> EventOut:
+    zone = event.branch.timezone
+    venue = event.venue
+    return {
+        "id": event.id, "branch": event.branch.slug, "title": event.title,
+        "description": event.description, "starts_at": _iso(event.starts_at, zone),
+        "ends_at": _iso(event.ends_at, zone), "timezone": zone,
+        "venue": {"id": venue.id, "name": venue.name, "address": venue.address,
+                  "latitude": venue.latitude, "longitude": venue.longitude} if venue else None,
+        "online_url": event.online_url, "capacity": event.capacity,
+        "status": event.status.value, "series_id": event.series_id,
+        "sequence": event.sequence, "going_count": 0, "waitlist_count": 0,
+        "url": url_for("events.show", event_id=event.id, _external=True),
+        # Drafts have no calendar file (it would 404).
+        "ics_url": None if event.status is EventStatus.DRAFT else url_for(
+            "calendars.event_file", event_id=event.id, _external=True)}
+
+
+def booking_json(booking: Booking) -> BookingOut:
+    zone = booking.venue.branch.timezone
+    return {"id": booking.id, "venue_id": booking.venue_id, "event_id": booking.event_id,
+            "status": booking.status.value, "note": booking.note,
+            "starts_at": _iso(booking.starts_at, zone), "ends_at": _iso(booking.ends_at, zone),
+            "blocked_from": _iso(booking.blocked_from, zone),
+            "blocked_until": _iso(booking.blocked_until, zone)}
+
+
+@operation("/branches/<slug>/events", "POST",
+           _l("Schedule a meetup, or a repeating series (leads); books the venue"),
+           form=EventForm, response=list[EventOut], status=201, errors=(403, 404, 409, 422))
+def create_event(slug: str) -> tuple[Response, int]:
+    branch = branches.get_branch(slug)
+    form = parse_json(EventForm, {"status": "draft"}, branch=branch)
+    events = services.schedule(api_user(), branch, form.to_input(), form.repeat.to_rule(),
+                               form.skipped())
+    return created([event_json(e) for e in events])
+
+
+@operation("/events", "GET", _l("Meetups by branch, time range and distance"),
+           query=EventSearchForm, response=list[EventOut], auth=False, errors=(404, 422))
+def list_events() -> Response:
+    form = parse_query(EventSearchForm)
+    branch = branches.get_branch(form.branch.data) if form.branch.data else None
+    zone = branch.timezone if branch else "UTC"  # a time without offset is the branch's
+    start = services.as_instant(form.start.data, zone) or utcnow()
+    end = services.as_instant(form.end.data, zone) or start + timedelta(days=366)
+    if point := form.point():
+        nearby = services.events_near(*point, radius_km=form.radius_km.data or 50, start=start)
+        found = [n.event for n in nearby if n.event.starts_at < end
+                 and (branch is None or n.event.branch_id == branch.id)]
+    elif branch is not None:
+        found = services.events_between(branch, start, end, _viewer())
+    else:
+        raise InvalidInput(fields={"branch": [str(_l("Give a branch or a place (near)."))]})
+    return jsonify([event_json(e) for e in found])
+
+
+def _viewer() -> Any:
+    return g.get("api_user")
+
+
+@operation("/events/<int:event_id>", "GET", _l("One meetup"), response=EventOut, auth=False,
+           errors=(404,))
+def get_event(event_id: int) -> Response:
+    return jsonify(event_json(services.visible_event(_viewer(), event_id)))
+
+
+@operation("/events/<int:event_id>", "PATCH",
+           _l("Edit or reschedule a meetup (fields left out keep their value)"),
+           form=EventForm, response=list[EventOut], errors=(403, 404, 409, 422))
+def update_event(event_id: int) -> Response:
+    event = services.get_event(event_id)
+    current = services.event_input(event)
+    defaults = {"title": current.title, "description": current.description,
+                "starts_at": current.starts_local.isoformat(),
+                "ends_at": current.ends_local.isoformat(), "venue_id": current.venue_id,
+                "online_url": current.online_url, "capacity": current.capacity,
+                "status": current.status.value, "setup_minutes": current.setup_minutes,
+                "teardown_minutes": current.teardown_minutes,
+                "max_guests": current.max_guests,
+                "requires_approval": current.requires_approval,
+                "rsvp_opens_at": _isoformat(current.rsvp_opens_local),
+                "rsvp_closes_at": _isoformat(current.rsvp_closes_local)}
+    form = parse_json(EventForm, defaults, branch=event.branch)
+    events = services.update_event(api_user(), event, form.to_input(),
+                                   this_and_following=form.scope.data == "following")
+    return jsonify([event_json(e) for e in events])
+
+
+def _isoformat(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@operation("/events/<int:event_id>/cancel", "POST", _l("Cancel a meetup with a message"),
+           form=CancelForm, response=list[EventOut], errors=(403, 404, 422))
+def cancel_event(event_id: int) -> Response:
+    form = parse_json(CancelForm)
+    events = services.cancel_event(api_user(), services.get_event(event_id), form.message.data,
+                                   this_and_following=form.scope.data == "following")
+    return jsonify([event_json(e) for e in events])
+
+
+@operation("/events/<int:event_id>/duplicate", "POST",
+           _l("Copy a meetup to the same time next week, as a draft"), response=EventOut,
+           status=201, errors=(403, 404, 409))
+def duplicate_event(event_id: int) -> tuple[Response, int]:
+    return created(event_json(services.duplicate_event(api_user(),
+                                                       services.get_event(event_id))))
+
+
+@operation("/venues/<int:venue_id>/bookings", "GET", _l("A venue's bookings in a time range"),
+           query=EventSearchForm, response=list[BookingOut], auth=False, errors=(404, 422))
+def list_bookings(venue_id: int) -> Response:
+    venue = branches.get_venue(venue_id)
+    form = parse_query(EventSearchForm)
+    start = services.as_instant(form.start.data, venue.branch.timezone) or utcnow()
+    end = services.as_instant(form.end.data, venue.branch.timezone) or start + timedelta(days=7)
+    return jsonify([booking_json(b) for b in services.bookings_between(venue, start, end)])
+
+
+@operation("/venues/<int:venue_id>/bookings", "POST",
+           _l("Hold a venue without a meetup (leads); 409 venue_conflict names the clash"),
+           form=HoldForm, response=BookingOut, status=201, errors=(403, 404, 409, 422))
+def hold_venue(venue_id: int) -> tuple[Response, int]:
+    venue = branches.get_venue(venue_id)
+    if not permissions.can_manage_branch(api_user(), venue.branch):
+        raise NotAllowed()
+    form = parse_json(HoldForm)
+    booking = services.hold_venue(api_user(), venue, form.to_input(venue.branch.timezone))
+    return created(booking_json(booking))
+
+
+@operation("/bookings/<int:booking_id>", "DELETE", _l("Release a venue hold (leads)"),
+           status=204, errors=(403, 404, 409))
+def release_booking(booking_id: int) -> tuple[str, int]:
+    services.release_booking(api_user(), services.get_booking(booking_id))
+    return "", 204

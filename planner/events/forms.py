@@ -1,0 +1,191 @@
+"""Meetup, repeat, cancel and venue-hold forms, shared by the HTML pages and the JSON API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FloatField,
+    Form,
+    FormField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from branches.models import Branch
+from planner.events.localtime import utc_to_local
+from planner.events.models import BookingStatus, EventStatus
+from planner.events.recurrence import Frequency, RepeatRule
+from planner.events.services import EventInput, HoldInput
+from planner.forms import InstantField, optional_int
+
+BUFFER = [Optional(), NumberRange(min=0, max=1440)]
+STATUS_CHOICES = [SelectChoice(EventStatus.DRAFT.value, _l("Draft (only leads see it)")),
+                  SelectChoice(EventStatus.PUBLISHED.value, _l("Published"))]
+FREQUENCY_CHOICES = [SelectChoice("", _l("Does not repeat")),
+                     SelectChoice(Frequency.WEEKLY.value, _l("Every week")),
+                     SelectChoice(Frequency.BIWEEKLY.value, _l("Every two weeks")),
+                     SelectChoice(Frequency.MONTHLY.value,
+                                  _l("Every month on the same weekday"))]
+SCOPE_CHOICES = [SelectChoice("this", _l("Only this meetup")),
+                 SelectChoice("following", _l("This and the following meetups of the series"))]
+
+
+def local_wall_time(value: datetime | None, timezone: str) -> datetime | None:
+    """A form's datetime as the branch's wall-clock time (naive)."""
+    if value is None or value.tzinfo is None:
+        return value
+    return utc_to_local(value, timezone)
+
+
+class RepeatForm(Form):
+    freq = SelectField(_l("Repeat"), choices=FREQUENCY_CHOICES, default="")
+    count = IntegerField(_l("Number of meetups"), validators=[
+        Optional(), NumberRange(min=1, max=52)])
+    until = DateField(_l("Until (date)"), validators=[Optional()])
+
+    def to_rule(self) -> RepeatRule | None:
+        if not self.freq.data:
+            return None
+        return RepeatRule(Frequency(self.freq.data), count=self.count.data,
+                          until=self.until.data)
+
+
+class EventForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)],
+                                description=_l("Markdown: **bold**, lists, links."))
+    starts_at = InstantField(_l("Starts"), validators=[DataRequired()],
+                             description=_l("In the branch's local time."))
+    ends_at = InstantField(_l("Ends"), validators=[DataRequired()])
+    venue_id = SelectField(_l("Venue"), coerce=optional_int, validate_choice=False)
+    online_url = URLField(_l("Online link"), validators=[
+        Optional(), Length(max=500),
+        Regexp(r"^https?://\S+$", message=_l("Use an http:// or https:// link."))],
+        description=_l("For hybrid or online meetups."))
+    capacity = IntegerField(_l("Capacity"), validators=[Optional(), NumberRange(min=1,
+                                                                               max=100000)],
+                            description=_l("Leave empty to use the venue's capacity."))
+    rsvp_opens_at = InstantField(_l("RSVPs open"), validators=[Optional()])
+    rsvp_closes_at = InstantField(_l("RSVPs close"), validators=[Optional()])
+    max_guests = IntegerField(_l("Guests per RSVP"), default=0, validators=[
+        Optional(), NumberRange(min=0, max=20)], description=_l("0 means members come alone."))
+    requires_approval = BooleanField(_l("Leads approve every RSVP"))
+    status = SelectField(_l("Status"), choices=STATUS_CHOICES,
+                         default=EventStatus.PUBLISHED.value)
+    setup_minutes = IntegerField(_l("Setup (minutes before)"), default=0, validators=BUFFER)
+    teardown_minutes = IntegerField(_l("Teardown (minutes after)"), default=0,
+                                    validators=BUFFER)
+    repeat = FormField(RepeatForm, label=_l("Repeat"))
+    skip_dates = StringField(_l("Skip these dates"), validators=[
+        Optional(), Regexp(r"^\d{4}-\d{2}-\d{2}(,\d{4}-\d{2}-\d{2})*$")])
+    scope = RadioField(_l("Apply to"), choices=SCOPE_CHOICES, default="this")
+    submit = SubmitField(_l("Save meetup"))
+
+    def __init__(self, *args: Any, branch: Branch | None = None, **kwargs: Any) -> None:
+        """`branch` gives the venue choices and the timezone; without one (documentation),
+        only the empty choice is offered."""
+        super().__init__(*args, **kwargs)
+        self.branch = branch
+        venues = branch.venues if branch is not None else []
+        self.venue_id.choices = [SelectChoice("", _l("No venue (online only)"))] + [
+            SelectChoice(str(v.id), f"{v.name} ({v.capacity})") for v in venues]
+
+    def to_input(self) -> EventInput:
+        assert self.branch is not None, "EventForm needs its branch to read local times"
+        zone = self.branch.timezone
+        return EventInput(
+            title=self.title.data, description=self.description.data or "",
+            starts_local=local_wall_time(self.starts_at.data, zone),  # type: ignore[arg-type]
+            ends_local=local_wall_time(self.ends_at.data, zone),  # type: ignore[arg-type]
+            venue_id=self.venue_id.data, online_url=self.online_url.data or None,
+            capacity=self.capacity.data, status=EventStatus(self.status.data),
+            rsvp_opens_local=local_wall_time(self.rsvp_opens_at.data, zone),
+            rsvp_closes_local=local_wall_time(self.rsvp_closes_at.data, zone),
+            setup_minutes=self.setup_minutes.data or 0,
+            teardown_minutes=self.teardown_minutes.data or 0,
+            max_guests=self.max_guests.data or 0,
+            requires_approval=bool(self.requires_approval.data))
+
+    def fill(self, data: EventInput) -> None:
+        """Show an existing meetup in the form."""
+        values = {"title": data.title, "description": data.description,
+                  "starts_at": data.starts_local, "ends_at": data.ends_local,
+                  "venue_id": data.venue_id, "online_url": data.online_url,
+                  "capacity": data.capacity, "rsvp_opens_at": data.rsvp_opens_local,
+                  "rsvp_closes_at": data.rsvp_closes_local, "status": data.status.value,
+                  "setup_minutes": data.setup_minutes, "teardown_minutes": data.teardown_minutes,
+                  "max_guests": data.max_guests, "requires_approval": data.requires_approval}
+        for name, value in values.items():
+            self[name].data = value
+
+    def skipped(self) -> list[date]:
+        text = self.skip_dates.data or ""
+        return [date.fromisoformat(part) for part in text.split(",") if part]
+
+
+class CancelForm(FlaskForm):
+    message = TextAreaField(_l("Message to members"), validators=[DataRequired(),
+                                                                  Length(max=1000)])
+    scope = RadioField(_l("Which meetups to cancel"), choices=SCOPE_CHOICES, default="this")
+    submit = SubmitField(_l("Cancel meetup"))
+
+
+class HoldForm(FlaskForm):
+    starts_at = InstantField(_l("From"), validators=[DataRequired()])
+    ends_at = InstantField(_l("Until"), validators=[DataRequired()])
+    status = SelectField(_l("Status"), default=BookingStatus.TENTATIVE.value, choices=[
+        SelectChoice(BookingStatus.TENTATIVE.value, _l("Tentative")),
+        SelectChoice(BookingStatus.CONFIRMED.value, _l("Confirmed"))])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
+    setup_minutes = IntegerField(_l("Setup (minutes before)"), default=0, validators=BUFFER)
+    teardown_minutes = IntegerField(_l("Teardown (minutes after)"), default=0,
+                                    validators=BUFFER)
+    submit = SubmitField(_l("Hold the venue"))
+
+    def to_input(self, timezone: str) -> HoldInput:
+        return HoldInput(
+            starts_local=local_wall_time(self.starts_at.data, timezone),  # type: ignore[arg-type]
+            ends_local=local_wall_time(self.ends_at.data, timezone),  # type: ignore[arg-type]
+            status=BookingStatus(self.status.data), note=self.note.data or "",
+            setup_minutes=self.setup_minutes.data or 0,
+            teardown_minutes=self.teardown_minutes.data or 0)
+
+
+class EventSearchForm(FlaskForm):
+    """Query parameters for listing meetups (API) and the near-me page."""
+
+    class Meta:
+        csrf = False
+
+    branch = StringField(_l("Branch"), validators=[Optional(), Length(max=64)])
+    place = StringField(_l("Place"), validators=[Optional(), Length(max=80)])
+    near = StringField(_l("Near (lat,lon)"), validators=[
+        Optional(), Regexp(r"^-?\d+(\.\d+)?,-?\d+(\.\d+)?$")])
+    lat = FloatField(_l("Latitude"), validators=[Optional(), NumberRange(min=-90, max=90)])
+    lon = FloatField(_l("Longitude"), validators=[Optional(), NumberRange(min=-180, max=180)])
+    radius_km = IntegerField(_l("Within (km)"), default=50,
+                             validators=[Optional(), NumberRange(min=1, max=2000)])
+    start = InstantField(_l("From"), name="from", validators=[Optional()])
+    end = InstantField(_l("To"), name="to", validators=[Optional()])
+
+    def point(self) -> tuple[float, float] | None:
+        """The point to measure from, given as near=lat,lon or as lat and lon."""
+        if self.near.data:
+            latitude, longitude = (float(part) for part in self.near.data.split(","))
+            return latitude, longitude
+        if self.lat.data is not None and self.lon.data is not None:
+            return self.lat.data, self.lon.data
+        return None

@@ -1,0 +1,140 @@
+"""Meetups (events), the series they may belong to, and venue bookings."""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from planner.db import created_at, instant, intpk, optional_instant, str_enum, updated_at
+from planner.extensions import db
+
+if TYPE_CHECKING:
+    from branches.models import Branch, Venue
+
+
+class EventStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+
+
+class BookingStatus(enum.StrEnum):
+    TENTATIVE = "tentative"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+class EventSeries(db.Model):
+    """A repeating meetup: its occurrences are ordinary events that point here."""
+
+    __tablename__ = "event_series"
+
+    id: Mapped[intpk]
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    freq: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[created_at]
+
+    events: Mapped[list[Event]] = relationship(back_populates="series",
+                                               order_by="Event.starts_at")
+
+
+class Event(db.Model):
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
+        CheckConstraint("max_guests BETWEEN 0 AND 20", name="max_guests_range"),
+        CheckConstraint("venue_id IS NOT NULL OR online_url IS NOT NULL", name="has_a_place"),
+        CheckConstraint("rsvp_closes_at IS NULL OR rsvp_opens_at IS NULL "
+                        "OR rsvp_closes_at > rsvp_opens_at", name="rsvp_window_ordered"),
+        Index("ix_events_branch_starts", "branch_id", "starts_at"),
+        Index("ix_events_starts", "starts_at"),
+    )
+
+    id: Mapped[intpk]
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event_series.id", ondelete="SET NULL"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[instant]
+    ends_at: Mapped[instant]
+    # The slot this occurrence was created for: calendar UIDs stay stable when it is moved.
+    original_starts_at: Mapped[instant]
+    venue_id: Mapped[int | None] = mapped_column(ForeignKey("venues.id", ondelete="RESTRICT"),
+                                                 index=True)
+    online_url: Mapped[str | None] = mapped_column(String(500))
+    capacity: Mapped[int | None]
+    max_guests: Mapped[int] = mapped_column(default=0)
+    requires_approval: Mapped[bool] = mapped_column(default=False)
+    rsvp_opens_at: Mapped[optional_instant]
+    rsvp_closes_at: Mapped[optional_instant]
+    status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus, "event_status"),
+                                                default=EventStatus.DRAFT)
+    cancel_message: Mapped[str] = mapped_column(String(1000), default="")
+    # Bumped whenever time, place or status changes (iCalendar SEQUENCE).
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    branch: Mapped[Branch] = relationship()
+    venue: Mapped[Venue | None] = relationship()
+    series: Mapped[EventSeries | None] = relationship(back_populates="events")
+    booking: Mapped[Booking | None] = relationship(back_populates="event", uselist=False)
+
+    @property
+    def is_published(self) -> bool:
+        return self.status is EventStatus.PUBLISHED
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status is EventStatus.CANCELLED
+
+
+class Booking(db.Model):
+    """A venue held for a time range, with setup and teardown buffers.
+
+    blocked_from/blocked_until include the buffers; two live bookings of one venue may never
+    overlap as half-open intervals [blocked_from, blocked_until). On PostgreSQL an exclusion
+    constraint (see the migration) enforces this as a second wall behind the service's lock.
+    """
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("setup_minutes >= 0 AND teardown_minutes >= 0", name="buffers_positive"),
+        CheckConstraint("blocked_from <= starts_at AND blocked_until >= ends_at",
+                        name="blocked_covers_booking"),
+        Index("ix_bookings_venue_blocked", "venue_id", "blocked_from", "blocked_until"),
+        Index("uq_bookings_event", "event_id", unique=True,
+              sqlite_where=text("event_id IS NOT NULL"),
+              postgresql_where=text("event_id IS NOT NULL")),
+    )
+
+    id: Mapped[intpk]
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    starts_at: Mapped[instant]
+    ends_at: Mapped[instant]
+    setup_minutes: Mapped[int] = mapped_column(default=0)
+    teardown_minutes: Mapped[int] = mapped_column(default=0)
+    blocked_from: Mapped[instant]
+    blocked_until: Mapped[instant]
+    status: Mapped[BookingStatus] = mapped_column(str_enum(BookingStatus, "booking_status"),
+                                                  default=BookingStatus.CONFIRMED)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    venue: Mapped[Venue] = relationship()
+    event: Mapped[Event | None] = relationship(back_populates="booking")
+
+    @property
+    def is_live(self) -> bool:
+        return self.status is not BookingStatus.CANCELLED
+

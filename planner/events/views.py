@@ -1,0 +1,219 @@
+"""Meetup pages: branch list and month view, create/edit/cancel/duplicate, near me, and a
+venue's week of bookings."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, time, timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from branches import services as branches
+from branches.models import Branch
+from planner import permissions
+from planner.errors import Conflict, InvalidInput, NotAllowed
+from planner.events import services
+from planner.events.forms import CancelForm, EventForm, EventSearchForm, HoldForm
+from planner.events.localtime import local_to_utc, utc_to_local
+from planner.events.models import Event
+from planner.events.rendering import render_markdown
+from planner.forms import show_field_errors
+from planner.timeutil import utcnow
+
+bp = Blueprint("events", __name__)
+
+
+@bp.app_template_global()
+def upcoming_meetups(branch: Branch) -> list[Event]:
+    """Upcoming meetups for the branch page (registered here so branches need not import us)."""
+    return services.upcoming_events(branch, current_user)
+
+
+@bp.app_template_filter()
+def wall_time(instant: datetime, timezone: str) -> datetime:
+    return utc_to_local(instant, timezone)
+
+
+def _managed(branch: Branch) -> Branch:
+    if not permissions.can_manage_branch(current_user, branch):
+        raise NotAllowed()
+    return branch
+
+
+def _month(text: str | None, timezone: str) -> date:
+    today = utc_to_local(utcnow(), timezone).date()
+    try:
+        return datetime.strptime(text or "", "%Y-%m").date()
+    except ValueError:
+        return today.replace(day=1)
+
+
+@bp.get("/branches/<slug>/events")
+def branch_events(slug: str) -> str:
+    """The branch's meetups as a month grid and a list."""
+    branch = branches.get_branch(slug)
+    first = _month(request.args.get("month"), branch.timezone)
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    start = local_to_utc(datetime.combine(first, time()), branch.timezone)
+    end = local_to_utc(datetime.combine(last + timedelta(days=1), time()), branch.timezone)
+    events = services.events_between(branch, start, end, current_user)
+    by_day: dict[date, list[Event]] = {}
+    for event in events:
+        by_day.setdefault(utc_to_local(event.starts_at, branch.timezone).date(), []).append(event)
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+    return render_template("events/branch_events.html", branch=branch, events=events,
+                           weeks=weeks, by_day=by_day, month=first,
+                           previous=(first - timedelta(days=1)).replace(day=1),
+                           following=last + timedelta(days=1))
+
+
+def _save(form: EventForm, branch: Branch, event: Event | None) -> list[Event] | None:
+    """Run the service for the form; on a rule error, put it on the form and return None."""
+    try:
+        if event is None:
+            return services.schedule(current_user, branch, form.to_input(),
+                                     form.repeat.to_rule(), form.skipped())
+        return services.update_event(current_user, event, form.to_input(),
+                                     this_and_following=form.scope.data == "following")
+    except services.VenueConflict as conflict:
+        show_field_errors(form, conflict)
+        form.clash_dates = conflict.extra.get("dates", [])
+    except (InvalidInput, Conflict) as error:
+        show_field_errors(form, error)
+    return None
+
+
+@bp.route("/branches/<slug>/events/new", methods=["GET", "POST"])
+@login_required
+def create(slug: str) -> str | Response:
+    branch = _managed(branches.get_branch(slug))
+    form = EventForm(branch=branch)
+    if form.validate_on_submit() and (events := _save(form, branch, None)):
+        flash(ngettext("%(num)d meetup scheduled.", "%(num)d meetups scheduled.", len(events)),
+              "success")
+        return redirect(url_for("events.show", event_id=events[0].id))
+    return render_template("events/form.html", branch=branch, form=form, event=None,
+                           clash_dates=getattr(form, "clash_dates", []))
+
+
+@bp.get("/events/<int:event_id>")
+def show(event_id: int) -> str:
+    event = services.visible_event(current_user, event_id)
+    return render_template("events/show.html", event=event, branch=event.branch,
+                           description=render_markdown(event.description),
+                           repeats=services.repeats(event),
+                           cancel_form=CancelForm(), can_manage=permissions.can_manage_branch(
+                               current_user, event.branch))
+
+
+@bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(event_id: int) -> str | Response:
+    event = services.get_event(event_id)
+    branch = _managed(event.branch)
+    form = EventForm(branch=branch)
+    if request.method == "GET":
+        form.fill(services.event_input(event))
+    if form.validate_on_submit() and _save(form, branch, event):
+        flash(_("Meetup saved."), "success")
+        return redirect(url_for("events.show", event_id=event.id))
+    return render_template("events/form.html", branch=branch, form=form, event=event,
+                           clash_dates=getattr(form, "clash_dates", []))
+
+
+@bp.post("/events/<int:event_id>/cancel")
+@login_required
+def cancel(event_id: int) -> Response:
+    event = services.get_event(event_id)
+    form = CancelForm()
+    if form.validate_on_submit():
+        services.cancel_event(current_user, event, form.message.data,
+                              this_and_following=form.scope.data == "following")
+        flash(_("Meetup cancelled."), "info")
+    else:
+        flash(_("Tell members why the meetup is cancelled."), "error")
+    return redirect(url_for("events.show", event_id=event.id))
+
+
+@bp.post("/events/<int:event_id>/duplicate")
+@login_required
+def duplicate(event_id: int) -> Response:
+    event = services.get_event(event_id)
+    try:
+        copy = services.duplicate_event(current_user, event)
+    except (Conflict, InvalidInput) as error:
+        flash(error.message, "error")
+        return redirect(url_for("events.show", event_id=event.id))
+    flash(_("Copied to the same time next week, as a draft."), "success")
+    return redirect(url_for("events.edit", event_id=copy.id))
+
+
+@bp.get("/events/near")
+def near() -> str:
+    form = EventSearchForm(request.args)
+    nearby, origin = [], None
+    if form.validate() and (form.place.data or form.point()):
+        try:
+            origin = form.point() or _located(form.place.data)
+            nearby = services.events_near(*origin, radius_km=form.radius_km.data or 50)
+        except InvalidInput as error:
+            form.place.errors = [*form.place.errors, *error.fields.get("city", [error.message])]
+    return render_template("events/near.html", form=form, nearby=nearby, origin=origin)
+
+
+def _located(place: str) -> tuple[float, float]:
+    found = branches.locate(place)
+    return found.latitude, found.longitude
+
+
+@bp.route("/venues/<int:venue_id>/bookings", methods=["GET", "POST"])
+def venue_week(venue_id: int) -> str | Response:
+    """A venue's bookings for one week, and (for leads) a form to hold it."""
+    venue = branches.get_venue(venue_id)
+    zone = venue.branch.timezone
+    monday = _week_start(request.args.get("week"), zone)
+    form = HoldForm()
+    if request.method == "POST":
+        _managed(venue.branch)
+        if form.validate_on_submit():
+            try:
+                services.hold_venue(current_user, venue, form.to_input(zone))
+            except (InvalidInput, Conflict) as error:
+                show_field_errors(form, error)
+            else:
+                flash(_("Venue held."), "success")
+                return redirect(url_for("events.venue_week", venue_id=venue.id,
+                                        week=monday.isoformat()))
+    start = local_to_utc(datetime.combine(monday, time()), zone)
+    end = local_to_utc(datetime.combine(monday + timedelta(days=7), time()), zone)
+    bookings = services.bookings_between(venue, start, end)
+    days = [monday + timedelta(days=n) for n in range(7)]
+    by_day = {day: [b for b in bookings if utc_to_local(b.blocked_from, zone).date() <= day
+                    <= utc_to_local(b.blocked_until, zone).date()] for day in days}
+    return render_template("events/venue_week.html", venue=venue, branch=venue.branch,
+                           days=days, by_day=by_day, form=form, monday=monday,
+                           can_manage=permissions.can_manage_branch(current_user, venue.branch))
+
+
+def _week_start(text: str | None, timezone: str) -> date:
+    try:
+        day = date.fromisoformat(text or "")
+    except ValueError:
+        day = utc_to_local(utcnow(), timezone).date()
+    return day - timedelta(days=day.weekday())
+
+
+@bp.post("/bookings/<int:booking_id>/release")
+@login_required
+def release(booking_id: int) -> Response:
+    booking = services.get_booking(booking_id)
+    try:
+        services.release_booking(current_user, booking)
+        flash(_("Hold released."), "info")
+    except Conflict as error:
+        flash(error.message, "error")
+    return redirect(url_for("events.venue_week", venue_id=booking.venue_id))

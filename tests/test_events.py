@@ -1,0 +1,270 @@
+"""Scheduling meetups and booking venues: the overlap rule, clashes, repeats, DST, edits."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from branches.services import VenueInput, save_venue
+from planner.errors import InvalidInput, NotAllowed
+from planner.events import services
+from planner.events.models import Booking, BookingStatus, Event, EventStatus
+from planner.events.recurrence import Frequency, RepeatRule
+from planner.extensions import db
+from tests.conftest import login, make_branch
+
+NEXT_YEAR = datetime.now(UTC).year + 1
+
+
+def at(month: int, day: int, hour: int, minute: int = 0, year: int = NEXT_YEAR) -> datetime:
+    return datetime(year, month, day, hour, minute)
+
+
+def meetup(venue=None, start=None, hours=2, **kwargs) -> services.EventInput:
+    start = start or at(3, 5, 19)
+    return services.EventInput(title=kwargs.pop("title", "Board games"), starts_local=start,
+                               ends_local=start + timedelta(hours=hours),
+                               venue_id=venue.id if venue else None,
+                               status=kwargs.pop("status", EventStatus.PUBLISHED), **kwargs)
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+@pytest.fixture
+def hall(cast):
+    return save_venue(cast.lead, cast.branch, VenueInput("Hall", "1 Road", 40))
+
+
+# --- the overlap rule ------------------------------------------------------------------------
+
+T = datetime(2026, 1, 1, tzinfo=UTC)
+H = timedelta(hours=1)
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    ((0, 2), (1, 3), True), ((0, 2), (2, 4), False), ((2, 4), (0, 2), False),
+    ((0, 4), (1, 2), True), ((1, 2), (0, 4), True), ((0, 1), (0, 1), True),
+    ((0, 1), (3, 4), False)])
+def test_half_open_overlap(a, b, expected):
+    assert services.overlaps(T + a[0] * H, T + a[1] * H, T + b[0] * H, T + b[1] * H) is expected
+
+
+# --- scheduling ------------------------------------------------------------------------------
+
+def test_schedule_books_the_venue_in_local_time(cast, hall):
+    [event] = services.schedule(cast.lead, cast.branch, meetup(hall))
+    assert event.starts_at == datetime(NEXT_YEAR, 3, 5, 11, 0, tzinfo=UTC)  # 19:00 Shanghai
+    assert event.capacity == 40  # from the venue
+    assert event.booking.venue_id == hall.id
+    assert event.booking.blocked_from == event.starts_at
+
+
+def test_clash_names_the_booking_and_saves_nothing(cast, hall):
+    services.schedule(cast.lead, cast.branch, meetup(hall, title="Tea tasting"))
+    before = (count(Event), count(Booking))
+    with pytest.raises(services.VenueConflict) as raised:
+        services.schedule(cast.lead, cast.branch, meetup(hall, start=at(3, 5, 20)))
+    assert "Tea tasting" in raised.value.message
+    assert raised.value.extra["clashes"][0]["title"] == "Tea tasting"
+    assert (count(Event), count(Booking)) == before
+
+
+def test_back_to_back_is_fine_but_buffers_clash(cast, hall):
+    services.schedule(cast.lead, cast.branch, meetup(hall, start=at(3, 5, 19)))
+    services.schedule(cast.lead, cast.branch, meetup(hall, start=at(3, 5, 21)))  # touches
+    with pytest.raises(services.VenueConflict):
+        services.schedule(cast.lead, cast.branch,
+                          meetup(hall, start=at(3, 5, 23), setup_minutes=1))
+    with pytest.raises(services.VenueConflict):
+        services.hold_venue(cast.lead, hall, services.HoldInput(
+            at(3, 5, 16), at(3, 5, 19), teardown_minutes=15))
+
+
+def test_repeating_meetup_reports_clashing_dates_and_can_skip_them(cast, hall):
+    services.hold_venue(cast.lead, hall, services.HoldInput(at(3, 19, 18), at(3, 19, 22),
+                                                            note="Private party"))
+    weekly = RepeatRule(Frequency.WEEKLY, count=4)
+    with pytest.raises(services.VenueConflict) as raised:
+        services.schedule(cast.lead, cast.branch, meetup(hall), weekly)
+    assert raised.value.extra["dates"] == [f"{NEXT_YEAR}-03-19"]
+    assert count(Event) == 0
+    events = services.schedule(cast.lead, cast.branch, meetup(hall), weekly,
+                               skip_dates=[date(NEXT_YEAR, 3, 19)])
+    assert [e.starts_at.day for e in events] == [5, 12, 26]
+    assert len({e.series_id for e in events}) == 1
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"hours": -1}, "ends_at"), ({"hours": 0}, "ends_at"), ({"hours": 24 * 15}, "ends_at"),
+    ({"capacity": 0}, "capacity"), ({"venue": None}, "venue_id"),
+    ({"setup_minutes": -5}, "setup_minutes")])
+def test_bad_meetups_name_the_field(cast, hall, change, field):
+    arguments = {"venue": hall} | change
+    with pytest.raises(InvalidInput) as raised:
+        services.schedule(cast.lead, cast.branch, meetup(**arguments))
+    assert field in raised.value.fields
+    assert count(Event) == 0
+
+
+def test_venue_of_another_branch_is_refused(cast, hall):
+    other = save_venue(cast.admin, cast.other_branch, VenueInput("Elsewhere", "2 Road", 10))
+    with pytest.raises(InvalidInput) as raised:
+        services.schedule(cast.lead, cast.branch, meetup(other))
+    assert "venue_id" in raised.value.fields
+
+
+def test_only_leads_schedule(cast, hall):
+    for person in (cast.member, cast.staff, cast.other_lead):
+        with pytest.raises(NotAllowed):
+            services.schedule(person, cast.branch, meetup(hall))
+
+
+def test_too_many_occurrences_is_refused(cast, hall):
+    with pytest.raises(InvalidInput) as raised:
+        services.schedule(cast.lead, cast.branch, meetup(hall),
+                          RepeatRule(Frequency.WEEKLY, until=date(NEXT_YEAR + 3, 1, 1)))
+    assert "until" in raised.value.fields
+
+
+# --- daylight saving time --------------------------------------------------------------------
+
+@pytest.fixture
+def london(cast):
+    branch = make_branch(cast.admin, "london", "London")
+    from branches.models import Role
+    from branches.services import set_role
+
+    set_role(cast.admin, branch, cast.lead.id, Role.LEAD)
+    venue = save_venue(cast.lead, branch, VenueInput("Pub", "1 Strand", 30))
+    return branch, venue
+
+
+def test_weekly_london_meetup_keeps_wall_time_across_dst(cast, london):
+    branch, venue = london
+    events = services.schedule(cast.lead, branch, meetup(venue, start=datetime(2026, 3, 19, 19)),
+                               RepeatRule(Frequency.WEEKLY, count=3))
+    assert [e.starts_at.hour for e in events] == [19, 19, 18]  # UTC; 19:00 local each week
+
+
+@pytest.mark.parametrize(("start", "field", "word"), [
+    (datetime(2026, 3, 29, 1, 30), "starts_at", "does not exist"),
+    (datetime(2026, 10, 25, 1, 30), "starts_at", "happens twice")])
+def test_nonexistent_and_ambiguous_london_times(cast, london, start, field, word):
+    branch, venue = london
+    with pytest.raises(InvalidInput) as raised:
+        services.schedule(cast.lead, branch, meetup(venue, start=start))
+    assert word in raised.value.fields[field][0]
+
+
+def test_shanghai_has_no_dst(cast, hall):
+    events = services.schedule(cast.lead, cast.branch, meetup(hall, start=datetime(2026, 3, 19,
+                                                                                    19)),
+                               RepeatRule(Frequency.WEEKLY, count=3))
+    assert [e.starts_at.hour for e in events] == [11, 11, 11]
+
+
+# --- changing meetups ------------------------------------------------------------------------
+
+def test_cancel_frees_the_venue_and_bumps_sequence(cast, hall):
+    [event] = services.schedule(cast.lead, cast.branch, meetup(hall))
+    services.cancel_event(cast.lead, event, "Venue flooded")
+    assert event.status is EventStatus.CANCELLED and event.sequence == 1
+    assert event.booking.status is BookingStatus.CANCELLED
+    services.schedule(cast.lead, cast.branch, meetup(hall))  # the slot is free again
+
+
+def test_reschedule_checks_clashes_and_ignores_itself(cast, hall):
+    [first] = services.schedule(cast.lead, cast.branch, meetup(hall, title="First"))
+    [second] = services.schedule(cast.lead, cast.branch, meetup(hall, start=at(3, 6, 19)))
+    moved = meetup(hall, start=at(3, 5, 19, 30))
+    services.update_event(cast.lead, first, moved)  # overlaps only its own old booking
+    assert first.sequence == 1
+    with pytest.raises(services.VenueConflict):
+        services.update_event(cast.lead, second, meetup(hall, start=at(3, 5, 20)))
+    db.session.refresh(second)
+    assert second.starts_at.day == 6
+
+
+def test_edit_this_and_following(cast, hall):
+    events = services.schedule(cast.lead, cast.branch, meetup(hall),
+                               RepeatRule(Frequency.WEEKLY, count=4))
+    third = events[2]
+    services.update_event(cast.lead, third, meetup(hall, start=at(3, 19, 20), title="Later"),
+                          this_and_following=True)
+    db.session.expire_all()
+    hours = [(e.title, e.starts_at.hour) for e in sorted(events, key=lambda e: e.id)]
+    assert hours == [("Board games", 11), ("Board games", 11), ("Later", 12), ("Later", 12)]
+    assert events[3].original_starts_at.hour == 11  # the calendar identity does not move
+
+
+def test_duplicate_next_week(cast, hall):
+    [event] = services.schedule(cast.lead, cast.branch, meetup(hall))
+    copy = services.duplicate_event(cast.lead, event)
+    assert copy.starts_at - event.starts_at == timedelta(days=7)
+    assert copy.status is EventStatus.DRAFT
+
+
+def test_hold_and_release(cast, hall):
+    hold = services.hold_venue(cast.lead, hall, services.HoldInput(
+        at(4, 1, 9), at(4, 1, 12), status=BookingStatus.CONFIRMED, note="Workshop setup"))
+    with pytest.raises(services.VenueConflict) as raised:
+        services.schedule(cast.lead, cast.branch, meetup(hall, start=at(4, 1, 11)))
+    assert "Workshop setup" in raised.value.message
+    services.release_booking(cast.lead, hold)
+    services.schedule(cast.lead, cast.branch, meetup(hall, start=at(4, 1, 11)))
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+def test_event_page_shows_local_time_seats_and_safe_markdown(client, cast, hall):
+    [event] = services.schedule(cast.lead, cast.branch, meetup(
+        hall, description="**Bring dice** <script>alert(1)</script> [x](javascript:alert(1))"))
+    page = client.get(f"/events/{event.id}")
+    assert "<strong>Bring dice</strong>" in page.text
+    assert "<script>alert(1)</script>" not in page.text
+    assert 'href="javascript' not in page.text
+    assert "7:00:00\u202fPM" in page.text and "Asia/Shanghai" in page.text
+    assert "40 / 40" in page.text
+
+
+def test_drafts_are_hidden_from_members(client, cast, hall):
+    [draft] = services.schedule(cast.lead, cast.branch, meetup(hall, status=EventStatus.DRAFT))
+    assert client.get(f"/events/{draft.id}").status_code == 404
+    login(client, cast.lead)
+    assert client.get(f"/events/{draft.id}").status_code == 200
+
+
+def test_create_form_refuses_a_clash_and_offers_to_skip(client, cast, hall):
+    services.hold_venue(cast.lead, hall, services.HoldInput(at(3, 12, 18), at(3, 12, 22)))
+    login(client, cast.lead)
+    form = {"title": "Weekly", "starts_at": f"{NEXT_YEAR}-03-05T19:00",
+            "ends_at": f"{NEXT_YEAR}-03-05T21:00", "venue_id": str(hall.id),
+            "status": "published", "repeat-freq": "weekly", "repeat-count": "3"}
+    page = client.post("/branches/chengdu/events/new", data=form)
+    assert page.status_code == 200
+    assert "is taken on these dates" in page.text or "already booked" in page.text
+    assert f'value="{NEXT_YEAR}-03-12"' in page.text
+    done = client.post("/branches/chengdu/events/new",
+                       data=form | {"skip_dates": f"{NEXT_YEAR}-03-12"})
+    assert done.status_code == 302
+    assert count(Event) == 2
+
+
+def test_month_view_and_venue_week(client, cast, hall):
+    services.schedule(cast.lead, cast.branch, meetup(hall, title="Dumplings"))
+    month = client.get(f"/branches/chengdu/events?month={NEXT_YEAR}-03")
+    assert "Dumplings" in month.text
+    week = client.get(f"/venues/{hall.id}/bookings?week={NEXT_YEAR}-03-05")
+    assert "Dumplings" in week.text and "19:00–21:00" in week.text
+
+
+def test_near_me_page(client, cast, hall):
+    services.schedule(cast.lead, cast.branch, meetup(hall, title="Hotpot"))
+    near = client.get("/events/near?place=成都&radius_km=30")
+    assert "Hotpot" in near.text
+    far = client.get("/events/near?place=上海&radius_km=30")
+    assert "Hotpot" not in far.text
