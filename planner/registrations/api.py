@@ -1,0 +1,92 @@
+"""JSON API for RSVPs (see shared/API.md)."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from flask import Response, jsonify, url_for
+from flask_babel import lazy_gettext as _l
+
+from planner.api import api_user, created, operation, parse_json
+from planner.events.services import get_event
+from planner.registrations import services
+from planner.registrations.forms import ReviewForm, RsvpForm
+from planner.registrations.models import Registration, RegistrationStatus
+from planner.registrations.waitlist import waitlist_position, waitlist_positions
+
+
+class RegistrationOut(TypedDict):
+    id: int
+    event_id: int
+    status: RegistrationStatus
+    guests: int
+    position: int | None
+    ticket_code: str | None
+    ticket_qr_url: str | None
+
+
+class AttendeeOut(RegistrationOut):
+    user_id: int
+    display_name: str
+    source: str | None
+    created_at: str
+
+
+def registration_json(registration: Registration, position: int | None = None) -> RegistrationOut:
+    going = registration.status is RegistrationStatus.GOING
+    code = registration.ticket_code if going else None
+    return {"id": registration.id, "event_id": registration.event_id,
+            "status": registration.status, "guests": registration.guests,
+            "position": position if position is not None else waitlist_position(registration),
+            "ticket_code": code,
+            "ticket_qr_url": url_for("registrations.ticket_qr", code=code, _external=True)
+            if code else None}
+
+
+@operation("/events/<int:event_id>/registrations", "POST",
+           _l("RSVP to a meetup (or join its waitlist); repeating returns the same RSVP"),
+           form=RsvpForm, response=RegistrationOut, status=201, errors=(404, 409, 422))
+def rsvp(event_id: int) -> tuple[Response, int]:
+    user = api_user()
+    form = parse_json(RsvpForm)
+    existing = services.registration_of(user, get_event(event_id))
+    if existing is not None and existing.status is not RegistrationStatus.CANCELLED:
+        return jsonify(registration_json(existing)), 200
+    registration = services.rsvp(user, event_id, form.guests.data or 0, form.invite.data or None)
+    return created(registration_json(registration))
+
+
+@operation("/events/<int:event_id>/registrations/me", "DELETE",
+           _l("Cancel my RSVP; freed seats go to the waitlist in order"),
+           response=RegistrationOut, errors=(404, 409))
+def cancel(event_id: int) -> Response:
+    return jsonify(registration_json(services.cancel(api_user(), event_id)))
+
+
+@operation("/events/<int:event_id>/registrations", "GET",
+           _l("Everyone who RSVPed (leads and door staff)"), response=list[AttendeeOut],
+           errors=(403, 404))
+def attendees(event_id: int) -> Response:
+    everyone = services.registrations(api_user(), get_event(event_id))
+    positions = waitlist_positions(everyone)
+    return jsonify([registration_json(r, positions.get(r.id, 0) or None)
+                    | {"user_id": r.user_id, "display_name": r.user.display_name,
+                       "source": r.source, "created_at": r.created_at.isoformat()}
+                    for r in everyone])
+
+
+@operation("/registrations/<int:registration_id>/review", "POST",
+           _l("Approve or decline an RSVP that waits for approval (leads)"), form=ReviewForm,
+           response=RegistrationOut, errors=(403, 404, 409))
+def review(registration_id: int) -> Response:
+    form = parse_json(ReviewForm)
+    registration = services.review(api_user(), registration_id, approve=form.approve.data,
+                                   message=form.message.data or "")
+    return jsonify(registration_json(registration))
+
+
+@operation("/me/registrations", "GET", _l("My RSVPs, upcoming first"),
+           response=list[RegistrationOut])
+def mine() -> Response:
+    upcoming, past = services.my_registrations(api_user())
+    return jsonify([registration_json(r) for r in upcoming + past])

@@ -1,0 +1,271 @@
+"""RSVP rules: going or waitlisted, approval, guests, cancelling, capacity, tickets, no-shows.
+
+Every change locks the meetup row first (SELECT … FOR UPDATE; SQLite serialises writers), so
+seats can never be given out twice, and commits once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from branches.models import Branch, MembershipStatus
+from branches.services import membership_of
+from planner import permissions
+from planner.accounts.models import User
+from planner.accounts.services import find_user_by_email
+from planner.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from planner.events.models import Event, EventStatus
+from planner.extensions import db
+from planner.notifications.kinds import Notice
+from planner.notifications.outbox import notify
+from planner.registrations.models import (
+    ACTIVE_STATUSES,
+    ApprovalReason,
+    Registration,
+    RegistrationStatus,
+)
+from planner.registrations.waitlist import fits, make_going, promote_waitlist, seats_free
+from planner.timeutil import utcnow
+
+
+class RsvpRefused(DomainError):
+    status = 409
+    code = "rsvp_refused"
+    default_message = _l("You cannot RSVP to this meetup.")
+
+
+@dataclass(frozen=True)
+class Seats:
+    capacity: int | None
+    going: int  # people, guests included
+    waitlisted: int
+    pending: int
+
+    @property
+    def left(self) -> int | None:
+        return None if self.capacity is None else max(0, self.capacity - self.going)
+
+
+def _locked_event(event_id: int) -> Event:
+    event = db.session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+    if event is None:
+        raise NotFound(_l("No such meetup."))
+    return event
+
+
+def registration_of(user: Any, event: Event) -> Registration | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return db.session.scalar(select(Registration).where(
+        Registration.event_id == event.id, Registration.user_id == user.id))
+
+
+def _refuse_if_closed(event: Event) -> None:
+    now = utcnow()
+    if event.status is EventStatus.CANCELLED:
+        raise RsvpRefused(_l("This meetup is cancelled."), reason="cancelled")
+    if event.status is not EventStatus.PUBLISHED:
+        raise RsvpRefused(_l("This meetup is not open for RSVPs yet."), reason="draft")
+    if event.starts_at <= now:
+        raise RsvpRefused(_l("This meetup has already started."), reason="past")
+    if event.rsvp_opens_at and now < event.rsvp_opens_at:
+        raise RsvpRefused(_l("RSVPs have not opened yet."), reason="not_open")
+    if event.rsvp_closes_at and now >= event.rsvp_closes_at:
+        raise RsvpRefused(_l("RSVPs are closed."), reason="closed")
+
+
+def _check_guests(event: Event, guests: int) -> None:
+    if guests < 0:
+        raise InvalidInput(fields={"guests": [str(_l("Guests cannot be negative."))]})
+    if guests > event.max_guests:
+        raise InvalidInput(fields={"guests": [str(_l(
+            "You can bring at most %(max)d guest(s) to this meetup.", max=event.max_guests))]})
+
+
+def no_shows(user: User, branch: Branch) -> int:
+    """No-shows among the member's last `no_show_window` ended meetups of the branch: going,
+    not cancelled, never checked in."""
+    recent = db.session.scalars(
+        select(Registration).join(Registration.event)
+        .where(Registration.user_id == user.id, Event.branch_id == branch.id,
+               Event.ends_at < utcnow(), Event.status != EventStatus.CANCELLED,
+               Registration.status == RegistrationStatus.GOING)
+        .order_by(Event.starts_at.desc()).limit(branch.no_show_window)).all()
+    return sum(1 for registration in recent if registration.checked_in_at is None)
+
+
+def _approval_reason(user: User, event: Event) -> ApprovalReason | None:
+    if event.requires_approval:
+        return ApprovalReason.MEETUP_REQUIRES_APPROVAL
+    limit = event.branch.no_show_limit
+    if limit is not None and no_shows(user, event.branch) >= limit:
+        return ApprovalReason.NO_SHOWS
+    return None
+
+
+def _place(registration: Registration, event: Event) -> None:
+    """Going if the party fits, else at the end of the waitlist."""
+    registration.queued_at = utcnow()
+    if fits(event, registration.seats):
+        make_going(registration)
+        notify(Notice.CONFIRMED, registration)
+    else:
+        registration.status = RegistrationStatus.WAITLISTED
+        notify(Notice.WAITLISTED, registration)
+
+
+def rsvp(user: User, event_id: int, guests: int = 0, source: str | None = None) -> Registration:
+    """RSVP (or join the waitlist). Repeating it returns the same registration."""
+    event = _locked_event(event_id)
+    existing = registration_of(user, event)
+    if existing is not None and existing.status is not RegistrationStatus.CANCELLED:
+        return existing
+    _refuse_if_closed(event)
+    membership = membership_of(user, event.branch)
+    if membership is not None and membership.status is MembershipStatus.BANNED:
+        raise RsvpRefused(_l("You were removed from this branch."), reason="banned")
+    _check_guests(event, guests)
+    registration = existing or Registration(event=event, user=user)
+    registration.guests, registration.source = guests, source or registration.source
+    registration.cancelled_at, registration.ticket_code = None, None
+    registration.decision_message = ""
+    registration.approval_reason = _approval_reason(user, event)
+    if registration.approval_reason is not None:
+        registration.status, registration.queued_at = RegistrationStatus.PENDING, utcnow()
+        notify(Notice.PENDING, registration)
+    else:
+        _place(registration, event)
+    db.session.add(registration)
+    db.session.commit()
+    return registration
+
+
+def cancel(user: User, event_id: int) -> Registration:
+    """Cancel the member's RSVP; freed seats go to the waitlist in order."""
+    event = _locked_event(event_id)
+    registration = registration_of(user, event)
+    if registration is None or not registration.is_active:
+        raise NotFound(_l("You have no RSVP for this meetup."))
+    if event.starts_at <= utcnow():
+        raise RsvpRefused(_l("This meetup has already started."), reason="past")
+    was_going = registration.status is RegistrationStatus.GOING
+    registration.status, registration.cancelled_at = RegistrationStatus.CANCELLED, utcnow()
+    if was_going:
+        promote_waitlist(event)
+    db.session.commit()
+    return registration
+
+
+def _require_manager(actor: Any, event: Event) -> None:
+    if not permissions.can_manage_branch(actor, event.branch):
+        raise NotAllowed(_l("Only leads of this branch manage its RSVPs."))
+
+
+def review(actor: Any, registration_id: int, *, approve: bool, message: str = "") -> Registration:
+    registration = registration_by_id(registration_id)
+    event = _locked_event(registration.event_id)
+    _require_manager(actor, event)
+    if registration.status is not RegistrationStatus.PENDING:
+        raise Conflict(_l("This RSVP is not waiting for approval."))
+    registration.decision_message = message.strip()[:500]
+    if approve:
+        _place(registration, event)
+    else:
+        registration.status = RegistrationStatus.DECLINED
+        notify(Notice.DECLINED, registration)
+    db.session.commit()
+    return registration
+
+
+def registration_by_id(registration_id: int) -> Registration:
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        raise NotFound(_l("No such RSVP."))
+    return registration
+
+
+def set_capacity(actor: Any, event_id: int, capacity: int) -> list[Registration]:
+    """Change the number of seats. Raising it promotes from the waitlist; lowering it never
+    removes anyone already going."""
+    event = _locked_event(event_id)
+    _require_manager(actor, event)
+    if capacity < 1:
+        raise InvalidInput(fields={"capacity": [str(_l("Capacity must be at least 1."))]})
+    event.capacity = capacity
+    promoted = promote_waitlist(event)
+    db.session.commit()
+    return promoted
+
+
+def add_by_hand(actor: Any, event_id: int, email: str, guests: int = 0) -> Registration:
+    """A lead adds a member who asked in person or in the chat group."""
+    event = _locked_event(event_id)
+    _require_manager(actor, event)
+    user = find_user_by_email(email)
+    if user is None:
+        raise InvalidInput(fields={"email": [str(_l("No member has this email."))]})
+    _check_guests(event, guests)
+    registration = registration_of(user, event) or Registration(event=event, user=user)
+    if registration.is_active:
+        raise Conflict(_l("This member has already RSVPed."))
+    registration.guests, registration.source = guests, "manual"
+    registration.added_by_id, registration.approval_reason = actor.id, None
+    registration.cancelled_at = None
+    _place(registration, event)
+    db.session.add(registration)
+    db.session.commit()
+    return registration
+
+
+def seats(event: Event) -> Seats:
+    rows = db.session.execute(
+        select(Registration.status, Registration.guests)
+        .where(Registration.event_id == event.id,
+               Registration.status.in_(ACTIVE_STATUSES))).all()
+    going = sum(1 + guests for status, guests in rows if status is RegistrationStatus.GOING)
+    count = {status: 0 for status in ACTIVE_STATUSES}
+    for status, _guests in rows:
+        count[status] += 1
+    return Seats(event.capacity, going, count[RegistrationStatus.WAITLISTED],
+                 count[RegistrationStatus.PENDING])
+
+
+def registrations(actor: Any, event: Event) -> list[Registration]:
+    """Everyone who RSVPed, for the branch's leads and door staff."""
+    if not permissions.can_check_in_at(actor, event.branch):
+        raise NotAllowed(_l("Only leads and door staff of this branch see the RSVPs."))
+    return list(db.session.scalars(
+        select(Registration).options(joinedload(Registration.user))
+        .where(Registration.event_id == event.id)
+        .order_by(Registration.status, Registration.queued_at, Registration.id)))
+
+
+def my_registrations(user: User) -> tuple[list[Registration], list[Registration]]:
+    """The member's RSVPs: upcoming (soonest first) and past (latest first)."""
+    rows = list(db.session.scalars(
+        select(Registration).join(Registration.event)
+        .options(joinedload(Registration.event).joinedload(Event.branch),
+                 joinedload(Registration.event).joinedload(Event.venue))
+        .where(Registration.user_id == user.id).order_by(Event.starts_at)))
+    now = utcnow()
+    upcoming = [r for r in rows if r.event.ends_at > now]
+    past = [r for r in reversed(rows) if r.event.ends_at <= now]
+    return upcoming, past
+
+
+def ticket(code: str) -> Registration:
+    """The registration behind a ticket code, whatever its state (the caller says if valid)."""
+    registration = db.session.scalar(select(Registration).where(
+        Registration.ticket_code == code))
+    if registration is None:
+        raise NotFound(_l("Unknown ticket."))
+    return registration
+
+
+def free_seats(event: Event) -> int | None:
+    return seats_free(event)

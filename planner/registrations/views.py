@@ -1,0 +1,191 @@
+"""RSVP pages: RSVP and cancel, my meetups, tickets with QR codes, and the leads' list."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from planner import permissions
+from planner.errors import DomainError, NotAllowed
+from planner.events.models import Event
+from planner.events.services import get_event, visible_event
+from planner.registrations import services, tickets
+from planner.registrations.forms import AddAttendeeForm, CapacityForm, ReviewForm, RsvpForm
+from planner.registrations.models import ApprovalReason, Registration, RegistrationStatus
+from planner.registrations.waitlist import waitlist_position, waitlist_positions
+
+bp = Blueprint("registrations", __name__)
+bp.add_app_template_global(waitlist_position)
+
+
+STATUS_LABELS = {
+    RegistrationStatus.GOING: _l("Going"), RegistrationStatus.WAITLISTED: _l("Waitlisted"),
+    RegistrationStatus.PENDING: _l("Awaiting approval"),
+    RegistrationStatus.DECLINED: _l("Declined"), RegistrationStatus.CANCELLED: _l("Cancelled"),
+}
+APPROVAL_REASONS = {
+    ApprovalReason.MEETUP_REQUIRES_APPROVAL: _l("This meetup needs approval for every RSVP."),
+    ApprovalReason.NO_SHOWS: _l("Needs approval: several recent no-shows in this branch."),
+}
+
+
+@bp.app_template_global()
+def status_label(registration: Registration) -> str:
+    return str(STATUS_LABELS[registration.status])
+
+
+@bp.app_template_global()
+def approval_reason_label(registration: Registration) -> str:
+    reason = registration.approval_reason
+    return str(APPROVAL_REASONS[reason]) if reason else ""
+
+
+@bp.app_template_global()
+def seats(event: Event) -> services.Seats:
+    return services.seats(event)
+
+
+@bp.app_template_global()
+def my_registration(event: Event) -> Registration | None:
+    return services.registration_of(current_user, event)
+
+
+@bp.app_template_global()
+def rsvp_form() -> RsvpForm:
+    return RsvpForm()
+
+
+def _back(event_id: int) -> BaseResponse:
+    return redirect(url_for("events.show", event_id=event_id))
+
+
+@bp.post("/events/<int:event_id>/rsvp")
+@login_required
+def rsvp(event_id: int) -> BaseResponse:
+    form = RsvpForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.guests.errors) or _("Some fields are not valid."), "error")
+        return _back(event_id)
+    try:
+        registration = services.rsvp(current_user, event_id, form.guests.data or 0,
+                                     form.invite.data or None)
+    except DomainError as error:
+        flash(_explained(error), "error")
+        return _back(event_id)
+    flash(_status_message(registration), "success")
+    return _back(event_id)
+
+
+def _explained(error: DomainError) -> str:
+    """The field messages of an error, or its general message."""
+    return " ".join(m for messages in error.fields.values() for m in messages) or error.message
+
+
+def _status_message(registration: Registration) -> str:
+    if registration.status is RegistrationStatus.GOING:
+        return _("You're going! Your ticket is ready.")
+    if registration.status is RegistrationStatus.WAITLISTED:
+        return _("The meetup is full: you are number %(position)d on the waitlist.",
+                 position=waitlist_position(registration) or 0)
+    return _("Your RSVP is waiting for a lead's approval.")
+
+
+@bp.post("/events/<int:event_id>/rsvp/cancel")
+@login_required
+def cancel(event_id: int) -> BaseResponse:
+    try:
+        services.cancel(current_user, event_id)
+        flash(_("Your RSVP is cancelled."), "info")
+    except DomainError as error:
+        flash(error.message, "error")
+    return _back(event_id)
+
+
+@bp.get("/me/meetups")
+@login_required
+def my_meetups() -> str:
+    upcoming, past = services.my_registrations(current_user)
+    return render_template("registrations/my_meetups.html", upcoming=upcoming, past=past)
+
+
+@bp.get("/tickets/<code>")
+def ticket(code: str) -> str:
+    registration = services.ticket(code)
+    return render_template("registrations/ticket.html", registration=registration,
+                           event=registration.event,
+                           valid=registration.status is RegistrationStatus.GOING)
+
+
+@bp.get("/tickets/<code>/qr.svg")
+def ticket_qr(code: str) -> Response:
+    registration = services.ticket(code)
+    response = Response(tickets.qr_svg(registration.ticket_code or code),
+                        mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@bp.get("/events/<int:event_id>/registrations")
+@login_required
+def registrations(event_id: int) -> str:
+    event = visible_event(current_user, event_id)
+    everyone = services.registrations(current_user, event)
+    return render_template("registrations/list.html", event=event, branch=event.branch,
+                           registrations=everyone, positions=waitlist_positions(everyone),
+                           review_form=ReviewForm(), capacity_form=CapacityForm(
+                               capacity=event.capacity), add_form=AddAttendeeForm(),
+                           can_manage=permissions.can_manage_branch(current_user, event.branch))
+
+
+def _to_list(event_id: int) -> BaseResponse:
+    return redirect(url_for("registrations.registrations", event_id=event_id))
+
+
+@bp.post("/registrations/<int:registration_id>/review")
+@login_required
+def review(registration_id: int) -> BaseResponse:
+    form = ReviewForm()
+    registration = services.registration_by_id(registration_id)
+    if form.validate_on_submit():
+        try:
+            services.review(current_user, registration_id, approve=form.approve.data,
+                            message=form.message.data or "")
+            flash(_("Decision saved."), "success")
+        except DomainError as error:
+            flash(error.message, "error")
+    return _to_list(registration.event_id)
+
+
+@bp.post("/events/<int:event_id>/capacity")
+@login_required
+def capacity(event_id: int) -> BaseResponse:
+    form = CapacityForm()
+    if form.validate_on_submit():
+        promoted = services.set_capacity(current_user, event_id, form.capacity.data)
+        flash(_("Seats changed; %(count)d moved up from the waitlist.", count=len(promoted)),
+              "success")
+    else:
+        flash(" ".join(form.capacity.errors), "error")
+    return _to_list(event_id)
+
+
+@bp.post("/events/<int:event_id>/registrations/add")
+@login_required
+def add(event_id: int) -> BaseResponse:
+    form = AddAttendeeForm()
+    event = get_event(event_id)
+    if not permissions.can_manage_branch(current_user, event.branch):
+        raise NotAllowed()
+    if form.validate_on_submit():
+        try:
+            registration = services.add_by_hand(current_user, event_id, form.email.data,
+                                                form.guests.data or 0)
+            flash(_("%(name)s added.", name=registration.user.display_name), "success")
+        except DomainError as error:
+            flash(_explained(error), "error")
+    else:
+        flash(" ".join(form.email.errors + form.guests.errors), "error")
+    return _to_list(event_id)

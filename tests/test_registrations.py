@@ -1,0 +1,201 @@
+"""RSVP rules: seats, guests, the waitlist, approval, no-shows, tickets, pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from branches.models import Role
+from branches.services import VenueInput, remove_member, save_venue, set_role
+from planner.errors import InvalidInput, NotAllowed
+from planner.events import services as events
+from planner.events.models import EventStatus
+from planner.extensions import db
+from planner.registrations import services
+from planner.registrations.models import ApprovalReason, RegistrationStatus
+from planner.registrations.waitlist import waitlist_position
+from planner.timeutil import utcnow
+from tests.conftest import login
+
+NEXT_YEAR = datetime.now(UTC).year + 1
+GOING, WAITLISTED = RegistrationStatus.GOING, RegistrationStatus.WAITLISTED
+
+
+@pytest.fixture
+def meetup(cast):
+    """A published meetup next year with 4 seats and up to 2 guests each."""
+    hall = save_venue(cast.lead, cast.branch, VenueInput("Hall", "1 Road", 4))
+    [event] = events.schedule(cast.lead, cast.branch, events.EventInput(
+        title="Dumplings", starts_local=datetime(NEXT_YEAR, 5, 1, 19),
+        ends_local=datetime(NEXT_YEAR, 5, 1, 21), venue_id=hall.id,
+        status=EventStatus.PUBLISHED))
+    event.max_guests = 2
+    db.session.commit()
+    return event
+
+
+@pytest.fixture
+def people(make_user):
+    return [make_user(f"Person {n}") for n in range(8)]
+
+
+def test_rsvp_gets_a_ticket_and_repeating_returns_the_same(meetup, people):
+    first = services.rsvp(people[0], meetup.id)
+    again = services.rsvp(people[0], meetup.id, guests=2)
+    assert first.id == again.id and again.guests == 0
+    assert first.status is GOING and len(first.ticket_code) >= 20
+
+
+def test_full_meetup_waitlists_in_order_and_guests_take_seats(meetup, people):
+    services.rsvp(people[0], meetup.id, guests=2)  # 3 seats
+    services.rsvp(people[1], meetup.id)  # 4th seat
+    waiting = [services.rsvp(p, meetup.id) for p in people[2:5]]
+    assert [r.status for r in waiting] == [WAITLISTED] * 3
+    assert [waitlist_position(r) for r in waiting] == [1, 2, 3]
+    assert services.seats(meetup).left == 0
+
+
+def test_cancel_promotes_in_order_and_skips_a_party_that_does_not_fit(meetup, people):
+    services.rsvp(people[0], meetup.id)
+    services.rsvp(people[1], meetup.id, guests=2)
+    big = services.rsvp(people[2], meetup.id, guests=2)  # needs 3, waits first
+    small = services.rsvp(people[3], meetup.id)  # needs 1, waits second
+    services.cancel(people[0], meetup.id)  # frees 1 seat: the big party does not fit
+    db.session.refresh(big), db.session.refresh(small)
+    assert (big.status, small.status) == (WAITLISTED, GOING)
+    assert waitlist_position(big) == 1  # kept its place
+    services.cancel(people[1], meetup.id)  # frees 3 seats
+    db.session.refresh(big)
+    assert big.status is GOING
+
+
+def test_capacity_raise_promotes_and_lowering_removes_nobody(cast, meetup, people):
+    for person in people[:6]:
+        services.rsvp(person, meetup.id)
+    promoted = services.set_capacity(cast.lead, meetup.id, 5)
+    assert [r.user_id for r in promoted] == [people[4].id]
+    services.set_capacity(cast.lead, meetup.id, 2)
+    assert services.seats(meetup).going == 5
+    with pytest.raises(NotAllowed):
+        services.set_capacity(cast.member, meetup.id, 10)
+
+
+@pytest.mark.parametrize(("guests", "field"), [(3, "guests"), (-1, "guests")])
+def test_bad_guest_numbers(meetup, people, guests, field):
+    with pytest.raises(InvalidInput) as raised:
+        services.rsvp(people[0], meetup.id, guests=guests)
+    assert field in raised.value.fields
+    assert services.registration_of(people[0], meetup) is None
+
+
+def test_refusals(cast, meetup, people):
+    draft = events.duplicate_event(cast.lead, meetup)
+    with pytest.raises(services.RsvpRefused, match="not open"):
+        services.rsvp(people[0], draft.id)
+    meetup.rsvp_opens_at = utcnow() + timedelta(days=1)
+    db.session.commit()
+    with pytest.raises(services.RsvpRefused, match="not opened"):
+        services.rsvp(people[0], meetup.id)
+    meetup.rsvp_opens_at, meetup.rsvp_closes_at = None, utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    with pytest.raises(services.RsvpRefused, match="closed"):
+        services.rsvp(people[0], meetup.id)
+    meetup.rsvp_closes_at = None
+    db.session.commit()
+    remove_member(cast.lead, cast.branch, cast.member.id, "spam", ban=True)
+    with pytest.raises(services.RsvpRefused, match="removed"):
+        services.rsvp(cast.member, meetup.id)
+    events.cancel_event(cast.lead, meetup, "Rain")
+    with pytest.raises(services.RsvpRefused, match="cancelled"):
+        services.rsvp(people[0], meetup.id)
+
+
+def test_past_meetup_is_refused(meetup, people):
+    meetup.starts_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    with pytest.raises(services.RsvpRefused) as raised:
+        services.rsvp(people[0], meetup.id)
+    assert raised.value.extra["reason"] == "past"
+
+
+def test_approval_flow(cast, meetup, people):
+    meetup.requires_approval = True
+    db.session.commit()
+    asked = services.rsvp(people[0], meetup.id)
+    assert asked.status is RegistrationStatus.PENDING
+    assert asked.approval_reason is ApprovalReason.MEETUP_REQUIRES_APPROVAL
+    assert services.review(cast.lead, asked.id, approve=True).status is GOING
+    other = services.rsvp(people[1], meetup.id)
+    declined = services.review(cast.lead, other.id, approve=False, message="Full of regulars")
+    assert (declined.status, declined.decision_message) == (
+        RegistrationStatus.DECLINED, "Full of regulars")
+    with pytest.raises(NotAllowed):
+        services.review(cast.staff, services.rsvp(people[2], meetup.id).id, approve=True)
+
+
+def test_no_show_policy_requires_approval(cast, meetup, people):
+    cast.branch.no_show_limit, cast.branch.no_show_window = 2, 3
+    db.session.commit()
+    for day in (1, 2):
+        [past] = events.schedule(cast.lead, cast.branch, events.EventInput(
+            title=f"Past {day}", starts_local=datetime(NEXT_YEAR, 1, day, 19),
+            ends_local=datetime(NEXT_YEAR, 1, day, 21), online_url="https://meet.example/x",
+            status=EventStatus.PUBLISHED))
+        services.rsvp(people[0], past.id)
+        past.starts_at -= timedelta(days=800)
+        past.ends_at -= timedelta(days=800)
+        db.session.commit()
+    assert services.no_shows(people[0], cast.branch) == 2
+    registration = services.rsvp(people[0], meetup.id)
+    assert registration.status is RegistrationStatus.PENDING
+    assert registration.approval_reason is ApprovalReason.NO_SHOWS
+    assert services.rsvp(people[1], meetup.id).status is GOING
+
+
+def test_cancelled_ticket_is_invalid_and_a_new_rsvp_gets_a_new_one(client, meetup, people):
+    first = services.rsvp(people[0], meetup.id)
+    old_code = first.ticket_code
+    assert "Dumplings" in client.get(f"/tickets/{old_code}").text
+    services.cancel(people[0], meetup.id)
+    again = services.rsvp(people[0], meetup.id)
+    assert again.id == first.id and again.ticket_code != old_code
+    assert client.get(f"/tickets/{old_code}").status_code == 404
+    assert client.get("/tickets/forged-code-123").status_code == 404
+    qr = client.get(f"/tickets/{again.ticket_code}/qr.svg")
+    assert qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
+
+
+def test_rsvp_page_flow_and_my_meetups(client, meetup, people):
+    login(client, people[0])
+    too_many = client.post(f"/events/{meetup.id}/rsvp", data={"guests": "3"},
+                           follow_redirects=True)
+    assert "You can bring at most 2 guest(s) to this meetup." in too_many.text
+    client.post(f"/events/{meetup.id}/rsvp", data={"guests": "1"})
+    page = client.get(f"/events/{meetup.id}")
+    assert "Show my ticket" in page.text
+    assert "2 of 4 seats left" in page.text
+    mine = client.get("/me/meetups")
+    assert "Dumplings" in mine.text and "Going" in mine.text
+    client.post(f"/events/{meetup.id}/rsvp/cancel")
+    assert "Cancelled" in client.get("/me/meetups").text
+
+
+def test_leads_list_and_add_by_hand(client, cast, meetup, people):
+    services.rsvp(people[0], meetup.id)
+    login(client, cast.lead)
+    client.post(f"/events/{meetup.id}/registrations/add",
+                data={"email": people[1].email, "guests": "1"})
+    page = client.get(f"/events/{meetup.id}/registrations")
+    assert "Person 0" in page.text and "Person 1" in page.text and "manual" in page.text
+    client.post("/logout")
+    login(client, cast.member)
+    assert client.get(f"/events/{meetup.id}/registrations").status_code == 403
+
+
+def test_staff_see_the_list_but_cannot_manage(client, cast, meetup, people):
+    set_role(cast.lead, cast.branch, cast.member.id, Role.STAFF)
+    login(client, cast.member)
+    assert client.get(f"/events/{meetup.id}/registrations").status_code == 200
+    response = client.post(f"/events/{meetup.id}/capacity", data={"capacity": "50"})
+    assert response.status_code == 403
