@@ -1,0 +1,110 @@
+"""Commands: `flask --app wsgi send-mail [--loop]` (the sending worker) and
+`flask --app wsgi send-reminders` (e.g. hourly from cron). Both are safe to run again: the
+worker never sends a message twice, and a reminder is queued once per member and start time."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from planner.events.models import Event, EventStatus
+from planner.extensions import db
+from planner.notifications.delivery import deliver_due
+from planner.notifications.kinds import Notice
+from planner.notifications.outbox import notify_many
+from planner.registrations.models import Registration, RegistrationStatus
+from planner.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+BATCH = 100
+
+
+def register_commands(app: Flask) -> None:
+    for command in (send_mail, send_reminders):
+        if command.name not in app.cli.commands:
+            app.cli.add_command(command)
+
+
+@click.command("send-mail")
+@click.option("--loop", is_flag=True, help="Keep running, sending what falls due.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds between passes with --loop.")
+@with_appcontext
+def send_mail(loop: bool, interval: float) -> None:
+    """Send the queued mail that is due (retries included)."""
+    if not loop:
+        click.echo(f"Sent {deliver_all()} message(s).")
+        return
+    while True:
+        _one_pass_of_the_loop()
+        time.sleep(interval)
+
+
+def _one_pass_of_the_loop() -> None:
+    try:
+        if sent := deliver_all():
+            click.echo(f"Sent {sent} message(s).")
+    except Exception:  # e.g. the database restarting: the worker keeps going
+        logger.exception("Sending mail failed; trying again after the interval.")
+    finally:
+        db.session.remove()
+
+
+def deliver_all() -> int:
+    """Pass after pass until a pass sends less than a full batch (all sent, or failures)."""
+    total = 0
+    while (sent := deliver_due(BATCH)) > 0:
+        total += sent
+        if sent < BATCH:
+            break
+    return total
+
+
+@click.command("send-reminders")
+@click.option("--hours-before", type=click.IntRange(min=1), default=24, show_default=True,
+              help="Remind members of meetups starting within this many hours.")
+@click.option("--queue-only", is_flag=True, help="Queue the reminders; `send-mail` sends them.")
+@with_appcontext
+def send_reminders(hours_before: int, queue_only: bool) -> None:
+    """Remind everyone going to a meetup that starts soon (once per member and start time)."""
+    queued = queue_reminders(timedelta(hours=hours_before))
+    click.echo(f"Queued {queued} reminder(s).")
+    if not queue_only:
+        click.echo(f"Sent {deliver_all()} message(s).")
+
+
+def queue_reminders(window: timedelta) -> int:
+    """Queue a reminder for each going member of each published meetup starting within
+    `window`; one transaction per meetup, whose row is locked like any RSVP change."""
+    queued = 0
+    for event_id in _meetups_starting_within(window):
+        queued += _remind_going(event_id)
+        db.session.commit()
+    return queued
+
+
+def _meetups_starting_within(window: timedelta) -> list[int]:
+    now = utcnow()
+    return list(db.session.scalars(
+        select(Event.id).where(Event.status == EventStatus.PUBLISHED, Event.starts_at > now,
+                               Event.starts_at <= now + window)
+        .order_by(Event.starts_at, Event.id)))
+
+
+def _remind_going(event_id: int) -> int:
+    event = db.session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+    if event is None or not event.is_published:  # changed since it was listed
+        return 0
+    going = db.session.scalars(
+        select(Registration).options(joinedload(Registration.user))
+        .where(Registration.event_id == event.id,
+               Registration.status == RegistrationStatus.GOING)
+        .order_by(Registration.id)).all()
+    return notify_many(Notice.REMINDER, going)

@@ -1,0 +1,16 @@
+"""What a member can be told about, by email through the outbox."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Notice(enum.StrEnum):
+    CONFIRMED = "confirmed"  # going, with a ticket and the meetup as .ics
+    WAITLISTED = "waitlisted"
+    PENDING = "pending"  # waits for a lead's approval
+    PROMOTED = "promoted"  # moved up from the waitlist: now going
+    DECLINED = "declined"
+    EVENT_CHANGED = "event_changed"
+    EVENT_CANCELLED = "event_cancelled"
+    REMINDER = "reminder"

@@ -1,0 +1,41 @@
+"""The outbox: every email is first a row, written in the same transaction as the change it
+reports, then delivered after the commit, retried on failure, and never sent twice."""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from planner.db import created_at, instant, intpk, optional_instant, str_enum
+from planner.extensions import db
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the maximum number of attempts
+
+
+class OutboxMessage(db.Model):
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[intpk]
+    # Identifies what the message reports (e.g. "confirmed:<registration>:<ticket>"): a unique
+    # key makes enqueuing idempotent, so a retried request never mails twice.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    ics: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus, "outbox_status"),
+                                                 default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[instant]
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    sent_at: Mapped[optional_instant]
+    created_at: Mapped[created_at]

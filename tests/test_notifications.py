@@ -1,0 +1,412 @@
+"""Email notifications: queued in the same transaction as the RSVP change, deduplicated,
+rendered in the member's language, written to files by default, and reminders."""
+
+from __future__ import annotations
+
+import contextvars
+import email
+from datetime import UTC, datetime, timedelta
+from email import policy
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from branches.services import VenueInput, join_branch, save_venue
+from planner.errors import InvalidInput
+from planner.events import services as events
+from planner.events.models import EventStatus
+from planner.extensions import db
+from planner.notifications import commands, delivery
+from planner.notifications.commands import queue_reminders, register_commands
+from planner.notifications.kinds import Notice
+from planner.notifications.models import OutboxMessage, OutboxStatus
+from planner.notifications.outbox import notify, notify_attendees
+from planner.registrations import services as registrations
+from planner.registrations.models import Registration, RegistrationStatus
+from planner.timeutil import utcnow
+
+NEXT_YEAR = datetime.now(UTC).year + 1
+TITLE = "Board games 桌游"
+START = datetime(NEXT_YEAR, 3, 5, 19, 0)
+
+
+def messages(kind: Notice | None = None) -> list[OutboxMessage]:
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
+    if kind is not None:
+        query = query.where(OutboxMessage.kind == kind)
+    return list(db.session.scalars(query))
+
+
+def count_messages() -> int:
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
+
+
+def schedule(cast, start: datetime, capacity: int = 2, title: str = TITLE):
+    hall = save_venue(cast.lead, cast.branch, VenueInput(f"Hall {start:%m%d%H}", "1 Jinli Road",
+                                                        40))
+    data = events.EventInput(title=title, starts_local=start,
+                             ends_local=start + timedelta(hours=2), venue_id=hall.id,
+                             capacity=capacity, status=EventStatus.PUBLISHED)
+    [event] = events.schedule(cast.lead, cast.branch, data)
+    return event
+
+
+def chinese_member(cast, make_user):
+    person = make_user("马明", locale="zh_CN")
+    join_branch(person, cast.branch)
+    return person
+
+
+@pytest.fixture
+def meetup(cast):
+    """Published, two seats, 5 March next year 19:00 in Chengdu (Asia/Shanghai)."""
+    return schedule(cast, START)
+
+
+@pytest.fixture
+def member_zh(cast, make_user):
+    return chinese_member(cast, make_user)
+
+
+@pytest.fixture
+def others(cast, make_user):
+    people = [make_user(f"Other {n}") for n in range(3)]
+    for person in people:
+        join_branch(person, cast.branch)
+    return people
+
+
+# --- queued with the change, once -------------------------------------------------------------
+
+def test_rsvp_queues_a_confirmation_with_ticket_and_calendar(cast, meetup):
+    registration = registrations.rsvp(cast.member, meetup.id)
+    [message] = messages()
+    assert message.kind == Notice.CONFIRMED
+    assert (message.to_address, message.user_id) == (cast.member.email, cast.member.id)
+    assert message.status is OutboxStatus.PENDING and message.attempts == 0
+    assert message.subject == f"You're going: {TITLE}"
+    assert message.body.startswith("Hello Member Ma,")
+    assert "Hall 030519, 1 Jinli Road" in message.body
+    weekday = datetime(NEXT_YEAR, 3, 5).strftime("%A")
+    assert (f"When: {weekday}, March 5, {NEXT_YEAR}, 7:00\u202fPM – 9:00\u202fPM CST"
+            in message.body)
+    assert f"http://localhost/events/{meetup.id}" in message.body
+    assert f"/tickets/{registration.ticket_code}" in message.body
+    assert b"BEGIN:VCALENDAR" in message.ics
+
+
+def test_a_rolled_back_rsvp_leaves_no_message(cast, meetup, monkeypatch):
+    place = registrations._place
+
+    def place_then_fail(registration, event):
+        place(registration, event)  # notifies
+        raise InvalidInput(fields={"guests": ["boom"]})
+
+    monkeypatch.setattr(registrations, "_place", place_then_fail)
+    with pytest.raises(InvalidInput):
+        registrations.rsvp(cast.member, meetup.id)
+    db.session.rollback()
+    assert count_messages() == 0
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+
+
+def test_repeating_an_rsvp_or_a_notice_mails_once(cast, meetup):
+    registration = registrations.rsvp(cast.member, meetup.id)
+    registrations.rsvp(cast.member, meetup.id)
+    notify(Notice.CONFIRMED, registration)
+    notify(Notice.CONFIRMED, registration)  # the first is still only in the session
+    db.session.commit()
+    assert len(messages(Notice.CONFIRMED)) == 1
+
+
+def test_rsvping_again_after_cancelling_is_a_new_confirmation(cast, meetup):
+    registrations.rsvp(cast.member, meetup.id)
+    registrations.cancel(cast.member, meetup.id)
+    again = registrations.rsvp(cast.member, meetup.id)
+    first, second = messages(Notice.CONFIRMED)
+    assert first.dedupe_key != second.dedupe_key
+    assert again.ticket_code in second.body and again.ticket_code not in first.body
+
+
+def test_waitlist_and_promotion(cast, meetup, others):
+    for person in [cast.member, others[0]]:
+        registrations.rsvp(person, meetup.id)
+    registrations.rsvp(others[1], meetup.id)
+    [waitlisted] = messages(Notice.WAITLISTED)
+    assert waitlisted.to_address == others[1].email
+    assert "Your place in the queue: 1." in waitlisted.body
+    assert waitlisted.ics is None and "/tickets/" not in waitlisted.body
+    promoted = registrations.cancel(cast.member, meetup.id)
+    assert promoted.status is RegistrationStatus.CANCELLED
+    [message] = messages(Notice.PROMOTED)
+    ticket = db.session.scalar(select(Registration.ticket_code).where(
+        Registration.user_id == others[1].id))
+    assert message.to_address == others[1].email
+    assert message.subject.startswith("A seat freed up")
+    assert f"/tickets/{ticket}" in message.body and message.ics
+
+
+def test_more_seats_promote_with_a_mail(cast, meetup, others):
+    for person in [cast.member, *others]:
+        registrations.rsvp(person, meetup.id)
+    registrations.set_capacity(cast.lead, meetup.id, 3)
+    assert [m.to_address for m in messages(Notice.PROMOTED)] == [others[1].email]
+
+
+def test_approval_pending_then_declined_with_the_leads_message(cast, meetup):
+    meetup.requires_approval = True
+    db.session.commit()
+    registration = registrations.rsvp(cast.member, meetup.id)
+    [pending] = messages(Notice.PENDING)
+    assert "review every RSVP" in pending.body
+    registrations.review(cast.lead, registration.id, approve=False, message="Only for regulars.")
+    [declined] = messages(Notice.DECLINED)
+    assert declined.subject == f"Your RSVP was declined: {TITLE}"
+    assert "Their message:\nOnly for regulars." in declined.body
+
+
+def test_approval_then_confirmed(cast, meetup):
+    meetup.requires_approval = True
+    db.session.commit()
+    registration = registrations.rsvp(cast.member, meetup.id)
+    registrations.review(cast.lead, registration.id, approve=True)
+    assert [m.kind for m in messages()] == [Notice.PENDING, Notice.CONFIRMED]
+
+
+# --- the whole meetup --------------------------------------------------------------------------
+
+def test_cancelling_the_meetup_tells_everyone_still_coming_once(cast, meetup, others):
+    for person in [cast.member, others[0], others[1]]:
+        registrations.rsvp(person, meetup.id)
+    registrations.cancel(others[0], meetup.id)
+    events.cancel_event(cast.lead, meetup, "The hall is flooded.")
+    notify_attendees(Notice.EVENT_CANCELLED, meetup)
+    db.session.commit()
+    cancelled = messages(Notice.EVENT_CANCELLED)
+    assert sorted(m.to_address for m in cancelled) == sorted(
+        [cast.member.email, others[1].email])  # not who cancelled
+    assert all("Message from the organisers:\nThe hall is flooded." in m.body
+               for m in cancelled)
+    assert all("/tickets/" not in m.body for m in cancelled)
+
+
+def test_a_moved_meetup_tells_attendees_with_the_new_time(cast, meetup):
+    registrations.rsvp(cast.member, meetup.id)
+    data = events.event_input(meetup)
+    moved = datetime(NEXT_YEAR, 3, 6, 20, 0)
+    events.update_event(cast.lead, meetup,
+                        events.EventInput(**{**data.__dict__, "starts_local": moved,
+                                             "ends_local": moved + timedelta(hours=2)}))
+    notify_attendees(Notice.EVENT_CHANGED, meetup)
+    db.session.commit()
+    [changed] = messages(Notice.EVENT_CHANGED)
+    assert changed.subject == f"Meetup changed: {TITLE}"
+    assert f"March 6, {NEXT_YEAR}, 8:00\u202fPM – 10:00\u202fPM CST" in changed.body
+    assert "/tickets/" in changed.body  # still going: the ticket stays valid
+
+
+def test_notify_attendees_refuses_a_personal_notice(meetup):
+    with pytest.raises(ValueError, match="confirmed"):
+        notify_attendees(Notice.CONFIRMED, meetup)
+
+
+# --- the member's language ---------------------------------------------------------------------
+
+def test_each_member_is_mailed_in_their_language(cast, meetup, member_zh):
+    registrations.rsvp(cast.member, meetup.id)
+    registrations.rsvp(member_zh, meetup.id)
+    english, chinese = messages(Notice.CONFIRMED)
+    assert english.subject == f"You're going: {TITLE}"
+    assert chinese.subject == f"报名成功：{TITLE}"
+    assert chinese.body.startswith("马明，你好：")
+    assert f"时间：{NEXT_YEAR}年3月5日星期" in chinese.body and " 19:00 – 21:00 CST" in chinese.body
+    assert "地点：Hall 030519, 1 Jinli Road" in chinese.body
+    assert "You're going" not in chinese.body
+
+
+def _outside_a_request(app, function, *args):
+    """Run like a command does: its own app context, no request, no test request context."""
+    db.session.commit()  # the test's session must not hold SQLite's write lock meanwhile
+
+    def run():
+        with app.app_context():
+            function(*args)
+            db.session.commit()
+
+    contextvars.Context().run(run)
+    db.session.expire_all()
+
+
+def test_messages_render_outside_a_request_in_each_language(app, cast, meetup, member_zh):
+    registration_ids = [registrations.rsvp(person, meetup.id).id
+                        for person in (cast.member, member_zh)]
+    db.session.execute(OutboxMessage.__table__.delete())
+
+    def remind() -> None:
+        for registration_id in registration_ids:
+            notify(Notice.REMINDER, db.session.get(Registration, registration_id))
+
+    _outside_a_request(app, remind)
+    english, chinese = messages(Notice.REMINDER)
+    assert english.subject == f"Reminder: {TITLE} starts soon"
+    assert chinese.subject == f"活动提醒：{TITLE} 即将开始"
+    for message in (english, chinese):
+        assert f"http://127.0.0.1:5000/events/{meetup.id}" in message.body
+        assert "http://127.0.0.1:5000/tickets/" in message.body
+
+
+# --- delivery to files (the default) -----------------------------------------------------------
+
+def test_default_transport_writes_eml_files_and_marks_sent(app, cast, meetup, member_zh):
+    registrations.rsvp(member_zh, meetup.id)
+    assert delivery.deliver_due() == 1
+    [path] = (Path(app.instance_path) / "outbox").glob("*.eml")
+    mail = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert mail["Subject"] == f"报名成功：{TITLE}"
+    assert mail["To"] == member_zh.email
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_content_type() == "text/calendar"
+    assert attachment.get_filename() == "meetup.ics"
+    [message] = messages()
+    assert message.status is OutboxStatus.SENT and message.sent_at is not None
+    assert delivery.deliver_due() == 0  # nothing is sent twice
+    assert len(list(path.parent.glob("*.eml"))) == 1
+
+
+def test_nothing_is_sent_before_it_is_due(cast, meetup):
+    registrations.rsvp(cast.member, meetup.id)
+    [message] = messages()
+    message.next_attempt_at = utcnow() + timedelta(minutes=5)
+    db.session.commit()
+    assert delivery.deliver_due() == 0
+    assert messages()[0].status is OutboxStatus.PENDING
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("smtp://mail.example.com", ("mail.example.com", 25, "plain", "", "")),
+    ("smtp+starttls://me%40example.com:p%2Fss@mail.example.com",
+     ("mail.example.com", 587, "starttls", "me@example.com", "p/ss")),
+    ("smtps://u:p@mail.example.com:2465", ("mail.example.com", 2465, "tls", "u", "p")),
+])
+def test_mail_url_names_the_smtp_server(url, expected, tmp_path):
+    transport = delivery.mail_transport({"MAIL_URL": url}, tmp_path)
+    assert isinstance(transport, delivery.SmtpTransport)
+    assert (transport.host, transport.port, transport.security, transport.username,
+            transport.password) == expected
+    assert transport.sender == delivery.DEFAULT_SENDER
+
+
+def test_mail_url_options_and_mistakes(tmp_path):
+    transport = delivery.mail_transport(
+        {"MAIL_URL": "smtp://h?from=Juhui%20%3Cjuhui%40example.org%3E&timeout=3"}, tmp_path)
+    assert (transport.sender, transport.timeout) == ("Juhui <juhui@example.org>", 3.0)
+    assert isinstance(delivery.mail_transport({"MAIL_URL": ""}, tmp_path),
+                      delivery.FileTransport)
+    with pytest.raises(ValueError, match="unknown scheme 'http'"):
+        delivery.mail_transport({"MAIL_URL": "http://h"}, tmp_path)
+
+
+def test_retry_waits_double_each_time_up_to_an_hour():
+    assert [delivery.retry_delay(n).total_seconds() / 60 for n in range(1, 9)] == [
+        1, 2, 4, 8, 16, 32, 60, 60]
+
+
+# --- reminders -----------------------------------------------------------------------------------
+
+def _soon(hours: int) -> datetime:
+    now = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None, second=0, microsecond=0)
+    return now + timedelta(hours=hours)
+
+
+@pytest.fixture
+def soon_and_later(cast, others):
+    soon = schedule(cast, _soon(3), capacity=1, title="Tea tasting")
+    later = schedule(cast, _soon(72), title="Hiking")
+    registrations.rsvp(cast.member, soon.id)
+    registrations.rsvp(others[0], soon.id)  # waitlisted: no reminder
+    registrations.rsvp(others[1], later.id)
+    db.session.execute(OutboxMessage.__table__.delete())
+    db.session.commit()
+    return soon, later
+
+
+def test_reminders_go_once_to_those_going_to_meetups_starting_soon(cast, soon_and_later):
+    assert queue_reminders(timedelta(hours=24)) == 1
+    assert queue_reminders(timedelta(hours=24)) == 0
+    [reminder] = messages(Notice.REMINDER)
+    assert reminder.to_address == cast.member.email
+    assert "Tea tasting" in reminder.subject
+    assert queue_reminders(timedelta(hours=96)) == 1  # the later meetup now falls in
+
+
+def test_a_moved_meetup_gets_a_new_reminder(cast, soon_and_later):
+    soon, _later = soon_and_later
+    queue_reminders(timedelta(hours=24))
+    data = events.event_input(soon)
+    events.update_event(cast.lead, soon, events.EventInput(
+        **{**data.__dict__, "starts_local": _soon(5), "ends_local": _soon(6)}))
+    assert queue_reminders(timedelta(hours=24)) == 1
+
+
+def _register_cli(app) -> None:
+    register_commands(app)  # a second registration (by the app factory) changes nothing
+
+
+def test_send_reminders_command_is_idempotent(app, runner, cast, soon_and_later):
+    _register_cli(app)
+    first = runner.invoke(args=["send-reminders"])
+    assert first.exit_code == 0, first.output
+    assert "Queued 1 reminder(s)." in first.output and "Sent 1 message(s)." in first.output
+    second = runner.invoke(args=["send-reminders"])
+    assert "Queued 0 reminder(s)." in second.output and "Sent 0 message(s)." in second.output
+    assert len(list((Path(app.instance_path) / "outbox").glob("*.eml"))) == 1
+
+
+def test_send_reminders_outside_a_request_links_to_the_public_url(app, runner, cast,
+                                                                  soon_and_later):
+    _register_cli(app)
+    soon, _later = soon_and_later
+    app.config["PUBLIC_URL"] = "https://juhui.example.org/"
+    db.session.commit()
+    result = contextvars.Context().run(runner.invoke, args=["send-reminders", "--queue-only"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    [reminder] = messages(Notice.REMINDER)
+    assert f"https://juhui.example.org/events/{soon.id}" in reminder.body
+    assert reminder.status is OutboxStatus.PENDING
+
+
+def test_send_mail_command_sends_what_is_due(app, runner, cast, meetup):
+    _register_cli(app)
+    registrations.rsvp(cast.member, meetup.id)
+    assert "Sent 1 message(s)." in runner.invoke(args=["send-mail"]).output
+    assert "Sent 0 message(s)." in runner.invoke(args=["send-mail"]).output
+
+
+
+def test_send_mail_loop_sends_then_waits_until_stopped(app, runner, cast, meetup, monkeypatch):
+    _register_cli(app)
+    registrations.rsvp(cast.member, meetup.id)
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(commands.time, "sleep", nap)
+    result = runner.invoke(args=["send-mail", "--loop", "--interval", "5"])
+    assert naps == [5.0, 5.0]
+    assert result.output.count("Sent 1 message(s).") == 1  # quiet when there was nothing
+    assert messages()[0].status is OutboxStatus.SENT
+
+
+def test_a_failing_pass_does_not_stop_the_loop(app, monkeypatch, caplog):
+    def broken() -> int:
+        raise RuntimeError("database restarting")
+
+    monkeypatch.setattr(commands, "deliver_all", broken)
+    commands._one_pass_of_the_loop()
+    assert "database restarting" in caplog.text

@@ -1,0 +1,251 @@
+"""Mail through a real SMTP server (aiosmtpd on 127.0.0.1): what arrives, what happens when the
+server is down or says "try later", retries, and delivery right after a request."""
+
+from __future__ import annotations
+
+import email
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+from email import policy
+from email.message import EmailMessage
+
+import icalendar
+import pytest
+import vobject
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from planner.accounts.models import User
+from planner.extensions import db
+from planner.notifications import delivery
+from planner.notifications.kinds import Notice
+from planner.notifications.models import OutboxMessage, OutboxStatus
+from planner.registrations import services as registrations
+from planner.registrations.models import RegistrationStatus
+from planner.timeutil import utcnow
+from tests.test_notifications import START, TITLE, chinese_member, messages, schedule
+
+ACCEPTED = "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    """A port nothing listens on (the OS just handed it out and it was closed again)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def meetup(cast):
+    return schedule(cast, START)
+
+
+@pytest.fixture
+def member_zh(cast, make_user):
+    return chinese_member(cast, make_user)
+
+
+class Inbox:
+    """An aiosmtpd handler: keeps what arrives, unless told to answer otherwise."""
+
+    def __init__(self) -> None:
+        self.received: list[EmailMessage] = []
+        self.data_reply = ACCEPTED
+        self.refused_recipients: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused_recipients:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.data_reply == ACCEPTED:
+            self.received.append(email.message_from_bytes(envelope.content,
+                                                          policy=policy.default))
+        return self.data_reply
+
+
+@pytest.fixture
+def smtp(app) -> Iterator[Inbox]:
+    """A real SMTP server on a free local port; MAIL_URL points at it."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config["MAIL_URL"] = f"smtp://127.0.0.1:{controller.port}?from=juhui%40example.org"
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_down(app) -> None:
+    app.config["MAIL_URL"] = f"smtp://127.0.0.1:{free_port()}?timeout=5"
+
+
+def make_due(message: OutboxMessage) -> None:
+    message.next_attempt_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+
+
+def the_message() -> OutboxMessage:
+    db.session.expire_all()
+    [message] = messages()
+    return message
+
+
+# --- what arrives ------------------------------------------------------------------------------
+
+def test_mail_arrives_in_chinese_with_a_calendar_two_parsers_read(smtp, meetup, member_zh):
+    registrations.rsvp(member_zh, meetup.id)
+    assert delivery.deliver_due() == 1
+    [mail] = smtp.received
+    assert mail["Subject"] == f"报名成功：{TITLE}"
+    assert (mail["From"], mail["To"]) == ("juhui@example.org", member_zh.email)
+    assert mail["Message-ID"].endswith("@example.org>")
+    assert mail.get_body(("plain",)).get_content().startswith("马明，你好：")
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_content_type() == "text/calendar"
+    assert attachment.get_param("method") is None
+    text = attachment.get_content()
+    [vevent] = icalendar.Calendar.from_ical(text).walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == TITLE
+    assert vevent.decoded("DTSTART") == meetup.starts_at
+    assert vobject.readOne(text).vevent.summary.value == TITLE
+    assert the_message().status is OutboxStatus.SENT
+
+
+def test_a_sent_message_is_never_sent_again(smtp, cast, meetup):
+    registrations.rsvp(cast.member, meetup.id)
+    assert delivery.deliver_due() == 1
+    make_due(the_message())  # even if it looked due again, it is marked sent
+    assert delivery.deliver_due() == 0
+    assert len(smtp.received) == 1
+
+
+def test_one_connection_carries_a_whole_pass(smtp, cast, meetup, member_zh):
+    registrations.rsvp(cast.member, meetup.id)
+    registrations.rsvp(member_zh, meetup.id)
+    assert delivery.deliver_due() == 2
+    assert sorted(m["To"] for m in smtp.received) == sorted([cast.member.email,
+                                                             member_zh.email])
+
+
+# --- failures and retries ------------------------------------------------------------------------
+
+def test_server_down_keeps_mail_queued_and_the_rsvp_saved(app, smtp_down, cast, meetup):
+    registration = registrations.rsvp(cast.member, meetup.id)
+    before = utcnow()
+    assert delivery.deliver_due() == 0
+    message = the_message()
+    assert (message.status, message.attempts) == (OutboxStatus.PENDING, 1)
+    assert before + timedelta(seconds=55) < message.next_attempt_at < utcnow() + timedelta(
+        seconds=65)
+    assert "ConnectionRefusedError" in message.last_error
+    assert registration.status is RegistrationStatus.GOING
+
+
+def test_retry_succeeds_once_the_server_is_back(app, smtp, cast, meetup):
+    registrations.rsvp(cast.member, meetup.id)
+    smtp.data_reply = "451 4.3.0 Try again later"
+    assert delivery.deliver_due() == 0
+    message = the_message()
+    assert (message.status, message.attempts) == (OutboxStatus.PENDING, 1)
+    assert "451" in message.last_error and message.next_attempt_at > utcnow()
+    assert delivery.deliver_due() == 0  # not due yet
+    smtp.data_reply = ACCEPTED
+    make_due(message)
+    assert delivery.deliver_due() == 1
+    message = the_message()
+    assert (message.status, message.attempts, message.last_error) == (OutboxStatus.SENT, 1, "")
+    assert len(smtp.received) == 1
+
+
+def test_gives_up_after_eight_attempts(app, smtp_down, cast, meetup):
+    registrations.rsvp(cast.member, meetup.id)
+    for _attempt in range(delivery.MAX_ATTEMPTS):
+        make_due(the_message())
+        delivery.deliver_due()
+    message = the_message()
+    assert (message.status, message.attempts) == (OutboxStatus.FAILED, 8)
+    make_due(message)
+    assert delivery.deliver_due() == 0
+    assert the_message().attempts == 8
+
+
+def test_an_unknown_mailbox_fails_at_once_and_the_pass_goes_on(smtp, cast, meetup, member_zh):
+    registrations.rsvp(cast.member, meetup.id)
+    registrations.rsvp(member_zh, meetup.id)
+    smtp.refused_recipients.add(cast.member.email)
+    assert delivery.deliver_due() == 1
+    db.session.expire_all()
+    refused, sent = messages()
+    assert (refused.status, refused.attempts) == (OutboxStatus.FAILED, 1)
+    assert "550" in refused.last_error
+    assert sent.status is OutboxStatus.SENT
+
+
+def test_a_down_server_ends_the_pass(smtp_down, cast, meetup, member_zh):
+    registrations.rsvp(cast.member, meetup.id)
+    registrations.rsvp(member_zh, meetup.id)
+    delivery.deliver_due()
+    db.session.expire_all()
+    assert sorted(m.attempts for m in messages()) == [0, 1]
+
+
+@pytest.mark.postgres_only  # SKIP LOCKED; SQLite lets one writer in at a time anyway
+def test_a_message_another_worker_holds_is_skipped(cast, meetup, smtp):
+    registrations.rsvp(cast.member, meetup.id)
+    with db.engine.connect() as other_worker:
+        other_worker.execute(select(OutboxMessage.id).with_for_update())
+        assert delivery.deliver_due() == 0
+        other_worker.rollback()
+    assert delivery.deliver_due() == 1
+
+
+# --- sent right after the request --------------------------------------------------------------
+
+def rsvp_view(event_id: int, user_id: int) -> str:
+    return registrations.rsvp(db.session.get(User, user_id), event_id).status.value
+
+
+@pytest.fixture
+def site(make_app, app):
+    """Another app like the factory's, with a bare RSVP route: this suite tests the mail, not
+    the RSVP pages."""
+
+    def make(**config):
+        other = make_app(MAIL_URL=app.config["MAIL_URL"], **config)
+        other.add_url_rule("/test-rsvp/<int:event_id>/<int:user_id>", "test_rsvp", rsvp_view,
+                           methods=["POST"])
+        delivery.init_app(other)  # what the factory does; a second call changes nothing
+        return other.test_client()
+
+    return make
+
+
+def test_mail_is_sent_once_the_response_is_out(site, smtp, cast, meetup):
+    client = site()
+    response = client.post(f"/test-rsvp/{meetup.id}/{cast.member.id}", buffered=True)
+    assert response.text == "going"
+    assert the_message().status is OutboxStatus.SENT
+    assert [m["To"] for m in smtp.received] == [cast.member.email]
+
+
+def test_after_the_request_a_down_server_only_delays_the_mail(site, smtp_down, cast, meetup,
+                                                              caplog):
+    client = site()
+    response = client.post(f"/test-rsvp/{meetup.id}/{cast.member.id}", buffered=True)
+    assert (response.status_code, response.text) == (200, "going")
+    message = the_message()
+    assert (message.status, message.attempts) == (OutboxStatus.PENDING, 1)
+    assert "not sent" in caplog.text
+
+
+def test_sending_after_the_request_can_be_switched_off(site, smtp, cast, meetup):
+    client = site(MAIL_DELIVER_AFTER_REQUEST=False)
+    client.post(f"/test-rsvp/{meetup.id}/{cast.member.id}", buffered=True)
+    message = the_message()
+    assert (message.kind, message.status, message.attempts) == (Notice.CONFIRMED,
+                                                                OutboxStatus.PENDING, 0)
+    assert smtp.received == []
