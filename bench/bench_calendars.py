@@ -1,0 +1,202 @@
+"""Benchmark: calendar feeds for a branch with 1,000 meetups and a member with 200 RSVPs, served
+over HTTP (test client): cold (empty caches), warm (VEVENTs cached, feed rebuilt; and the same
+feed again), and the 304 path; the floor is the same feed built by plain icalendar from objects
+already in memory. Run with
+`make bench` (SQLite) or with BENCH_DATABASE_URL set to a PostgreSQL URL. Prints a Markdown
+table: median, p99 and the ratio of the median to the floor's."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import icalendar
+from flask_migrate import upgrade
+from sqlalchemy import insert, select, text
+
+from branches.models import Branch, Venue
+from branches.services import BranchInput, VenueInput, create_branch, save_venue
+from planner import create_app
+from planner.accounts.models import User
+from planner.accounts.services import Profile, sign_up
+from planner.calendars import ics, services
+from planner.events.models import Event, EventStatus
+from planner.extensions import db
+from planner.registrations.models import Registration, RegistrationStatus
+from planner.timeutil import utcnow
+
+EVENTS = 1_000
+RSVPS = 200
+RUNS = 50
+COLD_RUNS = 20
+
+
+@dataclass(frozen=True)
+class Plain:
+    """A meetup as plain data, for the floor."""
+
+    uid: str
+    title: str
+    description: str
+    location: str
+    starts_at: datetime
+    ends_at: datetime
+    stamp: datetime
+    sequence: int
+    url: str
+    geo: tuple[float, float] | None
+
+
+def timed(action: Callable[[], object], runs: int = RUNS,
+          before: Callable[[], object] | None = None) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        if before:
+            before()
+        started = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def summary(name: str, samples: list[float], floor: float) -> str:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    median = statistics.median(ordered)
+    return f"| {name} | {median:.2f} | {p99:.2f} | {median / floor:.2f}× | {len(ordered)} |"
+
+
+def seed(branch: Branch, venue: Venue, member: User) -> None:
+    """Meetups every 36 hours from 60 days ago on (some online only); RSVPs to 200 of them."""
+    first = utcnow() - timedelta(days=60)
+    now = utcnow()
+    db.session.execute(insert(Event), [
+        {"branch_id": branch.id, "title": f"周五桌游夜 #{n}, board games; all welcome",
+         "description": "欢迎新朋友！\nBring snacks, a game; or both. " * 5,
+         "starts_at": first + timedelta(hours=36 * n),
+         "ends_at": first + timedelta(hours=36 * n + 2),
+         "original_starts_at": first + timedelta(hours=36 * n),
+         "venue_id": venue.id if n % 4 else None,
+         "online_url": None if n % 4 else "https://meet.example/games",
+         "status": EventStatus.PUBLISHED, "cancel_message": "", "sequence": n % 3,
+         "max_guests": 0, "requires_approval": False, "created_at": now, "updated_at": now}
+        for n in range(EVENTS)])
+    ids = db.session.scalars(select(Event.id).where(Event.branch_id == branch.id)
+                             .order_by(Event.starts_at).limit(RSVPS)).all()
+    db.session.execute(insert(Registration), [
+        {"event_id": event_id, "user_id": member.id,
+         "status": RegistrationStatus.WAITLISTED if n % 10 == 0 else RegistrationStatus.GOING,
+         "ticket_code": None if n % 10 == 0 else f"bench-{event_id}", "guests": 0,
+         "queued_at": now} for n, event_id in enumerate(ids)])
+    db.session.commit()
+
+
+def as_plain(entries: list[ics.FeedEntry]) -> list[Plain]:
+    return [Plain(f"event-{e.event.id}@bench", e.event.title, e.event.description,
+                  e.event.venue.name if e.event.venue else e.event.online_url or "",
+                  e.event.starts_at, e.event.ends_at, e.event.updated_at, e.event.sequence,
+                  f"https://bench.example/events/{e.event.id}",
+                  (e.event.venue.latitude, e.event.venue.longitude) if e.event.venue else None)
+            for e in entries]
+
+
+def plain_icalendar(meetups: list[Plain], timezone: str) -> bytes:
+    """The floor: plain icalendar, data already in memory, no database, no HTTP, the same
+    properties as our feeds."""
+    zone = ZoneInfo(timezone)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//bench//floor//EN")
+    calendar.add("version", "2.0")
+    years = [m.starts_at.year for m in meetups]
+    calendar.add_component(icalendar.Timezone.from_tzid(
+        timezone, first_date=date(min(years), 1, 1), last_date=date(max(years) + 1, 1, 1)))
+    for meetup in meetups:
+        event = icalendar.Event()
+        event.add("uid", meetup.uid)
+        event.add("dtstamp", meetup.stamp)
+        event.add("last-modified", meetup.stamp)
+        event.add("created", meetup.stamp)
+        event.add("sequence", meetup.sequence)
+        event.add("dtstart", meetup.starts_at.astimezone(zone))
+        event.add("dtend", meetup.ends_at.astimezone(zone))
+        event.add("summary", meetup.title)
+        event.add("location", meetup.location)
+        event.add("description", meetup.description)
+        if meetup.geo:
+            event.add("geo", meetup.geo)
+        event.add("url", meetup.url)
+        event.add("status", "CONFIRMED")
+        event.add("transp", "OPAQUE")
+        calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def main() -> None:
+    url = os.environ.get("BENCH_DATABASE_URL")
+    workdir = tempfile.mkdtemp(prefix="juhui-bench-")
+    url = url or f"sqlite:///{workdir}/bench.sqlite3"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
+                      "RATELIMIT_ENABLED": False}, instance_path=workdir)
+    with app.test_request_context():
+        if url.startswith("postgresql"):
+            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            db.session.commit()
+        upgrade()
+        profile = Profile("Bench", None, "en", "Asia/Shanghai")
+        admin = sign_up("admin@bench.example", "benchmark-pw", profile, is_admin=True)
+        member = sign_up("member@bench.example", "benchmark-pw", profile)
+        branch = create_branch(admin, BranchInput(name="Bench", city="成都", slug="bench"))
+        venue = save_venue(admin, branch, VenueInput("Hall", "1 Road", 50, 30.66, 104.06))
+        seed(branch, venue, member)
+        timezone = branch.timezone
+        feeds = {"branch feed": ("/branches/bench/calendar.ics",
+                                 as_plain(services.branch_entries(branch, utcnow()))),
+                 "personal feed": (f"/calendar/{services.feed_token(member)}.ics",
+                                   as_plain(services.personal_entries(member, utcnow())))}
+
+    client = app.test_client()
+
+    def forget_feeds() -> None:
+        app.extensions.pop("calendars.feeds", None)
+
+    def forget() -> None:
+        forget_feeds()
+        app.extensions.pop("calendars.vevents", None)
+        ics.vtimezone.cache_clear()
+
+    rows = []
+    for name, (path, meetups) in feeds.items():
+        floor_samples = timed(lambda m=meetups: plain_icalendar(m, timezone))
+        floor = statistics.median(floor_samples)
+        etag = client.get(path).headers["ETag"]
+        rows += [
+            summary(f"{name}: plain icalendar floor ({len(meetups)} meetups, in memory)",
+                    floor_samples, floor),
+            summary(f"{name}: cold (empty caches), full HTTP",
+                    timed(lambda p=path: client.get(p), COLD_RUNS, before=forget), floor),
+            summary(f"{name}: warm VEVENT cache, feed rebuilt, full HTTP",
+                    timed(lambda p=path: client.get(p), before=forget_feeds), floor),
+            summary(f"{name}: warm, same feed again (no ETag sent), full HTTP",
+                    timed(lambda p=path: client.get(p)), floor),
+            summary(f"{name}: 304 (If-None-Match), full HTTP",
+                    timed(lambda p=path, e=etag: client.get(p, headers={"If-None-Match": e})),
+                    floor),
+        ]
+    backend = url.split(":", 1)[0]
+    print(f"### Calendar feeds on {backend} (milliseconds; × = median / floor's median)\n")
+    print("| figure | median | p99 | × floor | runs |\n|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
