@@ -27,7 +27,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     _init_extensions(app)
     _register_blueprints(app)
 
-    from planner import notifications
+    from planner import notifications, ops
     from planner.cli import register_commands
     from planner.errors import register_error_handlers
     from planner.templating import register_template_helpers
@@ -36,6 +36,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     register_template_helpers(app)
     register_commands(app)
     notifications.init_app(app)
+    ops.init_app(app)
     return app
 
 
@@ -63,13 +64,19 @@ def _register_blueprints(app: Flask) -> None:
     import branches.api  # noqa: F401
     import planner.accounts.api
     import planner.api.openapi
+    import planner.checkin.api
+    import planner.engagement.api
     import planner.events.api
+    import planner.funnel.api
     import planner.registrations.api  # noqa: F401
     from branches.views import bp as branches_bp
     from planner.accounts.views import bp as accounts_bp
     from planner.api import bp as api_bp
     from planner.calendars.views import bp as calendars_bp
+    from planner.checkin.views import bp as checkin_bp
+    from planner.engagement.views import bp as engagement_bp
     from planner.events.views import bp as events_bp
+    from planner.funnel.views import bp as funnel_bp
     from planner.main import bp as main_bp
     from planner.registrations.views import bp as registrations_bp
 
@@ -79,4 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(events_bp)
     app.register_blueprint(calendars_bp)
     app.register_blueprint(registrations_bp)
+    app.register_blueprint(checkin_bp)
+    app.register_blueprint(funnel_bp)
+    app.register_blueprint(engagement_bp)
     app.register_blueprint(api_bp)

@@ -94,5 +94,7 @@ def _begin_immediate_on_sqlite(connection: Connection) -> None:
 
 def str_enum(cls: type[enum.Enum], name: str) -> Enum:
     """Store an enum by its value as a VARCHAR with a named CHECK constraint (portable)."""
+    longest = max(len(str(member.value)) for member in cls)
     return Enum(cls, name=name, native_enum=False, create_constraint=True,
-                values_callable=lambda members: [m.value for m in members], length=16)
+                values_callable=lambda members: [m.value for m in members],
+                length=max(16, longest))

@@ -8,6 +8,7 @@ from branches import services as branches
 from branches.models import JoinPolicy, Role
 from planner.accounts import services as accounts
 from planner.accounts.models import User
+from planner.checkin import services as checkin
 from planner.events import services as events
 from planner.events.localtime import utc_to_local
 from planner.events.models import EventStatus
@@ -70,6 +71,7 @@ def load_demo() -> list[tuple[str, str]]:
     branches.remove_member(admin, beijing, members[2].id,
                            "Repeated spam in the group chat", ban=True)
     _meetups(members)
+    _early_arrivals("beijing")
     accounts_made.append(("member", members[0].email))
     return accounts_made
 
@@ -103,3 +105,15 @@ def _meetups(members: list[User]) -> None:
             membership = branches.membership_of(member, branch)
             if membership is not None and membership.is_active:
                 registrations.rsvp(member, created[0].id, guests=0)
+
+
+def _early_arrivals(slug: str) -> None:
+    """The door of the branch's next meetup has opened: some are in, one came unannounced."""
+    branch = branches.get_branch(slug)
+    staff = next(m.user for m in branches.memberships(branch) if m.role is Role.STAFF)
+    event = events.upcoming_events(branch)[0]
+    going = [r for r in registrations.registrations(staff, event) if r.ticket_code]
+    for registration in going[: len(going) // 2]:
+        checkin.redeem(staff, event.id, ticket_code=registration.ticket_code, door="A")
+    checkin.register_walk_in(staff, event.id, checkin.WalkIn(
+        "路过的小王", "13912345678", source="北京桌游群"), door="A")

@@ -56,5 +56,26 @@ def can_check_in_at(user: Any, branch: Branch) -> bool:
     return is_admin(user) or active_role(user, branch) in (Role.STAFF, Role.LEAD)
 
 
+def can_check_in(user: Any, event: Any) -> bool:
+    """Check-in at a meetup's door: its branch's door staff and leads."""
+    return can_check_in_at(user, event.branch)
+
+
 def can_join(user: Any) -> bool:
     return _is_user(user)
+
+
+def can_manage_invites(user: Any, branch: Branch) -> bool:
+    """Invite links and funnel figures of a branch: its leads (and admins)."""
+    return can_manage_branch(user, branch)
+
+
+def can_view_engagement(user: Any, branch: Branch) -> bool:
+    """Members' engagement segments, nudges and top referrers: the branch's leads (and admins).
+    Members are never shown to leads of other branches."""
+    return can_manage_branch(user, branch)
+
+
+def can_view_network(user: Any) -> bool:
+    """Figures across every branch (branch health, the network funnel): network admins."""
+    return is_admin(user)

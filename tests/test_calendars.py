@@ -639,6 +639,13 @@ def test_event_links_macro(app, cast):
     assert ".ics" not in render_template_string(template, event=draft)
 
 
+def test_the_meetup_page_offers_the_calendar_links(client, cast):
+    event = one(cast.lead, cast.branch, "Tea")
+    page = client.get(f"/events/{event.id}").text
+    assert f'href="http://localhost/events/{event.id}.ics"' in page
+    assert "calendar.google.com/calendar/render?action=TEMPLATE" in page
+
+
 def test_registration_rows_are_not_needed_for_branch_feed(client, cast):
     """A member's RSVP changes the branch feed not at all (it is the same for everyone)."""
     event = one(cast.lead, cast.branch, "Go club")

@@ -8,6 +8,7 @@ from branches.models import Branch
 from planner.accounts.models import User
 from planner.accounts.passwords import verify_password
 from planner.accounts.services import find_user_by_email
+from planner.checkin.models import CheckinScan
 from planner.events.models import Event
 from planner.extensions import db
 from planner.registrations.models import Registration
@@ -41,6 +42,9 @@ def test_demo_loads_a_network_once(runner):
     slugs = set(db.session.scalars(select(Branch.slug)))
     assert {"beijing", "shanghai", "chengdu", "hangzhou"} <= slugs
     assert count(Event) >= 8 and count(Registration) >= 5
+    checked_in = db.session.scalar(select(func.count()).select_from(Registration).where(
+        Registration.checked_in_at.is_not(None)))
+    assert checked_in >= 2 and count(CheckinScan) == checked_in
     users = count(User)
     again = runner.invoke(args=["demo"])
     assert "already has data" in again.output

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from planner import permissions
@@ -70,6 +72,8 @@ def test_permission_functions(app, cast, role):
     assert permissions.can_manage_venues(user, branch) is (role in MANAGERS)
     assert permissions.can_view_audit_log(user, branch) is (role in MANAGERS)
     assert permissions.can_check_in_at(user, branch) is (role in {"staff", "lead", "admin"})
+    door = SimpleNamespace(branch=branch)  # any meetup of the branch
+    assert permissions.can_check_in(user, door) is (role in {"staff", "lead", "admin"})
 
 
 @pytest.mark.parametrize("role", ROLES)

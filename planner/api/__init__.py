@@ -8,16 +8,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
 from planner.errors import DomainError, InvalidInput
-from planner.extensions import csrf
+from planner.extensions import csrf, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
+
+
+def _api_rate_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"]
+
+
+# One budget per client address for the whole API (endpoints with their own limit, such as
+# /auth/token, use that instead). Counted in Redis when REDIS_URL is set, so it holds across
+# app servers.
+limiter.shared_limit(_api_rate_limit, scope="api")(bp)
 
 FormT = TypeVar("FormT", bound=FlaskForm)
 View = Callable[..., Any]
@@ -115,8 +125,14 @@ def parse_json(form_class: type[FormT], defaults: dict[str, Any] | None = None,
 
     `defaults` fill the fields the body leaves out (PATCH semantics).
     """
-    data = _flattened(defaults or {}) | _flattened(_json_body())
-    return validated(form_class(formdata=MultiDict(data), meta={"csrf": False}, **form_kwargs))
+    return form_from(form_class, _flattened(defaults or {}) | _flattened(_json_body()),
+                     **form_kwargs)
+
+
+def form_from(form_class: type[FormT], body: dict[str, Any], **form_kwargs: Any) -> FormT:
+    """Validate one JSON object (e.g. an item of a batch) with a WTForms form."""
+    return validated(form_class(formdata=MultiDict(_flattened(body)), meta={"csrf": False},
+                                **form_kwargs))
 
 
 def parse_query(form_class: type[FormT]) -> FormT:

@@ -144,6 +144,7 @@ def update_event(event_id: int) -> Response:
                 "teardown_minutes": current.teardown_minutes,
                 "max_guests": current.max_guests,
                 "requires_approval": current.requires_approval,
+                "walk_ins_over_capacity": current.walk_ins_over_capacity,
                 "rsvp_opens_at": _isoformat(current.rsvp_opens_local),
                 "rsvp_closes_at": _isoformat(current.rsvp_closes_local)}
     form = parse_json(EventForm, defaults, branch=event.branch)

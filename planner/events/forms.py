@@ -83,6 +83,7 @@ class EventForm(FlaskForm):
     max_guests = IntegerField(_l("Guests per RSVP"), default=0, validators=[
         Optional(), NumberRange(min=0, max=20)], description=_l("0 means members come alone."))
     requires_approval = BooleanField(_l("Leads approve every RSVP"))
+    walk_ins_over_capacity = BooleanField(_l("Door staff may let walk-ins in when it is full"))
     status = SelectField(_l("Status"), choices=STATUS_CHOICES,
                          default=EventStatus.PUBLISHED.value)
     setup_minutes = IntegerField(_l("Setup (minutes before)"), default=0, validators=BUFFER)
@@ -117,7 +118,8 @@ class EventForm(FlaskForm):
             setup_minutes=self.setup_minutes.data or 0,
             teardown_minutes=self.teardown_minutes.data or 0,
             max_guests=self.max_guests.data or 0,
-            requires_approval=bool(self.requires_approval.data))
+            requires_approval=bool(self.requires_approval.data),
+            walk_ins_over_capacity=bool(self.walk_ins_over_capacity.data))
 
     def fill(self, data: EventInput) -> None:
         """Show an existing meetup in the form."""
@@ -127,7 +129,8 @@ class EventForm(FlaskForm):
                   "capacity": data.capacity, "rsvp_opens_at": data.rsvp_opens_local,
                   "rsvp_closes_at": data.rsvp_closes_local, "status": data.status.value,
                   "setup_minutes": data.setup_minutes, "teardown_minutes": data.teardown_minutes,
-                  "max_guests": data.max_guests, "requires_approval": data.requires_approval}
+                  "max_guests": data.max_guests, "requires_approval": data.requires_approval,
+                  "walk_ins_over_capacity": data.walk_ins_over_capacity}
         for name, value in values.items():
             self[name].data = value
 

@@ -70,6 +70,8 @@ class Event(db.Model):
     capacity: Mapped[int | None]
     max_guests: Mapped[int] = mapped_column(default=0)
     requires_approval: Mapped[bool] = mapped_column(default=False)
+    # Door staff may register walk-ins even when every seat is taken.
+    walk_ins_over_capacity: Mapped[bool] = mapped_column(default=False)
     rsvp_opens_at: Mapped[optional_instant]
     rsvp_closes_at: Mapped[optional_instant]
     status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus, "event_status"),

@@ -58,6 +58,7 @@ class EventInput:
     teardown_minutes: int = 0
     max_guests: int = 0
     requires_approval: bool = False
+    walk_ins_over_capacity: bool = False
 
 
 @dataclass(frozen=True)
@@ -288,6 +289,7 @@ def _new_event(actor: Any, branch: Branch, data: EventInput, venue: Venue | None
                   capacity=data.capacity or (venue.capacity if venue else None),
                   status=data.status, created_by_id=getattr(actor, "id", None),
                   max_guests=data.max_guests, requires_approval=data.requires_approval,
+                  walk_ins_over_capacity=data.walk_ins_over_capacity,
                   rsvp_opens_at=_shifted(data.rsvp_opens_local, branch, "rsvp_opens_at", shift),
                   rsvp_closes_at=_shifted(data.rsvp_closes_local, branch, "rsvp_closes_at",
                                           shift))
@@ -404,6 +406,7 @@ def _apply(actor: Any, event: Event, data: EventInput, venue: Venue | None,
     event.capacity = data.capacity or (venue.capacity if venue else event.capacity)
     event.status, event.venue = data.status, venue
     event.max_guests, event.requires_approval = data.max_guests, data.requires_approval
+    event.walk_ins_over_capacity = data.walk_ins_over_capacity
     shift = plan.slot.starts_at - local_to_utc(data.starts_local, event.branch.timezone)
     event.rsvp_opens_at = _shifted(data.rsvp_opens_local, event.branch, "rsvp_opens_at", shift)
     event.rsvp_closes_at = _shifted(data.rsvp_closes_local, event.branch, "rsvp_closes_at",
@@ -449,6 +452,7 @@ def duplicate_event(actor: Any, event: Event, days: int = 7) -> Event:
                       ends_local=end, venue_id=event.venue_id, online_url=event.online_url,
                       capacity=event.capacity, status=EventStatus.DRAFT,
                       max_guests=event.max_guests, requires_approval=event.requires_approval,
+                      walk_ins_over_capacity=event.walk_ins_over_capacity,
                       setup_minutes=booking.setup_minutes if booking else 0,
                       teardown_minutes=booking.teardown_minutes if booking else 0)
     return schedule(actor, branch, copy)[0]
@@ -478,7 +482,8 @@ def event_input(event: Event) -> EventInput:
         rsvp_opens_local=local(event.rsvp_opens_at), rsvp_closes_local=local(event.rsvp_closes_at),
         status=event.status, setup_minutes=booking.setup_minutes if booking else 0,
         teardown_minutes=booking.teardown_minutes if booking else 0,
-        max_guests=event.max_guests, requires_approval=event.requires_approval)
+        max_guests=event.max_guests, requires_approval=event.requires_approval,
+        walk_ins_over_capacity=event.walk_ins_over_capacity)
 
 
 # --- listings (a fixed number of queries, whatever the number of meetups) ---------------------

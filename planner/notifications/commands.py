@@ -105,6 +105,7 @@ def _remind_going(event_id: int) -> int:
     going = db.session.scalars(
         select(Registration).options(joinedload(Registration.user))
         .where(Registration.event_id == event.id,
-               Registration.status == RegistrationStatus.GOING)
+               Registration.status == RegistrationStatus.GOING,
+               Registration.user_id.is_not(None))  # walk-ins left no address
         .order_by(Registration.id)).all()
     return notify_many(Notice.REMINDER, going)

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from planner.api import api_user, created, operation, parse_json
 from planner.events.services import get_event
+from planner.funnel.attribution import rsvp_credit
 from planner.registrations import services
 from planner.registrations.forms import ReviewForm, RsvpForm
 from planner.registrations.models import Registration, RegistrationStatus
@@ -26,7 +27,7 @@ class RegistrationOut(TypedDict):
 
 
 class AttendeeOut(RegistrationOut):
-    user_id: int
+    user_id: int | None
     display_name: str
     source: str | None
     created_at: str
@@ -49,10 +50,12 @@ def registration_json(registration: Registration, position: int | None = None) -
 def rsvp(event_id: int) -> tuple[Response, int]:
     user = api_user()
     form = parse_json(RsvpForm)
-    existing = services.registration_of(user, get_event(event_id))
+    event = get_event(event_id)
+    existing = services.registration_of(user, event)
     if existing is not None and existing.status is not RegistrationStatus.CANCELLED:
         return jsonify(registration_json(existing)), 200
-    registration = services.rsvp(user, event_id, form.guests.data or 0, form.invite.data or None)
+    registration = services.rsvp(user, event_id, form.guests.data or 0,
+                                 **rsvp_credit(event, form.invite.data))
     return created(registration_json(registration))
 
 
@@ -70,7 +73,7 @@ def attendees(event_id: int) -> Response:
     everyone = services.registrations(api_user(), get_event(event_id))
     positions = waitlist_positions(everyone)
     return jsonify([registration_json(r, positions.get(r.id, 0) or None)
-                    | {"user_id": r.user_id, "display_name": r.user.display_name,
+                    | {"user_id": r.user_id, "display_name": r.name,
                        "source": r.source, "created_at": r.created_at.isoformat()}
                     for r in everyone])
 

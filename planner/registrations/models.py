@@ -34,19 +34,25 @@ class ApprovalReason(enum.StrEnum):
 
 
 class Registration(db.Model):
-    """One member's RSVP to one meetup. Cancelling keeps the row; RSVPing again reuses it."""
+    """One member's RSVP to one meetup. Cancelling keeps the row; RSVPing again reuses it.
+    A walk-in registered at the door has no account: their name and phone are kept here."""
 
     __tablename__ = "registrations"
     __table_args__ = (
         UniqueConstraint("event_id", "user_id", name="uq_registrations_event_user"),
         CheckConstraint("guests >= 0", name="guests_not_negative"),
         CheckConstraint("status <> 'going' OR ticket_code IS NOT NULL", name="going_has_ticket"),
+        CheckConstraint("user_id IS NOT NULL OR attendee_name IS NOT NULL", name="has_attendee"),
         Index("ix_registrations_event_status", "event_id", "status", "queued_at"),
     )
 
     id: Mapped[intpk]
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                                index=True)
+    attendee_name: Mapped[str | None] = mapped_column(String(80))  # walk-ins only
+    attendee_phone: Mapped[str | None] = mapped_column(String(32))  # walk-ins only
+    walk_in: Mapped[bool] = mapped_column(default=False)
     status: Mapped[RegistrationStatus] = mapped_column(
         str_enum(RegistrationStatus, "registration_status"))
     guests: Mapped[int] = mapped_column(default=0)
@@ -58,18 +64,32 @@ class Registration(db.Model):
         str_enum(ApprovalReason, "approval_reason"))
     decision_message: Mapped[str] = mapped_column(String(500), default="")
     source: Mapped[str | None] = mapped_column(String(64))
+    # The invite link that brought this RSVP (last touch within 30 days), see planner/funnel.
+    invite_link_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invite_links.id", ondelete="SET NULL"), index=True)
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     cancelled_at: Mapped[optional_instant]
     checked_in_at: Mapped[optional_instant]
+    checked_in_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
     event: Mapped[Event] = relationship()
-    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    checked_in_by: Mapped[User | None] = relationship(foreign_keys=[checked_in_by_id])
 
     @property
     def seats(self) -> int:
         return 1 + self.guests
+
+    @property
+    def name(self) -> str:
+        return self.user.display_name if self.user is not None else self.attendee_name or ""
+
+    @property
+    def phone(self) -> str | None:
+        return self.user.phone if self.user is not None else self.attendee_phone
 
     @property
     def is_active(self) -> bool:

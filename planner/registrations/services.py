@@ -119,8 +119,10 @@ def _place(registration: Registration, event: Event) -> None:
         notify(Notice.WAITLISTED, registration)
 
 
-def rsvp(user: User, event_id: int, guests: int = 0, source: str | None = None) -> Registration:
-    """RSVP (or join the waitlist). Repeating it returns the same registration."""
+def rsvp(user: User, event_id: int, guests: int = 0, source: str | None = None,
+         invite_link_id: int | None = None) -> Registration:
+    """RSVP (or join the waitlist). Repeating it returns the same registration.
+    `invite_link_id` credits the invite link that brought the RSVP (planner/funnel)."""
     event = _locked_event(event_id)
     existing = registration_of(user, event)
     if existing is not None and existing.status is not RegistrationStatus.CANCELLED:
@@ -132,6 +134,7 @@ def rsvp(user: User, event_id: int, guests: int = 0, source: str | None = None) 
     _check_guests(event, guests)
     registration = existing or Registration(event=event, user=user)
     registration.guests, registration.source = guests, source or registration.source
+    registration.invite_link_id = invite_link_id or registration.invite_link_id
     registration.cancelled_at, registration.ticket_code = None, None
     registration.decision_message = ""
     registration.approval_reason = _approval_reason(user, event)

@@ -12,6 +12,7 @@ from planner import permissions
 from planner.errors import DomainError, NotAllowed
 from planner.events.models import Event
 from planner.events.services import get_event, visible_event
+from planner.funnel.attribution import rsvp_credit
 from planner.registrations import services, tickets
 from planner.registrations.forms import AddAttendeeForm, CapacityForm, ReviewForm, RsvpForm
 from planner.registrations.models import ApprovalReason, Registration, RegistrationStatus
@@ -71,7 +72,7 @@ def rsvp(event_id: int) -> BaseResponse:
         return _back(event_id)
     try:
         registration = services.rsvp(current_user, event_id, form.guests.data or 0,
-                                     form.invite.data or None)
+                                     **rsvp_credit(get_event(event_id), form.invite.data))
     except DomainError as error:
         flash(_explained(error), "error")
         return _back(event_id)

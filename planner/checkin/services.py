@@ -1,0 +1,260 @@
+"""Redeeming tickets at the door, undoing a check-in, walk-ins, and what the door app needs.
+
+Every call locks the meetup row first (as RSVPs do), so two doors scanning one ticket at the
+same moment are served one after the other: the first checks the ticket in, the second hears
+"already checked in". Each scan is logged, refused ones too. A scan's nonce, chosen by the door
+app, makes a retry or an offline queue sent twice harmless: the first answer is returned again.
+
+Offline doors send scans later with the time on their clock (`scanned_at`); the check-in keeps
+that time, so the list shows when the person walked in, not when the phone found a network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import joinedload
+
+from planner import permissions
+from planner.checkin.models import CheckinScan, ScanOutcome
+from planner.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from planner.events.models import Event
+from planner.extensions import db
+from planner.registrations.models import Registration, RegistrationStatus
+from planner.registrations.tickets import code_from_payload
+from planner.registrations.waitlist import fits, new_ticket_code
+from planner.timeutil import utcnow
+
+# A door's clock may run a little fast; a scan "from the future" beyond this is taken as now.
+CLOCK_SKEW = timedelta(minutes=5)
+REFUSED_FOR = {RegistrationStatus.CANCELLED: ScanOutcome.CANCELLED,
+               RegistrationStatus.DECLINED: ScanOutcome.CANCELLED,
+               RegistrationStatus.WAITLISTED: ScanOutcome.WAITLISTED,
+               RegistrationStatus.PENDING: ScanOutcome.PENDING}
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """How a scan ended, and the registration's check-in state after it."""
+
+    outcome: ScanOutcome
+    registration: Registration | None
+    scan: CheckinScan
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (ScanOutcome.OK, ScanOutcome.UNDONE)
+
+
+@dataclass(frozen=True)
+class WalkIn:
+    name: str
+    phone: str | None = None
+    guests: int = 0
+    source: str | None = None  # the chat group or channel that brought them
+
+
+@dataclass(frozen=True)
+class DoorCounts:
+    checked_in: int  # people, guests included
+    expected: int  # people going, guests included
+    checked_in_parties: int
+    expected_parties: int
+
+
+def _door_event(actor: Any, event_id: int) -> Event:
+    """The meetup, locked, after checking that `actor` works its door."""
+    event = db.session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+    if event is None:
+        raise NotFound(_l("No such meetup."))
+    require_door_access(actor, event)
+    return event
+
+
+def require_door_access(actor: Any, event: Event) -> None:
+    if not permissions.can_check_in(actor, event):
+        raise NotAllowed(_l("Only door staff and leads of this branch can check people in."))
+
+
+def _replayed(nonce: str | None) -> ScanResult | None:
+    if not nonce:
+        return None
+    scan = db.session.scalar(select(CheckinScan).where(CheckinScan.nonce == nonce))
+    return None if scan is None else ScanResult(scan.outcome, scan.registration, scan)
+
+
+def _door_time(scanned_at: datetime | None) -> datetime:
+    if scanned_at is not None and scanned_at.tzinfo is None:
+        raise InvalidInput(fields={"scanned_at": [str(_l(
+            "Give the time with its offset, e.g. 2027-03-05T19:02:00+08:00."))]})
+    now = utcnow()
+    if scanned_at is None or scanned_at > now + CLOCK_SKEW:
+        return now
+    return scanned_at
+
+
+def _find(event: Event, ticket_code: str | None, registration_id: int | None,
+          ) -> Registration | None:
+    if registration_id is not None:
+        return db.session.get(Registration, registration_id, with_for_update=True)
+    code = code_from_payload(ticket_code or "")
+    if code is None:
+        return None
+    return db.session.scalar(select(Registration).where(Registration.ticket_code == code)
+                             .with_for_update())
+
+
+def _outcome(event: Event, registration: Registration | None) -> ScanOutcome:
+    if registration is None:
+        return ScanOutcome.UNKNOWN_TICKET
+    if registration.event_id != event.id:
+        return ScanOutcome.WRONG_EVENT
+    if registration.status in REFUSED_FOR:
+        return REFUSED_FOR[registration.status]
+    if registration.checked_in_at is not None:
+        return ScanOutcome.ALREADY_CHECKED_IN
+    return ScanOutcome.OK
+
+
+def _log(event: Event, actor: Any, outcome: ScanOutcome, registration: Registration | None, *,
+         nonce: str | None, door: str, scanned_at: datetime, scanned_code: str = "",
+         ) -> CheckinScan:
+    scan = CheckinScan(event_id=event.id, registration=registration, outcome=outcome,
+                       nonce=nonce or None, door=door[:40], scanned_by_id=actor.id,
+                       scanned_at=scanned_at, scanned_code=scanned_code[:64])
+    db.session.add(scan)
+    return scan
+
+
+def redeem(actor: Any, event_id: int, *, ticket_code: str | None = None,
+           registration_id: int | None = None, nonce: str | None = None, door: str = "",
+           scanned_at: datetime | None = None) -> ScanResult:
+    """Check in the holder of a ticket (or a registration picked from the list)."""
+    if not ticket_code and registration_id is None:
+        raise InvalidInput(fields={"ticket_code": [str(_l("Scan a ticket or pick a name."))]})
+    event = _door_event(actor, event_id)
+    if (replay := _replayed(nonce)) is not None:
+        return replay
+    registration = _find(event, ticket_code, registration_id)
+    outcome = _outcome(event, registration)
+    when = _door_time(scanned_at)
+    if outcome is ScanOutcome.OK:
+        assert registration is not None
+        registration.checked_in_at, registration.checked_in_by_id = when, actor.id
+    known = registration if outcome is not ScanOutcome.UNKNOWN_TICKET else None
+    scan = _log(event, actor, outcome, known, nonce=nonce, door=door, scanned_at=when,
+                scanned_code="" if known else (ticket_code or "")[:64])
+    db.session.commit()
+    return ScanResult(outcome, known, scan)
+
+
+def undo(actor: Any, event_id: int, registration_id: int, *, nonce: str | None = None,
+         door: str = "") -> ScanResult:
+    """Take back a mistaken check-in; the log keeps both."""
+    event = _door_event(actor, event_id)
+    if (replay := _replayed(nonce)) is not None:
+        return replay
+    registration = db.session.get(Registration, registration_id, with_for_update=True)
+    if registration is None or registration.event_id != event.id:
+        raise NotFound(_l("No such RSVP."))
+    if registration.checked_in_at is None:
+        raise Conflict(_l("This person is not checked in."))
+    registration.checked_in_at = registration.checked_in_by_id = None
+    scan = _log(event, actor, ScanOutcome.UNDONE, registration, nonce=nonce, door=door,
+                scanned_at=utcnow())
+    db.session.commit()
+    return ScanResult(ScanOutcome.UNDONE, registration, scan)
+
+
+def _check_walk_in(event: Event, walk_in: WalkIn) -> None:
+    errors: dict[str, list[str]] = {}
+    if not walk_in.name.strip():
+        errors["name"] = [str(_l("Enter the person's name."))]
+    elif len(walk_in.name.strip()) > 80:
+        errors["name"] = [str(_l("At most 80 characters."))]
+    if not 0 <= walk_in.guests <= 20:
+        errors["guests"] = [str(_l("Between 0 and 20 guests."))]
+    if errors:
+        raise InvalidInput(fields=errors)
+    if not event.walk_ins_over_capacity and not fits(event, 1 + walk_in.guests):
+        raise Conflict(_l("The meetup is full. A lead can let walk-ins in over capacity."),
+                       reason="full")
+
+
+def register_walk_in(actor: Any, event_id: int, walk_in: WalkIn, *, nonce: str | None = None,
+                     door: str = "", scanned_at: datetime | None = None) -> ScanResult:
+    """Someone who did not RSVP comes in: they become a going, checked-in registration."""
+    event = _door_event(actor, event_id)
+    if (replay := _replayed(nonce)) is not None:
+        return replay
+    _check_walk_in(event, walk_in)
+    when = _door_time(scanned_at)
+    registration = Registration(
+        event=event, attendee_name=walk_in.name.strip(), attendee_phone=walk_in.phone or None,
+        walk_in=True, status=RegistrationStatus.GOING, ticket_code=new_ticket_code(),
+        guests=walk_in.guests, queued_at=when, source=(walk_in.source or "walk-in")[:64],
+        added_by_id=actor.id, checked_in_at=when, checked_in_by_id=actor.id)
+    db.session.add(registration)
+    scan = _log(event, actor, ScanOutcome.OK, registration, nonce=nonce, door=door,
+                scanned_at=when)
+    db.session.commit()
+    return ScanResult(ScanOutcome.OK, registration, scan)
+
+
+# --- what the door and the lists read --------------------------------------------------------
+
+def door_counts(event: Event) -> DoorCounts:
+    """Checked in against expected, people and parties, in one aggregate query."""
+    going = Registration.status == RegistrationStatus.GOING
+    arrived = Registration.checked_in_at.is_not(None)
+    people = 1 + Registration.guests
+    row = db.session.execute(
+        select(func.coalesce(func.sum(case((arrived, people), else_=0)), 0),
+               func.coalesce(func.sum(case((going, people), else_=0)), 0),
+               func.count(case((arrived, Registration.id))),
+               func.count(case((going, Registration.id))))
+        .where(Registration.event_id == event.id)).one()
+    return DoorCounts(checked_in=row[0], expected=row[1], checked_in_parties=row[2],
+                      expected_parties=row[3])
+
+
+def attendees(actor: Any, event: Event, changed_since: datetime | None = None,
+              ) -> list[Registration]:
+    """Everyone the door may meet: all registrations but those never accepted (declined)."""
+    require_door_access(actor, event)
+    query = (select(Registration)
+             .options(joinedload(Registration.user), joinedload(Registration.checked_in_by))
+             .where(Registration.event_id == event.id,
+                    Registration.status != RegistrationStatus.DECLINED)
+             .order_by(Registration.id))
+    if changed_since is not None:
+        query = query.where(Registration.updated_at > changed_since)
+    return list(db.session.scalars(query))
+
+
+def expected(actor: Any, event: Event) -> list[Registration]:
+    """Who the check-in list shows: everyone going, walk-ins included."""
+    require_door_access(actor, event)
+    return list(db.session.scalars(
+        select(Registration)
+        .options(joinedload(Registration.user), joinedload(Registration.checked_in_by))
+        .where(Registration.event_id == event.id,
+               Registration.status == RegistrationStatus.GOING)))
+
+
+def scans(actor: Any, event: Event) -> list[CheckinScan]:
+    require_door_access(actor, event)
+    return list(db.session.scalars(
+        select(CheckinScan).options(joinedload(CheckinScan.scanned_by))
+        .where(CheckinScan.event_id == event.id).order_by(CheckinScan.id)))
+
+
+def ticket_fingerprint(ticket_code: str) -> str:
+    """What the offline door keeps instead of the ticket code: it hashes what it scans and
+    compares, so a lost phone does not give away working tickets."""
+    return hashlib.sha256(ticket_code.encode()).hexdigest()

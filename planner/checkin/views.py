@@ -1,0 +1,189 @@
+"""The door app (phone first, works offline) and what it syncs with, for door staff and leads.
+
+The door page loads the attendee list once, keeps it (and the app, through a service worker)
+for offline use, and sends its queued scans to /door/sync; each scan carries a nonce, so a
+batch sent twice checks nobody in twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from planner import permissions
+from planner.api import form_from
+from planner.checkin import exports, present, services
+from planner.checkin.api import walk_in_from
+from planner.checkin.forms import ScanForm, UndoForm, WalkInForm
+from planner.errors import DomainError, InvalidInput
+from planner.events.models import Event
+from planner.events.services import get_event
+from planner.registrations.views import status_label
+from planner.timeutil import utcnow
+
+bp = Blueprint("checkin", __name__)
+
+MAX_BATCH = 500
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _door_event(event_id: int) -> Event:
+    event = get_event(event_id)
+    services.require_door_access(current_user, event)
+    return event
+
+
+@bp.get("/events/<int:event_id>/door")
+@login_required
+def door(event_id: int) -> str:
+    event = _door_event(event_id)
+    return render_template("checkin/door.html", event=event,
+                           counts=services.door_counts(event), walk_in_form=WalkInForm(),
+                           door_messages=door_messages())
+
+
+@bp.get("/events/door-sw.js")
+def service_worker() -> Response:
+    """Served from /events/ so that its scope covers every door page."""
+    response = current_app.send_static_file("js/door-sw.js")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    return response
+
+
+@bp.get("/events/<int:event_id>/door/roster.json")
+@login_required
+def roster(event_id: int) -> Response:
+    """Everyone the door may meet (or who changed since `since`), and the live counters."""
+    event = _door_event(event_id)
+    now = utcnow()
+    changed_since = _since(request.args.get("since", ""))
+    people = services.attendees(current_user, event, changed_since)
+    response = jsonify({"server_time": now.isoformat(), "complete": changed_since is None,
+                        "counts": present.counts_json(services.door_counts(event)),
+                        "attendees": [present.attendee_json(r) for r in people]})
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _since(text: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(fields={"since": [_("Not a valid datetime value.")]}) from None
+    if moment.tzinfo is None:
+        raise InvalidInput(fields={"since": [_("Not a valid datetime value.")]})
+    return moment
+
+
+@bp.post("/events/<int:event_id>/door/sync")
+@login_required
+def sync(event_id: int) -> Response:
+    """Apply a batch of queued door actions in order; one answer per action. A refused or
+    invalid action is answered and the batch goes on."""
+    event = _door_event(event_id)
+    body = request.get_json(silent=True)
+    actions = body.get("actions") if isinstance(body, dict) else None
+    if not isinstance(actions, list) or len(actions) > MAX_BATCH:
+        raise InvalidInput(fields={"actions": [_("Send a list of at most %(max)d actions.",
+                                                 max=MAX_BATCH)]})
+    results = [_apply(event_id, action, str(body.get("door", ""))[:40]) for action in actions]
+    return jsonify({"results": results,
+                    "counts": present.counts_json(services.door_counts(event))})
+
+
+def _apply(event_id: int, action: Any, door: str) -> dict[str, Any]:
+    if not isinstance(action, dict):
+        return {"status": "invalid", "message": _("Not a valid action.")}
+    try:
+        result = _run(event_id, action, door)
+    except DomainError as error:
+        return {"status": "error", "nonce": action.get("nonce"), "code": error.code,
+                "message": error.message, "fields": error.fields}
+    return present.scan_json(result, get_event(event_id))
+
+
+def _run(event_id: int, action: dict[str, Any], door: str) -> services.ScanResult:
+    kind = action.get("type", "scan")
+    if kind == "undo":
+        undo = form_from(UndoForm, action)
+        return services.undo(current_user, event_id, undo.registration_id.data,
+                             nonce=undo.nonce.data or None, door=door)
+    if kind == "walk_in":
+        walk_in = form_from(WalkInForm, action)
+        return services.register_walk_in(current_user, event_id, walk_in_from(walk_in),
+                                         nonce=walk_in.nonce.data or None, door=door,
+                                         scanned_at=walk_in.scanned_at.data)
+    scan = form_from(ScanForm, action)
+    return services.redeem(current_user, event_id, ticket_code=scan.ticket_code.data or None,
+                           registration_id=scan.registration_id.data,
+                           nonce=scan.nonce.data or None, door=door,
+                           scanned_at=scan.scanned_at.data)
+
+
+# --- the check-in list -------------------------------------------------------------------
+
+def _list_rows(event: Event) -> list[exports.ListRow]:
+    people = services.expected(current_user, event)
+    return exports.rows(people, status_label,
+                        full_phones=permissions.can_manage_branch(current_user, event.branch))
+
+
+@bp.get("/events/<int:event_id>/checkin-list")
+@login_required
+def checkin_list(event_id: int) -> str:
+    """For printing on A4: phones are always masked on paper."""
+    event = _door_event(event_id)
+    people = services.expected(current_user, event)
+    listed = exports.rows(people, status_label, full_phones=False)
+    return render_template("checkin/list.html", event=event, groups=exports.by_initial(listed),
+                           counts=services.door_counts(event))
+
+
+@bp.get("/events/<int:event_id>/checkin-list.csv")
+@login_required
+def checkin_list_csv(event_id: int) -> Response:
+    event = _door_event(event_id)
+    return _download(exports.to_csv(_list_rows(event)), event, "csv",
+                     "text/csv; charset=utf-8")
+
+
+@bp.get("/events/<int:event_id>/checkin-list.xlsx")
+@login_required
+def checkin_list_xlsx(event_id: int) -> Response:
+    event = _door_event(event_id)
+    return _download(exports.to_xlsx(_list_rows(event), event.title), event, "xlsx", XLSX_TYPE)
+
+
+def _download(body: bytes, event: Event, extension: str, content_type: str) -> Response:
+    response = Response(body, content_type=content_type)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="checkin-{event.id}.{extension}"')
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def door_messages() -> dict[str, str]:
+    """What the door app says on its own (offline); the page hands these to its script."""
+    return {
+        "offline": _("Offline: scans are kept on this phone and sent when the network is back."),
+        "online": _("Online"),
+        "waiting": _("Waiting to be sent: %(count)s"),
+        "queued_ok": _("Checked in on this phone (will be sent): %(name)s"),
+        "already": _("%(name)s is already checked in (on this phone)."),
+        "unknown": _("Unknown ticket."),
+        "cancelled": _("The RSVP of %(name)s was cancelled."),
+        "waitlisted": _("%(name)s is on the waitlist, not going."),
+        "pending": _("The RSVP of %(name)s still waits for a lead's approval."),
+        "duplicate": _("Duplicate: %(message)s"),
+        "camera_error": _("The camera could not be opened. Type or scan the code instead."),
+        "no_match": _("Nobody matches."),
+        "undo": _("Undo"),
+        "check_in": _("Check in"),
+    }

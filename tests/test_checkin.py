@@ -1,0 +1,249 @@
+"""Check-in at the door: redeeming tickets, the scan log, nonces, undo, walk-ins, counters,
+permissions, and the API and door-sync answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from branches.services import VenueInput, save_venue
+from planner.checkin import services
+from planner.checkin.models import CheckinScan, ScanOutcome
+from planner.checkin.present import attendee_json, initials
+from planner.errors import Conflict, InvalidInput, NotAllowed
+from planner.events import services as events
+from planner.events.models import EventStatus
+from planner.extensions import db
+from planner.registrations import services as registrations
+from planner.registrations.models import Registration, RegistrationStatus
+from planner.timeutil import utcnow
+from tests.conftest import bearer, login
+
+YEAR = datetime.now(UTC).year + 1
+OK, ALREADY = ScanOutcome.OK, ScanOutcome.ALREADY_CHECKED_IN
+
+
+def meetup(cast, seats: int = 3, title: str = "Tea tasting"):
+    hall = save_venue(cast.lead, cast.branch, VenueInput(f"Hall {title}", "1 Road", seats))
+    [event] = events.schedule(cast.lead, cast.branch, events.EventInput(
+        title=title, starts_local=datetime(YEAR, 6, 1, 19), ends_local=datetime(YEAR, 6, 1, 21),
+        venue_id=hall.id, status=EventStatus.PUBLISHED))
+    event.max_guests = 2
+    db.session.commit()
+    return event
+
+
+@pytest.fixture
+def event(cast):
+    return meetup(cast)
+
+
+@pytest.fixture
+def guests(make_user):
+    return [make_user(name) for name in ("王小明", "Alice Chen", "李雷", "韩梅梅")]
+
+
+def scans_of(event) -> list[CheckinScan]:
+    return list(db.session.scalars(select(CheckinScan).where(CheckinScan.event_id == event.id)
+                                   .order_by(CheckinScan.id)))
+
+
+def test_a_ticket_checks_in_once_and_the_second_scan_says_when_and_by_whom(cast, event, guests):
+    ticket = registrations.rsvp(guests[0], event.id, guests=1)
+    first = services.redeem(cast.staff, event.id, ticket_code=f"JH1:{ticket.ticket_code}")
+    assert first.outcome is OK and first.registration.id == ticket.id
+    assert ticket.checked_in_at is not None and ticket.checked_in_by_id == cast.staff.id
+    second = services.redeem(cast.lead, event.id, ticket_code=ticket.ticket_code)
+    assert second.outcome is ALREADY
+    assert second.registration.checked_in_by_id == cast.staff.id
+    assert [s.outcome for s in scans_of(event)] == [OK, ALREADY]
+
+
+def test_refused_scans_are_logged_with_their_reason(cast, event, guests):
+    other = meetup(cast, title="Other night")
+    going = registrations.rsvp(guests[0], event.id)
+    elsewhere = registrations.rsvp(guests[1], other.id)
+    cancelled = registrations.rsvp(guests[2], event.id)
+    registrations.cancel(guests[2], event.id)
+    registrations.rsvp(guests[3], event.id, guests=1)  # with guests[0]: all 3 seats taken
+    waiting = registrations.rsvp(cast.member, event.id)
+    assert waiting.status is RegistrationStatus.WAITLISTED
+    assert going.status is RegistrationStatus.GOING
+
+    outcomes = [services.redeem(cast.staff, event.id, ticket_code=code).outcome for code in (
+        "JH1:forged-code-123", elsewhere.ticket_code, cancelled.ticket_code)]
+    outcomes.append(services.redeem(cast.staff, event.id, registration_id=waiting.id).outcome)
+    assert outcomes == [ScanOutcome.UNKNOWN_TICKET, ScanOutcome.WRONG_EVENT,
+                        ScanOutcome.CANCELLED, ScanOutcome.WAITLISTED]
+    log = scans_of(event)
+    assert [s.outcome for s in log] == outcomes
+    assert log[0].scanned_code == "JH1:forged-code-123" and log[0].registration_id is None
+    assert elsewhere.checked_in_at is None and cancelled.checked_in_at is None
+
+
+def test_a_repeated_nonce_answers_as_the_first_time_and_logs_once(cast, event, guests):
+    ticket = registrations.rsvp(guests[0], event.id)
+    first = services.redeem(cast.staff, event.id, ticket_code=ticket.ticket_code, nonce="n-1")
+    again = services.redeem(cast.staff, event.id, ticket_code=ticket.ticket_code, nonce="n-1")
+    assert first.outcome is again.outcome is OK and first.scan.id == again.scan.id
+    assert len(scans_of(event)) == 1
+
+
+def test_an_offline_scan_keeps_the_door_time_but_not_a_time_in_the_future(cast, event, guests):
+    first, second = (registrations.rsvp(p, event.id) for p in guests[:2])
+    earlier = utcnow() - timedelta(minutes=7)
+    services.redeem(cast.staff, event.id, ticket_code=first.ticket_code, scanned_at=earlier)
+    assert abs(first.checked_in_at - earlier) < timedelta(seconds=1)
+    services.redeem(cast.staff, event.id, ticket_code=second.ticket_code,
+                    scanned_at=utcnow() + timedelta(days=1))
+    assert abs(second.checked_in_at - utcnow()) < timedelta(minutes=1)
+    with pytest.raises(InvalidInput) as raised:
+        services.redeem(cast.staff, event.id, ticket_code=first.ticket_code,
+                        scanned_at=datetime(YEAR, 6, 1, 19, 5))
+    assert "scanned_at" in raised.value.fields
+
+
+def test_undo_takes_a_check_in_back_and_the_log_keeps_both(cast, event, guests):
+    ticket = registrations.rsvp(guests[0], event.id)
+    services.redeem(cast.staff, event.id, ticket_code=ticket.ticket_code)
+    undone = services.undo(cast.staff, event.id, ticket.id)
+    assert undone.outcome is ScanOutcome.UNDONE and ticket.checked_in_at is None
+    with pytest.raises(Conflict):
+        services.undo(cast.staff, event.id, ticket.id)
+    assert services.redeem(cast.staff, event.id, ticket_code=ticket.ticket_code).outcome is OK
+    assert [s.outcome for s in scans_of(event)] == [OK, ScanOutcome.UNDONE, OK]
+
+
+def test_walk_ins_are_checked_in_and_respect_capacity_unless_allowed(cast, event, guests):
+    registrations.rsvp(guests[0], event.id, guests=1)  # 2 of 3 seats
+    walk_in = services.register_walk_in(cast.staff, event.id, services.WalkIn(
+        "张伟", "138 0013 8000", source="成都读书群"), nonce="walk-1")
+    person = walk_in.registration
+    assert walk_in.outcome is OK and person.walk_in and person.user_id is None
+    assert (person.name, person.phone, person.source) == ("张伟", "138 0013 8000", "成都读书群")
+    assert person.status is RegistrationStatus.GOING and person.checked_in_at is not None
+    again = services.register_walk_in(cast.staff, event.id, services.WalkIn("张伟"),
+                                      nonce="walk-1")
+    assert again.registration.id == person.id
+    with pytest.raises(Conflict) as full:
+        services.register_walk_in(cast.staff, event.id, services.WalkIn("Late Larry"))
+    assert full.value.extra == {"reason": "full"}
+    event.walk_ins_over_capacity = True
+    db.session.commit()
+    over = services.register_walk_in(cast.staff, event.id, services.WalkIn("Late Larry"))
+    assert over.outcome is OK
+    counts = services.door_counts(event)
+    assert (counts.checked_in, counts.expected) == (2, 4)
+    assert (counts.checked_in_parties, counts.expected_parties) == (2, 3)
+
+
+@pytest.mark.parametrize(("name", "field"), [("", "name"), ("x" * 81, "name")])
+def test_bad_walk_ins_name_the_field_and_save_nothing(cast, event, name, field):
+    with pytest.raises(InvalidInput) as raised:
+        services.register_walk_in(cast.staff, event.id, services.WalkIn(name))
+    assert field in raised.value.fields
+    assert db.session.scalar(select(Registration.id).where(Registration.walk_in)) is None
+
+
+def test_only_door_staff_and_leads_of_the_branch_check_in(cast, event, guests):
+    ticket = registrations.rsvp(guests[0], event.id)
+    for outsider in (cast.member, cast.outsider, cast.other_lead):
+        with pytest.raises(NotAllowed):
+            services.redeem(outsider, event.id, ticket_code=ticket.ticket_code)
+    assert scans_of(event) == [] and ticket.checked_in_at is None
+    assert services.redeem(cast.admin, event.id, ticket_code=ticket.ticket_code).outcome is OK
+
+
+def test_what_the_door_keeps_offline_is_only_what_it_needs(cast, event, guests):
+    guests[0].phone = "+86 138 0013 8000"
+    ticket = registrations.rsvp(guests[0], event.id, guests=2)
+    kept = attendee_json(ticket)
+    assert kept["name"] == "王小明" and kept["initials"] == "wxm"
+    assert kept["phone_last4"] == "8000" and kept["guests"] == 2
+    assert ticket.ticket_code not in str(kept) and len(kept["ticket"]) == 64
+    assert "email" not in kept and guests[0].email not in str(kept)
+    assert initials("Alice Chen") == "ac"
+
+
+# --- over HTTP ---------------------------------------------------------------------------
+
+def test_api_answers_as_api_md_says(client, cast, event, guests):
+    ticket, cancelled = (registrations.rsvp(p, event.id) for p in guests[:2])
+    registrations.cancel(guests[1], event.id)
+    code, cancelled_code, event_id = ticket.ticket_code, cancelled.ticket_code, event.id
+    headers = bearer(client, cast.staff)
+    url = f"/api/v1/events/{event_id}/checkins"
+
+    created = client.post(url, json={"ticket_code": code, "nonce": "a1"}, headers=headers)
+    assert created.status_code == 201 and created.json["status"] == "ok"
+    assert created.json["name"] == "王小明"
+    repeated = client.post(url, json={"ticket_code": code, "nonce": "a1"}, headers=headers)
+    assert repeated.status_code == 201 and repeated.json == created.json
+    already = client.post(url, json={"ticket_code": code}, headers=headers)
+    assert already.status_code == 200 and already.json["status"] == "already_checked_in"
+    assert already.json["checked_in_at"] == created.json["checked_in_at"]
+    assert "Staff Sun" in already.json["message"]
+    unknown = client.post(url, json={"ticket_code": "nope-nope"}, headers=headers)
+    assert unknown.status_code == 404 and unknown.json["error"]["code"] == "unknown_ticket"
+    refused = client.post(url, json={"ticket_code": cancelled_code}, headers=headers)
+    assert refused.status_code == 409 and refused.json["reason"] == "cancelled"
+    empty = client.post(url, json={}, headers=headers)
+    assert empty.status_code == 422 and "ticket_code" in empty.json["error"]["fields"]
+    member = client.post(url, json={"ticket_code": code}, headers=bearer(client, cast.member))
+    assert member.status_code == 403
+    assert len(scans_of(event)) == 4  # the repeat, the invalid and the forbidden left none
+
+
+def test_door_sync_applies_a_batch_in_order_and_a_resent_batch_changes_nothing(client, cast,
+                                                                              event, guests):
+    first, second = (registrations.rsvp(p, event.id) for p in guests[:2])
+    batch = {"door": "North", "actions": [
+        {"type": "scan", "nonce": "d-1", "ticket_code": f"JH1:{first.ticket_code}",
+         "scanned_at": "2020-01-01T10:00:00Z"},
+        {"type": "scan", "nonce": "d-2", "ticket_code": first.ticket_code},
+        {"type": "walk_in", "nonce": "d-3", "name": "Walk Wang", "source": "poster"},
+        {"type": "scan", "nonce": "d-4", "registration_id": second.id},
+        {"type": "undo", "nonce": "d-5", "registration_id": second.id},
+        {"type": "walk_in", "nonce": "d-6", "name": ""},
+        "not an action"]}
+    event_id = event.id
+    login(client, cast.staff)
+    answer = client.post(f"/events/{event_id}/door/sync", json=batch)
+    assert answer.status_code == 200
+    statuses = [r["status"] for r in answer.json["results"]]
+    assert statuses == ["ok", "already_checked_in", "ok", "ok", "undone", "error", "invalid"]
+    assert answer.json["results"][5]["fields"] == {"name": ["This field is required."]}
+    assert answer.json["counts"] == {"checked_in": 2, "expected": 3, "checked_in_parties": 2,
+                                     "expected_parties": 3}
+    resent = client.post(f"/events/{event_id}/door/sync", json=batch)
+    assert [r["status"] for r in resent.json["results"]] == statuses
+    assert resent.json["counts"] == answer.json["counts"]
+    log = scans_of(event)
+    assert len(log) == 5 and {s.door for s in log} == {"North"}
+
+
+def test_door_roster_lists_changes_since_a_moment(client, cast, event, guests):
+    first, second = (registrations.rsvp(p, event.id) for p in guests[:2])
+    event_id, first_id = event.id, first.id
+    login(client, cast.staff)
+    full = client.get(f"/events/{event_id}/door/roster.json")
+    assert full.json["complete"] and [a["id"] for a in full.json["attendees"]] == [
+        first_id, second.id]
+    since = full.json["server_time"]
+    services.redeem(cast.lead, event_id, registration_id=first_id)
+    changed = client.get(f"/events/{event_id}/door/roster.json", query_string={"since": since})
+    [only] = changed.json["attendees"]
+    assert only["id"] == first_id and only["checked_in_by"] == "Lead Li"
+    assert changed.json["counts"]["checked_in"] == 1
+    assert client.get(f"/events/{event_id}/door/roster.json?since=yesterday").status_code == 422
+
+
+@pytest.mark.parametrize("who", ["member", "outsider", "other_lead"])
+def test_door_pages_are_for_staff_and_leads_only(client, cast, event, who):
+    event_id = event.id
+    login(client, getattr(cast, who))
+    for path in (f"/events/{event_id}/door/roster.json",):
+        assert client.get(path).status_code == 403
+    assert client.post(f"/events/{event_id}/door/sync", json={"actions": []}).status_code == 403

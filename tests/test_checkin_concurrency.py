@@ -1,0 +1,87 @@
+"""Doors scanning at the same time over real HTTP: one check-in per ticket, a complete log."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import urllib.error
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import func, select
+
+from planner.accounts.services import issue_api_token
+from planner.checkin.models import CheckinScan, ScanOutcome
+from planner.extensions import db
+from planner.registrations import services as registrations
+from planner.registrations.models import Registration
+from tests.test_checkin import meetup
+from tests.test_rsvp_concurrency import members
+
+
+def scan(url: str, token: str, code: str) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=json.dumps({"ticket_code": code}).encode(),
+                                     method="POST", headers={"Content-Type": "application/json",
+                                                             "Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read())["status"]
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())["status"]
+
+
+def tickets(cast, count: int) -> tuple[int, list[str]]:
+    event = meetup(cast, seats=count)
+    for person in members(count):
+        registrations.rsvp(person, event.id)
+    codes = list(db.session.scalars(select(Registration.ticket_code).where(
+        Registration.event_id == event.id)))
+    return event.id, codes
+
+
+def test_two_doors_scanning_one_ticket_at_the_same_moment(live_server, cast):
+    event_id, codes = tickets(cast, 10)
+    doors = [issue_api_token(cast.staff), issue_api_token(cast.lead)]
+    db.session.commit()
+    url = f"{live_server}/api/v1/events/{event_id}/checkins"
+    for code in codes:
+        barrier = threading.Barrier(2)
+
+        def at_the_door(token: str, code: str = code, barrier=barrier) -> tuple[int, str]:
+            barrier.wait()
+            return scan(url, token, code)
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = sorted(pool.map(at_the_door, doors))
+        assert answers == [(200, "already_checked_in"), (201, "ok")]
+
+
+def test_500_scans_from_8_doors_over_200_tickets(live_server, cast):
+    event_id, codes = tickets(cast, 200)
+    doors = [issue_api_token(cast.staff if n % 2 else cast.lead) for n in range(8)]
+    db.session.commit()
+    # Every ticket once, then 300 repeats picked at random; shuffled and dealt to 8 doors.
+    plan = codes + random.Random(7).choices(codes, k=300)
+    random.Random(8).shuffle(plan)
+    url = f"{live_server}/api/v1/events/{event_id}/checkins"
+
+    def door(number: int) -> list[tuple[int, str]]:
+        return [scan(url, doors[number], code) for code in plan[number::8]]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = [answer for answers in pool.map(door, range(8)) for answer in answers]
+
+    assert Counter(answers) == {(201, "ok"): 200, (200, "already_checked_in"): 300}
+    db.session.expire_all()
+    log = db.session.execute(select(CheckinScan.outcome, func.count()).where(
+        CheckinScan.event_id == event_id).group_by(CheckinScan.outcome)).all()
+    assert dict(log) == {ScanOutcome.OK: 200, ScanOutcome.ALREADY_CHECKED_IN: 300}
+    ok_per_ticket = db.session.execute(
+        select(CheckinScan.registration_id, func.count()).where(
+            CheckinScan.event_id == event_id, CheckinScan.outcome == ScanOutcome.OK)
+        .group_by(CheckinScan.registration_id)).all()
+    assert len(ok_per_ticket) == 200 and {count for _id, count in ok_per_ticket} == {1}
+    assert db.session.scalar(select(func.count()).where(
+        Registration.event_id == event_id, Registration.checked_in_at.is_(None))) == 0
