@@ -92,6 +92,9 @@ class Membership(db.Model):
     status: Mapped[MembershipStatus] = mapped_column(
         str_enum(MembershipStatus, "membership_status"), default=MembershipStatus.ACTIVE)
     ban_reason: Mapped[str | None] = mapped_column(String(500))
+    # The invite link that brought this join (last touch within 30 days), see planner/funnel.
+    invite_link_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invite_links.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from blinker import Namespace
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from geopy.geocoders.base import Geocoder
@@ -47,6 +48,10 @@ from planner.timeutil import is_timezone
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 # Search radii tried in turn for "nearest": small boxes first so the SQL prefilter stays cheap.
 NEAREST_RADII_KM = (50.0, 250.0, 1000.0, 5000.0, 20040.0)
+
+# Sent with a new Membership before it is committed, so other areas (the funnel's attribution)
+# can fill in what they know without this domain importing them.
+joining = Namespace().signal("membership-joining")
 
 
 class BannedFromBranch(NotAllowed):
@@ -305,6 +310,7 @@ def join_branch(user: Any, branch: Branch) -> Membership:
     membership = Membership(branch_id=branch.id, user_id=user.id, role=Role.MEMBER,
                             status=MembershipStatus.PENDING if pending else MembershipStatus.ACTIVE)
     db.session.add(membership)
+    joining.send(membership)
     _audit(branch, AuditAction.REQUESTED if pending else AuditAction.JOINED, user, user.id)
     try:
         db.session.commit()

@@ -15,6 +15,10 @@ class User(UserMixin, db.Model):
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("locale IN ('zh_CN', 'en')", name="locale_known"),
+        # A referrer always signed up before the person they invited: no self-referral, and
+        # a cycle of referrals is impossible by construction.
+        CheckConstraint("referred_by_id IS NULL OR referred_by_id < id",
+                        name="referrer_is_older"),
     )
 
     id: Mapped[intpk]
@@ -29,6 +33,10 @@ class User(UserMixin, db.Model):
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     # The personal feed also lists every meetup of the branches they belong to.
     calendar_includes_branches: Mapped[bool] = mapped_column(default=False)
+    # Personal invite code (random, made on first use) and who invited this person (first wins).
+    referral_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    referred_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

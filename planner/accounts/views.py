@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from planner.accounts import services
 from planner.accounts.forms import LoginForm, PasswordForm, ProfileForm, SignUpForm
 from planner.accounts.passwords import verify_password
+from planner.engagement import invitation
 from planner.errors import Conflict, DomainError
 from planner.extensions import limiter
 from planner.forms import show_field_errors
@@ -47,7 +48,9 @@ def signup() -> str | Response:
         else:
             login_user(user)
             flash(_("Welcome to Juhui, %(name)s!", name=user.display_name), "success")
-            return redirect(_safe_next(url_for("branches.index")))
+            response = redirect(_safe_next(url_for("branches.index")))
+            invitation.credit(user, response)  # who invited them, if a /r/ link did
+            return response
     return render_template("accounts/signup.html", form=form)
 
 

@@ -14,3 +14,4 @@ class Notice(enum.StrEnum):
     EVENT_CHANGED = "event_changed"
     EVENT_CANCELLED = "event_cancelled"
     REMINDER = "reminder"
+    NUDGE = "nudge"  # to a member, not about an RSVP: come back to the branch's meetups

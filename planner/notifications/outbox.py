@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -19,6 +19,8 @@ from flask_babel import force_locale, get_locale
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from branches.models import Branch
+from planner.accounts.models import User
 from planner.events.models import Event
 from planner.extensions import db
 from planner.notifications.kinds import Notice
@@ -29,6 +31,7 @@ from planner.urls import public_url
 
 WITH_CALENDAR = frozenset({Notice.CONFIRMED, Notice.PROMOTED})
 ABOUT_THE_EVENT = frozenset({Notice.EVENT_CHANGED, Notice.EVENT_CANCELLED})
+TO_MEMBERS = frozenset({Notice.NUDGE})  # addressed to a member, not about a registration
 SUBJECT_LENGTH = 300
 
 
@@ -47,7 +50,8 @@ def notify_attendees(notice: Notice, event: Event) -> None:
         raise ValueError(f"{notice} is not about the whole meetup")
     registrations = db.session.scalars(
         select(Registration).options(joinedload(Registration.user))
-        .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES))
+        .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES),
+               Registration.user_id.is_not(None))  # walk-ins left no address
         .order_by(Registration.id)).all()
     notify_many(notice, registrations)
 
@@ -90,23 +94,49 @@ def _message(notice: Notice, registration: Registration, key: str) -> OutboxMess
     user = registration.user
     with force_locale(user.locale):
         subject, body = render_notice(notice, registration)
+    return _row(notice, user, key, subject, body, _calendar(notice, registration))
+
+
+def _row(notice: Notice, user: User, key: str, subject: str, body: str,
+         ics: bytes | None) -> OutboxMessage:
     return OutboxMessage(
         dedupe_key=key, kind=str(notice), user_id=user.id, to_address=user.email,
-        subject=subject, body=body, ics=_calendar(notice, registration),
+        subject=subject, body=body, ics=ics,
         status=OutboxStatus.PENDING, attempts=0, last_error="", next_attempt_at=utcnow())
 
 
 def render_notice(notice: Notice, registration: Registration) -> tuple[str, str]:
     """Subject and body, in the current locale: the template's first line is the subject."""
     event = registration.event
-    text = render_template(
+    return _subject_and_body(render_template(
         f"notifications/{notice}.txt", registration=registration, event=event,
         branch=event.branch, venue=event.venue, user=registration.user,
         when=local_time_range(event.starts_at, event.ends_at, event.branch.timezone),
         event_url=public_url("events.show", event_id=event.id),
-        ticket_url=ticket_url(registration), position=_waitlist_position(notice, registration))
+        ticket_url=ticket_url(registration), position=_waitlist_position(notice, registration)))
+
+
+def _subject_and_body(text: str) -> tuple[str, str]:
     subject, _newline, body = text.strip().partition("\n")
     return " ".join(subject.split())[:SUBJECT_LENGTH], _tidy(body)
+
+
+def notify_members(notice: Notice, branch: Branch, users: Sequence[User], day: date) -> int:
+    """Queue a notice addressed to members themselves rather than about one RSVP (a nudge to
+    come back to the branch's meetups); returns how many were queued. The key names the notice,
+    branch, member and day, so a second nudge the same day adds nothing."""
+    if notice not in TO_MEMBERS:
+        raise ValueError(f"{notice} is about an RSVP")
+    by_key = {f"{notice}:{branch.id}:{user.id}:{day.isoformat()}": user for user in users}
+    taken = _taken_keys(list(by_key))
+    fresh = [(key, user) for key, user in by_key.items() if key not in taken]
+    branch_url = public_url("branches.show", slug=branch.slug)
+    for key, user in fresh:
+        with force_locale(user.locale):
+            subject, body = _subject_and_body(render_template(
+                f"notifications/{notice}.txt", user=user, branch=branch, branch_url=branch_url))
+        db.session.add(_row(notice, user, key, subject, body, None))
+    return len(fresh)
 
 
 def _waitlist_position(notice: Notice, registration: Registration) -> int | None:

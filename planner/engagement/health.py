@@ -1,0 +1,104 @@
+"""Branch health for network admins: one row per branch, every branch side by side.
+
+Columns (the health page shows the same text as help):
+- **members**: active members now.
+- **meetups**: meetups (not cancelled) starting in the range.
+- **reached … first-timer share**: the branch's funnel over those meetups, as planner/funnel/
+  report.py defines it (a visitor of two branches' links counts once in each).
+- **90-day return rate**: returned / attended.
+- **time to fill**: the median, over the range's meetups with a capacity that filled up, of the
+  hours from the meetup's creation (meetups keep no publication time) to the moment it was full:
+  RSVPs going now (walk-ins included), counted in the order they were queued, first took every
+  seat (guests included). "—" when no meetup filled.
+- **quiet**: no meetup (not cancelled) started in the last N months (N chosen on the page).
+
+Four set-based statements, however many branches: branches with their member and meetup counts
+and last meetup, the funnel's two, and the fill times.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from branches.models import Branch, Membership, MembershipStatus
+from planner.events.models import Event, EventStatus
+from planner.extensions import db
+from planner.funnel import report
+from planner.funnel.report import Figures, days_between
+from planner.registrations.models import Registration, RegistrationStatus
+
+NOTHING = Figures(0, 0, 0, 0, 0, 0, 0, 0, 0)  # a branch nobody was reached by nor came to
+
+
+@dataclass(frozen=True)
+class BranchHealth:
+    branch: Branch
+    members: int
+    meetups: int
+    figures: Figures
+    fill_hours: float | None  # median; None when no meetup filled
+    last_meetup_at: datetime | None
+    quiet: bool
+
+    @property
+    def return_rate(self) -> float | None:
+        attended = self.figures.attended
+        return self.figures.returned / attended if attended else None
+
+
+def health_rows(start: datetime, end: datetime, now: datetime,
+                quiet_since: datetime) -> list[BranchHealth]:
+    """Every branch, by name, over meetups starting in [start, end)."""
+    scope = report.range_scope(start, end)
+    figures = report.by_branch(scope)
+    fills = fill_hours(scope)
+    return [BranchHealth(branch, members, meetups, figures.get(branch.id, NOTHING),
+                         fills.get(branch.id), last,
+                         last is None or last < quiet_since)
+            for branch, members, meetups, last in _branch_counts(scope, now)]
+
+
+def _branch_counts(scope: report.Scope, now: datetime) -> list[tuple[Branch, int, int,
+                                                                       datetime | None]]:
+    members = (select(Membership.branch_id, func.count().label("n"))
+               .where(Membership.status == MembershipStatus.ACTIVE)
+               .group_by(Membership.branch_id).subquery())
+    meetups = (select(Event.branch_id, func.count().label("n")).where(scope.events)
+               .group_by(Event.branch_id).subquery())
+    held = (select(Event.branch_id, func.max(Event.starts_at).label("last"))
+            .where(Event.status != EventStatus.CANCELLED, Event.starts_at <= now)
+            .group_by(Event.branch_id).subquery())
+    rows = db.session.execute(
+        select(Branch, func.coalesce(members.c.n, 0), func.coalesce(meetups.c.n, 0), held.c.last)
+        .outerjoin(members, members.c.branch_id == Branch.id)
+        .outerjoin(meetups, meetups.c.branch_id == Branch.id)
+        .outerjoin(held, held.c.branch_id == Branch.id)
+        .order_by(Branch.name, Branch.id))
+    return [(branch, int(n_members), int(n_meetups), last)
+            for branch, n_members, n_meetups, last in rows]
+
+
+def fill_hours(scope: report.Scope) -> dict[int, float]:
+    """Each branch's median hours from creation to full, over the meetups in scope that filled."""
+    seats = func.sum(Registration.guests + 1).over(
+        partition_by=Registration.event_id, order_by=(Registration.queued_at, Registration.id))
+    taken = (select(Registration.event_id, Registration.queued_at, seats.label("taken"))
+             .join(Event, Event.id == Registration.event_id)
+             .where(scope.events, Event.capacity.is_not(None),
+                    Registration.status == RegistrationStatus.GOING).cte("taken"))
+    filled = (select(taken.c.event_id, func.min(taken.c.queued_at).label("filled_at"))
+              .join(Event, Event.id == taken.c.event_id)
+              .where(taken.c.taken >= Event.capacity)
+              .group_by(taken.c.event_id).subquery())
+    rows = db.session.execute(
+        select(Event.branch_id, days_between(Event.created_at, filled.c.filled_at) * 24)
+        .join(filled, filled.c.event_id == Event.id))
+    hours: dict[int, list[float]] = defaultdict(list)
+    for branch_id, value in rows:
+        hours[branch_id].append(float(value))
+    return {branch_id: statistics.median(values) for branch_id, values in hours.items()}

@@ -1,0 +1,122 @@
+"""Engagement services: a branch's members by segment, nudging or removing some of them, the
+branch's top referrers, and branch health across the network. Each checks who is asking."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from branches import services as branches
+from branches.models import Branch, Membership, MembershipStatus
+from planner import permissions
+from planner.accounts.models import User
+from planner.engagement import health, referrals, segments
+from planner.engagement.segments import MemberEngagement, Segment
+from planner.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from planner.extensions import db
+from planner.funnel import report
+from planner.notifications.kinds import Notice
+from planner.notifications.outbox import notify_members
+from planner.timeutil import utcnow
+
+
+@dataclass(frozen=True)
+class Engagement:
+    members: list[MemberEngagement]  # those of the segment asked for, or everyone
+    counts: dict[Segment, int]  # members per segment, over everyone
+    total: int
+
+
+@dataclass(frozen=True)
+class Removal:
+    removed: list[str]  # names
+    refused: list[tuple[str, str]]  # (name, why)
+
+
+def _require_lead(actor: Any, branch: Branch) -> None:
+    if not permissions.can_view_engagement(actor, branch):
+        raise NotAllowed(_l("Only leads of this branch see its members' engagement."))
+
+
+def member_engagement(actor: Any, branch: Branch, segment: Segment | None = None) -> Engagement:
+    """The branch's active members with their segments (one query), optionally one segment."""
+    _require_lead(actor, branch)
+    everyone = segments.member_rows(branch, utcnow())
+    counts = Counter(s for member in everyone for s in member.segments)
+    chosen = [m for m in everyone if segment is None or segment in m.segments]
+    return Engagement(chosen, {s: counts[s] for s in Segment}, len(everyone))
+
+
+def _members(branch: Branch, user_ids: Sequence[int]) -> list[User]:
+    """The active members of the branch among `user_ids`; anyone else is refused outright."""
+    wanted = set(user_ids)
+    if not wanted:
+        raise InvalidInput(fields={"members": [str(_l("Select at least one member."))]})
+    users = list(db.session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.branch_id == branch.id, Membership.status == MembershipStatus.ACTIVE,
+               User.id.in_(wanted)).order_by(User.id)))
+    if len(users) != len(wanted):
+        raise NotFound(_l("Some of the selected people are not members of this branch."))
+    return users
+
+
+def nudge(actor: Any, branch: Branch, user_ids: Sequence[int]) -> int:
+    """Mail each selected member a nudge to come back; at most one per member per day (a second
+    click queues nothing). Returns how many were queued."""
+    _require_lead(actor, branch)
+    queued = notify_members(Notice.NUDGE, branch, _members(branch, user_ids), utcnow().date())
+    db.session.commit()
+    return queued
+
+
+def remove(actor: Any, branch: Branch, user_ids: Sequence[int], reason: str) -> Removal:
+    """Remove each selected member with the same reason, by the branch's own rules
+    (branches.services.remove_member: a lead only by an admin, each removal audited). A member
+    those rules refuse is reported, not a reason to keep the others."""
+    _require_lead(actor, branch)
+    if not reason.strip():
+        raise InvalidInput(fields={"reason": [str(_l("Give a reason."))]})
+    removed: list[str] = []
+    refused: list[tuple[str, str]] = []
+    for user in _members(branch, user_ids):
+        if user.id == actor.id:
+            refused.append((user.display_name, str(_l("You cannot remove yourself."))))
+            continue
+        try:
+            branches.remove_member(actor, branch, user.id, reason)
+        except DomainError as error:
+            db.session.rollback()
+            refused.append((user.display_name, error.message))
+        else:
+            removed.append(user.display_name)
+    return Removal(removed, refused)
+
+
+def top_referrers(actor: Any, branch: Branch) -> list[referrals.ReferrerRow]:
+    _require_lead(actor, branch)
+    return referrals.top_referrers(branch)
+
+
+def branch_health(actor: Any, start: date, end: date, quiet_months: int) -> list[
+        health.BranchHealth]:
+    """Every branch over meetups starting from `start` to `end` (whole days, UTC); a branch is
+    quiet when no meetup started in the last `quiet_months` months. Admins only."""
+    if not permissions.can_view_network(actor):
+        raise NotAllowed(_l("Only network admins compare branches."))
+    if end < start:
+        raise InvalidInput(fields={"to": [str(_l("The end date is before the start date."))]})
+    now = utcnow()
+    return health.health_rows(*report.day_range(start, end), now,
+                              quiet_since(now, quiet_months))
+
+
+def quiet_since(now: datetime, months: int) -> datetime:
+    return now - relativedelta(months=months)

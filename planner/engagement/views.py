@@ -1,0 +1,142 @@
+"""Engagement pages: a branch's members by segment with bulk nudges and removals (leads), branch
+health across the network (admins), and the personal referral link `/r/<code>`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from branches.models import Branch
+from branches.services import get_branch
+from planner import permissions
+from planner.accounts.models import User
+from planner.api import parse_query
+from planner.engagement import invitation, services
+from planner.engagement.forms import NUDGE, QUIET_MONTHS, BulkActionForm, HealthForm, SegmentForm
+from planner.engagement.health import BranchHealth
+from planner.engagement.referrals import referrer
+from planner.engagement.segments import SEGMENT_LABELS, Segment
+from planner.errors import DomainError, NotAllowed
+from planner.funnel import exports
+from planner.funnel import services as funnel
+from planner.funnel.forms import default_range
+from planner.funnel.views import share
+
+bp = Blueprint("engagement", __name__)
+
+
+@bp.app_template_global()
+def segment_label(segment: Segment) -> str:
+    return str(SEGMENT_LABELS[segment])
+
+
+@bp.app_template_global()
+def referral_url(user: User) -> str:
+    """The member's personal invite link (the code is made on first use)."""
+    return url_for("engagement.referral", code=funnel.referral_code(user), _external=True)
+
+
+@bp.get("/r/<code>")
+def referral(code: str) -> BaseResponse:
+    """Remember who invited this browser (signed cookie, 30 days) and go to sign-up."""
+    referrer(code)
+    if current_user.is_authenticated:
+        return redirect(url_for("branches.index"))
+    response = redirect(url_for("accounts.signup"))
+    invitation.remember(response, code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/branches/<slug>/members/engagement")
+@login_required
+def members(slug: str) -> str:
+    branch = get_branch(slug)
+    form = SegmentForm(formdata=request.args, meta={"csrf": False})
+    segment = Segment(form.segment.data) if form.validate() and form.segment.data else None
+    result = services.member_engagement(current_user, branch, segment)
+    return render_template("engagement/members.html", branch=branch, result=result,
+                           segment=segment, filter_form=form, bulk_form=BulkActionForm(),
+                           segments=list(Segment))
+
+
+@bp.post("/branches/<slug>/members/engagement")
+@login_required
+def bulk(slug: str) -> BaseResponse:
+    branch = get_branch(slug)
+    if not permissions.can_view_engagement(current_user, branch):
+        raise NotAllowed()
+    form = BulkActionForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+    else:
+        try:
+            _apply(form, branch)
+        except DomainError as error:
+            for message in _messages(error):
+                flash(message, "error")
+    return redirect(url_for("engagement.members", slug=slug,
+                            segment=request.args.get("segment") or None))
+
+
+def _apply(form: BulkActionForm, branch: Branch) -> None:
+    if form.action.data == NUDGE:
+        queued = services.nudge(current_user, branch, form.members.data)
+        flash(ngettext("%(num)d nudge queued (each member gets at most one a day).",
+                       "%(num)d nudges queued (each member gets at most one a day).", queued),
+              "success")
+        return
+    removal = services.remove(current_user, branch, form.members.data, form.reason.data or "")
+    flash(ngettext("%(num)d member removed.", "%(num)d members removed.",
+                   len(removal.removed)), "info")
+    for name, why in removal.refused:
+        flash(_("%(name)s was not removed: %(reason)s", name=name, reason=why), "error")
+
+
+def _messages(error: DomainError) -> list[str]:
+    return [message for messages in error.fields.values() for message in messages] or [
+        error.message]
+
+
+@bp.get("/admin/branches/health")
+@login_required
+def health() -> str:
+    form = HealthForm(formdata=request.args, meta={"csrf": False})
+    (start, end), months = ((form.dates(), form.quiet_months()) if form.validate()
+                            else (default_range(), QUIET_MONTHS))
+    rows = services.branch_health(current_user, start, end, months)
+    return render_template("engagement/health.html", rows=rows, form=form, start=start, end=end,
+                           months=months, header=health_header(), cells=health_cells)
+
+
+@bp.get("/admin/branches/health.csv")
+@login_required
+def health_csv() -> Response:
+    form = parse_query(HealthForm)
+    start, end = form.dates()
+    rows = services.branch_health(current_user, start, end, form.quiet_months())
+    return exports.csv_response(health_header(), [health_cells(row) for row in rows],
+                                f"branch-health-{start.isoformat()}-{end.isoformat()}.csv")
+
+
+def health_header() -> list[str]:
+    return [_("Branch"), _("Members"), _("Meetups"), _("Reached"), _("Registered"),
+            _("Attended"), _("Returned"), _("No-show rate"), _("First-timer share"),
+            _("90-day return rate"), _("Time to fill (hours)"), _("Last meetup"), _("Quiet")]
+
+
+def health_cells(row: BranchHealth) -> Sequence[object]:
+    figures = row.figures
+    return [row.branch.name, row.members, row.meetups, figures.reached, figures.registered,
+            figures.attended, figures.returned, share(figures.no_show_rate),
+            share(figures.first_timer_share), share(row.return_rate),
+            "—" if row.fill_hours is None else round(row.fill_hours, 1),
+            row.last_meetup_at.date().isoformat() if row.last_meetup_at else "—",
+            _("yes") if row.quiet else _("no")]

@@ -1,0 +1,40 @@
+"""Invite-link and funnel forms, shared by the HTML pages and the JSON API."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional
+
+from planner.funnel.models import CHANNEL_LABELS, Channel
+from planner.timeutil import utcnow
+
+DEFAULT_DAYS = 90
+
+
+class InviteLinkForm(FlaskForm):
+    label = StringField(_l("Name (where you share it)"), validators=[
+        DataRequired(message=_l("Give the link a name.")), Length(max=80)])
+    channel = SelectField(_l("Channel"), coerce=Channel, default=Channel.CHAT_GROUP.value,
+                          choices=[SelectChoice(channel.value, label)
+                                   for channel, label in CHANNEL_LABELS.items()])
+    submit = SubmitField(_l("Create link"))
+
+
+class RangeForm(FlaskForm):
+    """?from=&to= dates (inclusive); the last 90 days up to today by default."""
+
+    start = DateField(_l("From"), name="from", validators=[Optional()])
+    end = DateField(_l("To"), name="to", validators=[Optional()])
+
+    def dates(self) -> tuple[date, date]:
+        end = self.end.data or default_range()[1]
+        return self.start.data or end - timedelta(days=DEFAULT_DAYS), end
+
+
+def default_range() -> tuple[date, date]:
+    end = utcnow().date()
+    return end - timedelta(days=DEFAULT_DAYS), end

@@ -1,0 +1,334 @@
+"""Member engagement segments on a hand-built branch, every figure asserted; the one-query rule;
+the lead page with its filter and bulk nudges and removals; who may see it.
+
+The world (Chengdu, no-show policy: 2 no-shows in the last 3 meetups; days before now):
+meetups M1 (20), M2 (100), M3 (170), M4 (200), a cancelled one K (30) and Beijing's X (10).
+- Nina joined 10 days ago, never came: new.
+- Ann (member 400 days) came to M1: active.
+- Rob (400) came to M1, M2, M3: active and regular.
+- Lee (100) never came (only to the cancelled K): lurker.
+- Olga (400) came to M4 and to Beijing's X: lurker (not in 180 days here).
+- Fay (400) going to M1, M2, M3 and came only to M1: active and no-show-prone (2 of 3).
+- the cast's lead, staff and member joined today: new.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select
+
+from branches.models import AuditAction, AuditEntry, Branch, Membership
+from branches.services import join_branch
+from planner.accounts.models import User
+from planner.checkin.services import redeem
+from planner.engagement import segments, services
+from planner.engagement.segments import Segment
+from planner.errors import InvalidInput, NotAllowed, NotFound
+from planner.events import services as events
+from planner.events.models import Event, EventStatus
+from planner.extensions import db
+from planner.notifications.models import OutboxMessage
+from planner.registrations import services as registrations
+from planner.registrations.models import Registration
+from planner.timeutil import utcnow
+from tests.conftest import login
+
+NEXT_YEAR = datetime.now(UTC).year + 1
+S = Segment
+
+
+def meetup(lead: User, branch: Branch, title: str = "Meetup", capacity: int | None = None,
+           max_guests: int = 0) -> Event:
+    """A published meetup next year (so RSVPs and check-ins are open); `held` moves it."""
+    [made] = events.schedule(lead, branch, events.EventInput(
+        title=title, starts_local=datetime(NEXT_YEAR, 3, 1, 19),
+        ends_local=datetime(NEXT_YEAR, 3, 1, 21), online_url="https://meet.example.com/x",
+        status=EventStatus.PUBLISHED, capacity=capacity, max_guests=max_guests))
+    return made
+
+
+def held(made: Event, days_ago: float) -> None:
+    made.starts_at = utcnow().replace(microsecond=0) - timedelta(days=days_ago)
+    made.ends_at = made.starts_at + timedelta(hours=2)
+
+
+def come(door: User, registration: Registration) -> None:
+    assert redeem(door, registration.event_id, ticket_code=registration.ticket_code).ok
+
+
+def member_since(user: User, branch: Branch, days: int) -> None:
+    join_branch(user, branch)
+    membership = db.session.scalar(select(Membership).where(
+        Membership.user_id == user.id, Membership.branch_id == branch.id))
+    membership.created_at = utcnow() - timedelta(days=days)
+
+
+@dataclass
+class World:
+    people: dict[str, User]
+    m1: Event
+
+
+@pytest.fixture
+def world(cast, make_user) -> World:
+    branch, lead = cast.branch, cast.lead
+    branch.no_show_limit, branch.no_show_window = 2, 3
+    people = {name: make_user(name) for name in ("Nina", "Ann", "Rob", "Lee", "Olga", "Fay")}
+    for name, days in (("Nina", 10), ("Ann", 400), ("Rob", 400), ("Lee", 100), ("Olga", 400),
+                       ("Fay", 400)):
+        member_since(people[name], branch, days)
+    m1, m2, m3, m4, k = (meetup(lead, branch, f"M{n}") for n in range(1, 6))
+    x = meetup(cast.other_lead, cast.other_branch, "X")
+    for made, who_came, who_not in (
+            (m1, ("Ann", "Rob", "Fay"), ()), (m2, ("Rob",), ("Fay",)),
+            (m3, ("Rob",), ("Fay",)), (m4, ("Olga",), ()), (k, ("Lee",), ())):
+        for name in who_came:
+            come(lead, registrations.rsvp(people[name], made.id))
+        for name in who_not:
+            registrations.rsvp(people[name], made.id)
+    come(cast.other_lead, registrations.rsvp(people["Olga"], x.id))
+    k.status = EventStatus.CANCELLED
+    for made, days in ((m1, 20), (m2, 100), (m3, 170), (m4, 200), (k, 30), (x, 10)):
+        held(made, days)
+    db.session.commit()
+    return World(people, m1)
+
+
+def by_name(rows: list[segments.MemberEngagement]) -> dict[str, tuple]:
+    return {row.name: (row.attended, row.attended_recently, row.no_shows, row.segments)
+            for row in rows}
+
+
+def test_every_member_in_exactly_their_segments(world: World, cast) -> None:
+    result = services.member_engagement(cast.lead, cast.branch)
+    assert by_name(result.members) == {
+        "Nina": (0, 0, 0, {S.NEW}),
+        "Ann": (1, 1, 0, {S.ACTIVE}),
+        "Rob": (3, 3, 0, {S.ACTIVE, S.REGULAR}),
+        "Lee": (0, 0, 0, {S.LURKER}),
+        "Olga": (1, 0, 0, {S.LURKER}),
+        "Fay": (1, 1, 2, {S.ACTIVE, S.NO_SHOW_PRONE}),
+        "Lead Li": (0, 0, 0, {S.NEW}), "Staff Sun": (0, 0, 0, {S.NEW}),
+        "Member Ma": (0, 0, 0, {S.NEW}),
+    }
+    assert [row.name for row in result.members] == sorted(row.name for row in result.members)
+    assert result.counts == {S.NEW: 4, S.ACTIVE: 3, S.REGULAR: 1, S.LURKER: 2,
+                             S.NO_SHOW_PRONE: 1}
+    assert result.total == 9
+    lurkers = services.member_engagement(cast.lead, cast.branch, S.LURKER)
+    assert [row.name for row in lurkers.members] == ["Lee", "Olga"]
+    assert lurkers.counts == result.counts
+
+
+def test_no_shows_agree_with_the_registration_policy(world: World, cast) -> None:
+    rows = {row.name: row.no_shows for row in segments.member_rows(cast.branch, utcnow())}
+    for name, user in world.people.items():
+        assert rows[name] == registrations.no_shows(user, cast.branch), name
+    cast.branch.no_show_window = 1  # only M1, where Fay came
+    cast.branch.no_show_limit = 1
+    db.session.commit()
+    fay = by_name(segments.member_rows(cast.branch, utcnow()))["Fay"]
+    assert fay == (1, 1, 0, {S.ACTIVE}) and registrations.no_shows(world.people["Fay"],
+                                                                    cast.branch) == 0
+
+
+def test_policy_off_means_nobody_is_no_show_prone(world: World, cast) -> None:
+    cast.branch.no_show_limit = None
+    db.session.commit()
+    fay = by_name(segments.member_rows(cast.branch, utcnow()))["Fay"]
+    assert fay == (1, 1, 2, {S.ACTIVE})
+
+
+def test_segment_boundaries(cast) -> None:
+    now = utcnow()
+    day = timedelta(days=1)
+    cast.branch.no_show_limit = 2
+
+    def of(joined_days: float, recent: int = 0, last_days: float | None = None,
+           no_shows: int = 0) -> frozenset[Segment]:
+        last = None if last_days is None else now - last_days * day
+        return segments.segments_of(cast.branch, now, now - joined_days * day, recent, last,
+                                    no_shows)
+
+    assert of(30) == {S.NEW} and of(30.001) == set()
+    assert of(60) == {S.LURKER} and of(59.99) == set()
+    assert of(400, 1, 90) == {S.ACTIVE} and of(400, 1, 90.001) == set()
+    assert of(400, 1, 180.001) == {S.LURKER}
+    assert of(400, 3, 100) == {S.REGULAR} and of(400, 2, 100) == set()
+    assert of(400, 0, 100, 2) == {S.NO_SHOW_PRONE} and of(400, 0, 100, 1) == set()
+
+
+def _statements_during(action) -> list[str]:
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        action()
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", count)
+    return statements
+
+
+def test_one_query_with_few_or_many_members(world: World, cast, make_user) -> None:
+    assert cast.branch.no_show_window  # loaded beforehand
+    few = _statements_during(lambda: segments.member_rows(cast.branch, utcnow()))
+    m6 = meetup(cast.lead, cast.branch, "M6")
+    for n in range(40):
+        person = make_user(f"Extra {n:02d}")
+        join_branch(person, cast.branch)
+        come(cast.lead, registrations.rsvp(person, m6.id))
+    held(m6, 5)
+    db.session.commit()
+    assert cast.branch.no_show_window
+    rows: list = []
+    many = _statements_during(lambda: rows.extend(segments.member_rows(cast.branch, utcnow())))
+    assert (len(few), len(many), len(rows)) == (1, 1, 49)
+    assert by_name(rows)["Extra 07"] == (1, 1, 0, {S.NEW, S.ACTIVE})
+
+
+def outbox(kind: str = "nudge") -> list[OutboxMessage]:
+    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)
+                                   .order_by(OutboxMessage.user_id)))
+
+
+def test_nudge_is_queued_once_per_member_per_day(world: World, cast) -> None:
+    lee, olga = world.people["Lee"], world.people["Olga"]
+    assert services.nudge(cast.lead, cast.branch, [lee.id, olga.id]) == 2
+    assert services.nudge(cast.lead, cast.branch, [olga.id, lee.id]) == 0
+    messages = outbox()
+    assert [(m.user_id, m.to_address) for m in messages] == [(lee.id, lee.email),
+                                                             (olga.id, olga.email)]
+    today = utcnow().date().isoformat()
+    assert messages[0].dedupe_key == f"nudge:{cast.branch.id}:{lee.id}:{today}"
+    assert messages[0].subject == "We miss you at 成都 branch"
+    assert "Hello Lee," in messages[0].body
+    assert f"http://localhost/branches/{cast.branch.slug}" in messages[0].body
+    assert messages[0].ics is None
+
+
+def test_nudge_in_chinese_for_a_chinese_member(world: World, cast, make_user) -> None:
+    person = make_user("Zhang", locale="zh_CN")
+    join_branch(person, cast.branch)
+    services.nudge(cast.lead, cast.branch, [person.id])
+    [message] = outbox()
+    assert "Hello" not in message.body and "Zhang" in message.body
+
+
+def test_bulk_actions_refuse_people_outside_the_branch(world: World, cast) -> None:
+    with pytest.raises(NotFound):
+        services.nudge(cast.lead, cast.branch, [world.people["Lee"].id, cast.outsider.id])
+    with pytest.raises(InvalidInput):
+        services.nudge(cast.lead, cast.branch, [])
+    with pytest.raises(InvalidInput):
+        services.remove(cast.lead, cast.branch, [world.people["Lee"].id], "  ")
+    assert outbox() == []
+    assert _is_member(world.people["Lee"], cast.branch)
+
+
+def _is_member(user: User, branch: Branch) -> bool:
+    return db.session.scalar(select(func.count()).select_from(Membership).where(
+        Membership.user_id == user.id, Membership.branch_id == branch.id)) == 1
+
+
+def test_remove_reports_whom_the_rules_refuse(world: World, cast, make_user) -> None:
+    other_lead = make_user("Second Lead")
+    from branches.models import Role
+    from branches.services import set_role
+
+    set_role(cast.admin, cast.branch, other_lead.id, Role.LEAD)
+    lee, olga = world.people["Lee"], world.people["Olga"]
+    result = services.remove(cast.lead, cast.branch,
+                             [lee.id, other_lead.id, cast.lead.id, olga.id], "Inactive")
+    assert result.removed == ["Lee", "Olga"]
+    assert [name for name, _why in result.refused] == ["Lead Li", "Second Lead"]
+    assert not _is_member(lee, cast.branch) and _is_member(other_lead, cast.branch)
+    audit = db.session.scalars(select(AuditEntry.subject_id).where(
+        AuditEntry.action == AuditAction.REMOVED, AuditEntry.detail == "Inactive")).all()
+    assert sorted(audit) == sorted([lee.id, olga.id])
+
+
+def member_names(html: str) -> list[str]:
+    import re
+
+    return re.findall(r'<label for="member-\d+">([^<]+)</label>', html)
+
+
+def test_lead_page_filters_and_applies_bulk_actions(client, world: World, cast) -> None:
+    login(client, cast.lead)
+    slug = cast.branch.slug
+    page = client.get(f"/branches/{slug}/members/engagement")
+    assert page.status_code == 200
+    assert member_names(page.text) == ["Ann", "Fay", "Lead Li", "Lee", "Member Ma", "Nina",
+                                       "Olga", "Rob", "Staff Sun"]
+    assert "Lurker (2)" in page.text and "What the segments mean" in page.text
+    assert member_names(client.get(f"/branches/{slug}/members/engagement?segment=lurker")
+                        .text) == ["Lee", "Olga"]
+    assert len(member_names(client.get(f"/branches/{slug}/members/engagement?segment=bogus")
+                            .text)) == 9
+    lee, olga = world.people["Lee"], world.people["Olga"]
+    nudged = client.post(f"/branches/{slug}/members/engagement?segment=lurker",
+                         data={"members": [lee.id, olga.id], "action": "nudge"})
+    assert nudged.status_code == 302
+    assert nudged.headers["Location"] == f"/branches/{slug}/members/engagement?segment=lurker"
+    assert "2 nudges queued" in client.get(nudged.headers["Location"]).text
+    assert len(outbox()) == 2
+    no_reason = client.post(f"/branches/{slug}/members/engagement",
+                            data={"members": [lee.id], "action": "remove", "reason": ""},
+                            follow_redirects=True)
+    assert "Give a reason." in no_reason.text and _is_member(lee, cast.branch)
+    removed = client.post(f"/branches/{slug}/members/engagement", follow_redirects=True,
+                          data={"members": [lee.id], "action": "remove", "reason": "Gone"})
+    assert "1 member removed." in removed.text and not _is_member(lee, cast.branch)
+    nothing = client.post(f"/branches/{slug}/members/engagement", follow_redirects=True,
+                          data={"action": "nudge"})
+    assert "Select at least one member." in nothing.text
+
+
+def test_bulk_action_needs_the_csrf_token(make_app, world: World, cast) -> None:
+    from tests.conftest import PASSWORD
+
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    page = client.get("/login")
+    import re
+
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    token = token or re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    logged_in = client.post("/login", data={"email": cast.lead.email, "password": PASSWORD,
+                                            "csrf_token": token.group(1)})
+    assert logged_in.status_code == 302
+    response = client.post(f"/branches/{cast.branch.slug}/members/engagement",
+                           data={"members": [world.people["Lee"].id], "action": "nudge"})
+    assert response.status_code == 400
+    with app.app_context():
+        assert outbox() == []
+
+
+@pytest.mark.parametrize("who", ["staff", "member", "outsider", "other_lead"])
+def test_only_leads_of_the_branch_and_admins(client, world: World, cast, who: str) -> None:
+    person = getattr(cast, who)
+    login(client, person)
+    slug = cast.branch.slug
+    assert client.get(f"/branches/{slug}/members/engagement").status_code == 403
+    response = client.post(f"/branches/{slug}/members/engagement",
+                           data={"members": [world.people["Lee"].id], "action": "remove",
+                                 "reason": "x"})
+    assert response.status_code == 403
+    with pytest.raises(NotAllowed):
+        services.member_engagement(person, cast.branch)
+    with pytest.raises(NotAllowed):
+        services.nudge(person, cast.branch, [world.people["Lee"].id])
+    assert outbox() == [] and _is_member(world.people["Lee"], cast.branch)
+
+
+def test_admin_sees_the_page(client, world: World, cast) -> None:
+    login(client, cast.admin)
+    page = client.get(f"/branches/{cast.branch.slug}/members/engagement?segment=regular")
+    assert page.status_code == 200 and member_names(page.text) == ["Rob"]
