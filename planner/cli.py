@@ -12,8 +12,11 @@ from planner.extensions import db
 
 
 def register_commands(app: Flask) -> None:
+    from planner import transfer
+
     app.cli.add_command(create_admin)
     app.cli.add_command(demo)
+    transfer.register_commands(app)
 
 
 @click.command("create-admin")

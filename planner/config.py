@@ -21,11 +21,24 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     config: dict[str, Any] = {
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or _sqlite_url(instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # A dead Redis must not hang a request: give up connecting after a second.
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Fail open (docs/deploy.md): Redis down → limits counted in each process's memory.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # RATELIMIT_ENABLED=0 turns every limit off (load tests send all traffic from one address).
+        "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") != "0",
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "300 per minute"),
+        # Seconds a client is told to wait (Retry-After) when the database is unreachable.
+        "DATABASE_RETRY_AFTER": int(env.get("DATABASE_RETRY_AFTER", 30)),
+        "LOG_FORMAT": env.get("LOG_FORMAT", "text"),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        # 1 behind one reverse proxy (nginx) that sets X-Forwarded-For/-Proto/-Host.
+        "PROXY_FIX": env.get("PROXY_FIX", "0") == "1",
         "GEOCODER": env.get("GEOCODER", "offline"),
         "GEOCODER_API_KEY": env.get("GEOCODER_API_KEY", ""),
         "GEOCODER_USER_AGENT": env.get("GEOCODER_USER_AGENT", "juhui-planner"),
@@ -48,7 +61,21 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "EVENT_MAX_HOURS": int(env.get("EVENT_MAX_HOURS", 7 * 24)),
     }
     config.update(overrides)
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
+                      _engine_options(config["SQLALCHEMY_DATABASE_URI"]))
     return config
+
+
+def _engine_options(database_url: str) -> dict[str, Any]:
+    """Check pooled connections before use, so the app recovers by itself after a database
+    restart; on PostgreSQL, give up connecting after a few seconds instead of the OS's minutes."""
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if database_url.startswith("postgresql"):
+        timeout = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", 5))
+        # JIT compilation costs PostgreSQL hundreds of milliseconds on the first run of a
+        # report query that itself takes tens: for a web app's short queries it never pays.
+        options["connect_args"] = {"connect_timeout": timeout, "options": "-c jit=off"}
+    return options
 
 
 def _instance_secret(instance_path: str) -> str:

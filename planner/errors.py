@@ -5,12 +5,17 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
-from planner.extensions import db
+from planner.extensions import db, login_manager
+
+# The database cannot be reached or cannot serve right now (server down, connection lost, pool
+# exhausted, lock timeout): the client may retry, so these answer 503 and not 500.
+DATABASE_UNAVAILABLE = (OperationalError, DisconnectionError, PoolTimeoutError)
 
 
 class DomainError(Exception):
@@ -70,6 +75,8 @@ HTTP_MESSAGES = {
     422: _l("Some fields are not valid."),
     429: _l("Too many requests. Please wait a moment and try again."),
     500: _l("Something went wrong on our side. Nothing was saved; please try again."),
+    503: _l("The service is unavailable for a moment. Nothing was saved; please try again "
+            "shortly."),
 }
 
 
@@ -112,7 +119,26 @@ def register_error_handlers(app: Flask) -> None:
         app.logger.exception("database error, transaction rolled back")
         return present(HttpError(500))
 
+    for error_class in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error_class, handle_database_unavailable)
+
     @app.errorhandler(500)
     def handle_server_error(error: Exception) -> tuple[Response | str, int]:
         db.session.rollback()
         return present(HttpError(500))
+
+
+def handle_database_unavailable(error: SQLAlchemyError) -> Response:
+    """503 with Retry-After. The signed-in user is forgotten for this answer: their row cannot be
+    read now, and the page and the locale choice would otherwise try to load it."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:  # the connection died mid-transaction; the pool discards it
+        db.session.close()
+    g._login_user = login_manager.anonymous_user()
+    g.pop("api_user", None)
+    current_app.logger.error("database unavailable, transaction rolled back: %s: %s",
+                             type(error).__name__, str(error).partition("\n")[0])
+    response = make_response(present(HttpError(503)))
+    response.headers["Retry-After"] = str(current_app.config["DATABASE_RETRY_AFTER"])
+    return response

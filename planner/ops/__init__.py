@@ -1,0 +1,15 @@
+"""Running in production: health probes, request ids and structured logs, security headers."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Wire the operational concerns into the app; called once by create_app()."""
+    from planner.ops import headers, logs
+    from planner.ops.health import bp
+
+    headers.init_app(app)
+    logs.init_app(app)
+    app.register_blueprint(bp)
