@@ -13,6 +13,9 @@ from planner.events import services as events
 from planner.events.localtime import utc_to_local
 from planner.events.models import EventStatus
 from planner.events.recurrence import Frequency, RepeatRule
+from planner.extensions import db
+from planner.funnel import services as funnel
+from planner.funnel.models import Channel
 from planner.registrations import services as registrations
 from planner.timeutil import utcnow
 
@@ -71,6 +74,7 @@ def load_demo() -> list[tuple[str, str]]:
     branches.remove_member(admin, beijing, members[2].id,
                            "Repeated spam in the group chat", ban=True)
     _meetups(members)
+    _invite_links("beijing")
     _early_arrivals("beijing")
     accounts_made.append(("member", members[0].email))
     return accounts_made
@@ -105,6 +109,25 @@ def _meetups(members: list[User]) -> None:
             membership = branches.membership_of(member, branch)
             if membership is not None and membership.is_active:
                 registrations.rsvp(member, created[0].id, guests=0)
+
+
+DEMO_READER = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.47"
+
+
+def _invite_links(slug: str) -> None:
+    """Links for the next meetup in a chat group and on a poster, with visitors, and the first
+    RSVPs credited to the chat group, so the funnel pages have something to show."""
+    branch = branches.get_branch(slug)
+    lead = next(m.user for m in branches.memberships(branch) if m.role is Role.LEAD)
+    event = events.upcoming_events(branch)[0]
+    chat = funnel.create_link(lead, branch, "北京桌游群", Channel.CHAT_GROUP, event)
+    poster = funnel.create_link(lead, branch, "Poster at the café", Channel.POSTER, event)
+    for link, visitors in ((chat, 12), (poster, 5)):
+        for number in range(visitors):
+            funnel.record_visit(link, f"demo-{link.id}-{number}", DEMO_READER)
+    for registration in registrations.registrations(lead, event)[:3]:
+        registration.invite_link_id, registration.source = chat.id, chat.label
+    db.session.commit()
 
 
 def _early_arrivals(slug: str) -> None:

@@ -11,6 +11,7 @@ from planner.accounts.services import find_user_by_email
 from planner.checkin.models import CheckinScan
 from planner.events.models import Event
 from planner.extensions import db
+from planner.funnel.models import InviteLink, InviteVisit
 from planner.registrations.models import Registration
 
 
@@ -45,6 +46,9 @@ def test_demo_loads_a_network_once(runner):
     checked_in = db.session.scalar(select(func.count()).select_from(Registration).where(
         Registration.checked_in_at.is_not(None)))
     assert checked_in >= 2 and count(CheckinScan) == checked_in
+    assert count(InviteLink) == 2 and count(InviteVisit) == 17
+    assert db.session.scalar(select(func.count()).select_from(Registration).where(
+        Registration.invite_link_id.is_not(None))) == 3
     users = count(User)
     again = runner.invoke(args=["demo"])
     assert "already has data" in again.output

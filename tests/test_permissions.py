@@ -74,6 +74,9 @@ def test_permission_functions(app, cast, role):
     assert permissions.can_check_in_at(user, branch) is (role in {"staff", "lead", "admin"})
     door = SimpleNamespace(branch=branch)  # any meetup of the branch
     assert permissions.can_check_in(user, door) is (role in {"staff", "lead", "admin"})
+    assert permissions.can_manage_invites(user, branch) is (role in MANAGERS)
+    assert permissions.can_view_engagement(user, branch) is (role in MANAGERS)
+    assert permissions.can_view_network(user) is (role == "admin")
 
 
 @pytest.mark.parametrize("role", ROLES)
