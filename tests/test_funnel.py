@@ -17,13 +17,14 @@ the meetups have ended):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event as sa_event
 
 from planner.checkin.services import WalkIn, redeem, register_walk_in
 from planner.events import services as events
+from planner.events.localtime import utc_to_local
 from planner.events.models import Event, EventStatus
 from planner.extensions import db
 from planner.funnel import report, services
@@ -102,6 +103,11 @@ def world(cast, make_user) -> World:
     return World(a, b, c, x, l1, l2, l3, lb)
 
 
+def branch_today(branch) -> date:
+    """Today in the branch's timezone: branch funnels count whole branch-local days."""
+    return utc_to_local(utcnow(), branch.timezone).date()
+
+
 def figures(reached, registered, attended, returned, *rest: int) -> Figures:
     return Figures(reached, registered, attended, returned, *rest)
 
@@ -123,7 +129,7 @@ def test_meetup_funnel_every_figure(world: World) -> None:
 
 
 def test_branch_funnel_over_a_range(world: World, cast) -> None:
-    start, end = (DAY_A - timedelta(days=1)).date(), utcnow().date()
+    start, end = (DAY_A - timedelta(days=1)).date(), branch_today(cast.branch)
     result = services.branch_funnel(cast.lead, cast.branch, start, end)
     # A (5 registered, 4 attended) + B (p0 came, p1 no-show) + C (p1 came); X is Beijing's.
     # p0 at B and p1 at C are not first-timers; no-shows p3 at A and p1 at B of 8 going.
@@ -153,7 +159,8 @@ def test_member_attending_in_two_branches_returns_only_within_a_branch(world: Wo
     start, end = (DAY_A - timedelta(days=1)).date(), utcnow().date()
     network = services.network_funnel(cast.admin, start, end)
     assert network.overall == figures(4, 9, 7, 1, 3, 3, 5, 9, 2)
-    beijing = services.branch_funnel(cast.other_lead, cast.other_branch, start, end)
+    beijing = services.branch_funnel(cast.other_lead, cast.other_branch, start,
+                                     branch_today(cast.other_branch))
     assert beijing.overall == figures(0, 1, 1, 0, 0, 0, 1, 1, 0)
 
 

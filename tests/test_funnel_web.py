@@ -3,7 +3,7 @@ attribution of RSVPs and joins, bots, permissions, API shapes, CSV safety and re
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select, update
@@ -14,7 +14,7 @@ from planner.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from planner.events import services as events
 from planner.events.models import Event, EventStatus
 from planner.extensions import db
-from planner.funnel import services
+from planner.funnel import forms, services
 from planner.funnel.attribution import INVITE_COOKIE, VISITOR_COOKIE
 from planner.funnel.exports import safe_cell, to_csv
 from planner.funnel.models import Channel, InviteLink, InviteVisit
@@ -272,3 +272,11 @@ def test_referrals_first_wins_no_self_and_no_cycles(cast, make_user) -> None:
                            .values(referred_by_id=newest.id))
         db.session.flush()
     db.session.rollback()
+
+
+def test_default_range_ends_today_where_the_branch_is(monkeypatch) -> None:
+    """20:00 UTC on 29 November is already 30 November in Shanghai: a branch funnel counts
+    branch-local days, so its default range must not stop at Shanghai's yesterday."""
+    monkeypatch.setattr(forms, "utcnow", lambda: datetime(2026, 11, 29, 20, tzinfo=UTC))
+    assert forms.default_range("Asia/Shanghai") == (date(2026, 9, 1), date(2026, 11, 30))
+    assert forms.default_range()[1] == date(2026, 11, 29)

@@ -22,11 +22,10 @@ TARGET = "juhui_transfer_test"
 
 
 def every_row(app: Flask) -> dict[str, list[dict]]:
-    with app.app_context():
-        with db.engine.connect() as connection:
-            return {table.name: [dict(row) for row in connection.execute(
-                select(table).order_by(*table.primary_key.columns)).mappings()]
-                for table in db.metadata.sorted_tables}
+    with app.app_context(), db.engine.connect() as connection:
+        return {table.name: [dict(row) for row in connection.execute(
+            select(table).order_by(*table.primary_key.columns)).mappings()]
+            for table in db.metadata.sorted_tables}
 
 
 @pytest.fixture

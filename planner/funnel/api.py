@@ -105,7 +105,7 @@ def event_funnel(event_id: int) -> Response:
            query=RangeForm, response=FunnelOut, errors=(403, 404, 422))
 def branch_funnel(slug: str) -> Response:
     branch = get_branch(slug)
-    start, end = parse_query(RangeForm).dates()
+    start, end = parse_query(RangeForm).dates(branch.timezone)
     return jsonify(funnel_json(services.branch_funnel(api_user(), branch, start, end)))
 
 

@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
+from planner.events.localtime import utc_to_local
 from planner.funnel.models import CHANNEL_LABELS, Channel
 from planner.timeutil import utcnow
 
@@ -30,11 +31,12 @@ class RangeForm(FlaskForm):
     start = DateField(_l("From"), name="from", validators=[Optional()])
     end = DateField(_l("To"), name="to", validators=[Optional()])
 
-    def dates(self) -> tuple[date, date]:
-        end = self.end.data or default_range()[1]
+    def dates(self, timezone: str = "UTC") -> tuple[date, date]:
+        """The chosen days; "today" is `timezone`'s (a branch funnel counts branch-local days)."""
+        end = self.end.data or default_range(timezone)[1]
         return self.start.data or end - timedelta(days=DEFAULT_DAYS), end
 
 
-def default_range() -> tuple[date, date]:
-    end = utcnow().date()
+def default_range(timezone: str = "UTC") -> tuple[date, date]:
+    end = utc_to_local(utcnow(), timezone).date()
     return end - timedelta(days=DEFAULT_DAYS), end

@@ -133,7 +133,8 @@ def event_funnel_csv(event_id: int, table: str) -> Response:
 def branch_funnel(slug: str) -> str:
     branch = get_branch(slug)
     form = RangeForm(formdata=request.args, meta={"csrf": False})
-    start, end = form.dates() if form.validate() else default_range()
+    start, end = (form.dates(branch.timezone) if form.validate()
+                  else default_range(branch.timezone))
     result = services.branch_funnel(current_user, branch, start, end)
     return render_template("funnel/funnel.html", funnel=result, event=None, branch=branch,
                            range_form=form, start=start, end=end,
@@ -169,7 +170,7 @@ def network_funnel_csv(table: str) -> Response:
 @login_required
 def branch_funnel_csv(slug: str, table: str) -> Response:
     branch = get_branch(slug)
-    start, end = parse_query(RangeForm).dates()
+    start, end = parse_query(RangeForm).dates(branch.timezone)
     return _csv(services.branch_funnel(current_user, branch, start, end), table,
                 f"{branch.slug}-{start.isoformat()}-{end.isoformat()}")
 
