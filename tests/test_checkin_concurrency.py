@@ -21,8 +21,9 @@ from tests.test_checkin import meetup
 from tests.test_rsvp_concurrency import members
 
 
-def scan(url: str, token: str, code: str) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=json.dumps({"ticket_code": code}).encode(),
+def scan(url: str, token: str, code: str, nonce: str | None = None) -> tuple[int, str]:
+    body = {"ticket_code": code} | ({"nonce": nonce} if nonce else {})
+    request = urllib.request.Request(url, data=json.dumps(body).encode(),
                                      method="POST", headers={"Content-Type": "application/json",
                                                              "Authorization": f"Bearer {token}"})
     try:
@@ -56,6 +57,28 @@ def test_two_doors_scanning_one_ticket_at_the_same_moment(live_server, cast):
         with ThreadPoolExecutor(max_workers=2) as pool:
             answers = sorted(pool.map(at_the_door, doors))
         assert answers == [(200, "already_checked_in"), (201, "ok")]
+
+
+def test_one_scan_sent_twice_at_the_same_moment_counts_once(live_server, cast):
+    """A door app retrying while its first request is still in flight: both copies carry the
+    nonce; whichever commits second answers as the first did, and the log holds one scan."""
+    event_id, codes = tickets(cast, 10)
+    token = issue_api_token(cast.staff)
+    db.session.commit()
+    url = f"{live_server}/api/v1/events/{event_id}/checkins"
+    for number, code in enumerate(codes):
+        barrier = threading.Barrier(2)
+
+        def send(_copy: int, code: str = code, nonce: str = f"nonce-{number}",
+                 barrier=barrier) -> tuple[int, str]:
+            barrier.wait()
+            return scan(url, token, code, nonce)
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            assert list(pool.map(send, range(2))) == [(201, "ok"), (201, "ok")]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).where(
+        CheckinScan.event_id == event_id)) == len(codes)
 
 
 def test_500_scans_from_8_doors_over_200_tickets(live_server, cast):

@@ -1,9 +1,12 @@
 """Redeeming tickets at the door, undoing a check-in, walk-ins, and what the door app needs.
 
-Every call locks the meetup row first (as RSVPs do), so two doors scanning one ticket at the
-same moment are served one after the other: the first checks the ticket in, the second hears
-"already checked in". Each scan is logged, refused ones too. A scan's nonce, chosen by the door
-app, makes a retry or an offline queue sent twice harmless: the first answer is returned again.
+A scan locks the ticket's row (as pretix does), so two doors scanning one ticket at the same
+moment are served one after the other: the first checks the ticket in, the second hears
+"already checked in"; scans of different tickets do not wait for each other. A walk-in locks
+the meetup's row instead, as an RSVP does, because it takes a seat. Each scan is logged,
+refused ones too. A scan's nonce, chosen by the door app, makes a retry or an offline queue
+sent twice harmless: the first answer is returned again, even to a copy sent at the same moment
+(the nonce is unique in the log, so the later copy's insert fails and it answers as the first).
 
 Offline doors send scans later with the time on their clock (`scanned_at`); the check-in keeps
 that time, so the list shows when the person walked in, not when the phone found a network.
@@ -18,6 +21,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from planner import permissions
@@ -67,9 +71,10 @@ class DoorCounts:
     expected_parties: int
 
 
-def _door_event(actor: Any, event_id: int) -> Event:
-    """The meetup, locked, after checking that `actor` works its door."""
-    event = db.session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+def _door_event(actor: Any, event_id: int, *, lock: bool = False) -> Event:
+    """The meetup (locked when `lock`), after checking that `actor` works its door."""
+    query = select(Event).where(Event.id == event_id)
+    event = db.session.scalar(query.with_for_update() if lock else query)
     if event is None:
         raise NotFound(_l("No such meetup."))
     require_door_access(actor, event)
@@ -86,6 +91,18 @@ def _replayed(nonce: str | None) -> ScanResult | None:
         return None
     scan = db.session.scalar(select(CheckinScan).where(CheckinScan.nonce == nonce))
     return None if scan is None else ScanResult(scan.outcome, scan.registration, scan)
+
+
+def _committed(result: ScanResult, nonce: str | None) -> ScanResult:
+    """Commit the scan; when a copy with the same nonce committed first, answer as it did."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if (replay := _replayed(nonce)) is None:
+            raise
+        return replay
+    return result
 
 
 def _door_time(scanned_at: datetime | None) -> datetime:
@@ -149,8 +166,7 @@ def redeem(actor: Any, event_id: int, *, ticket_code: str | None = None,
     known = registration if outcome is not ScanOutcome.UNKNOWN_TICKET else None
     scan = _log(event, actor, outcome, known, nonce=nonce, door=door, scanned_at=when,
                 scanned_code="" if known else (ticket_code or "")[:64])
-    db.session.commit()
-    return ScanResult(outcome, known, scan)
+    return _committed(ScanResult(outcome, known, scan), nonce)
 
 
 def undo(actor: Any, event_id: int, registration_id: int, *, nonce: str | None = None,
@@ -167,8 +183,7 @@ def undo(actor: Any, event_id: int, registration_id: int, *, nonce: str | None =
     registration.checked_in_at = registration.checked_in_by_id = None
     scan = _log(event, actor, ScanOutcome.UNDONE, registration, nonce=nonce, door=door,
                 scanned_at=utcnow())
-    db.session.commit()
-    return ScanResult(ScanOutcome.UNDONE, registration, scan)
+    return _committed(ScanResult(ScanOutcome.UNDONE, registration, scan), nonce)
 
 
 def _check_walk_in(event: Event, walk_in: WalkIn) -> None:
@@ -189,7 +204,7 @@ def _check_walk_in(event: Event, walk_in: WalkIn) -> None:
 def register_walk_in(actor: Any, event_id: int, walk_in: WalkIn, *, nonce: str | None = None,
                      door: str = "", scanned_at: datetime | None = None) -> ScanResult:
     """Someone who did not RSVP comes in: they become a going, checked-in registration."""
-    event = _door_event(actor, event_id)
+    event = _door_event(actor, event_id, lock=True)
     if (replay := _replayed(nonce)) is not None:
         return replay
     _check_walk_in(event, walk_in)
@@ -202,8 +217,7 @@ def register_walk_in(actor: Any, event_id: int, walk_in: WalkIn, *, nonce: str |
     db.session.add(registration)
     scan = _log(event, actor, ScanOutcome.OK, registration, nonce=nonce, door=door,
                 scanned_at=when)
-    db.session.commit()
-    return ScanResult(ScanOutcome.OK, registration, scan)
+    return _committed(ScanResult(ScanOutcome.OK, registration, scan), nonce)
 
 
 # --- what the door and the lists read --------------------------------------------------------
