@@ -40,8 +40,6 @@ lint: $(STAMP)
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
 
-# Benchmarks never run inside `make test`. Set BENCH_DATABASE_URL to measure on PostgreSQL.
+# Benchmarks never run inside `make test`. Writes bench/results/report.md (docs/performance.md).
 bench: install
-	$(BIN)/python bench/bench_bookings.py
-	$(BIN)/python bench/bench_calendars.py
-	$(BIN)/python bench/bench_registrations.py
+	$(BIN)/python -m bench.run_all

@@ -1,45 +1,36 @@
-"""Benchmark: booking a venue that already has 10,000 bookings, and listing a month of meetups
-for a branch with 5,000 of them. Run with `make bench` (SQLite) or with BENCH_DATABASE_URL set to
-a PostgreSQL URL. Prints a Markdown table: median and p99 per figure."""
+"""Benchmark: booking a venue that already has 10,000 bookings (baseline: the same booking at an
+empty venue), and listing a month of meetups for a branch with 5,000 of them (baselines: the bare
+query for those rows; the service call under the full HTTP page). `make bench` runs it on SQLite
+and PostgreSQL; alone: `python -m bench.bench_bookings` (BENCH_DATABASE_URL for PostgreSQL)."""
 
 from __future__ import annotations
 
-import os
-import statistics
-import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import select
 
+from bench.common import (
+    Figure,
+    Section,
+    backend_name,
+    bench_app,
+    database_url,
+    print_sections,
+    size,
+    timed,
+)
 from branches.models import Branch, Role, Venue
 from branches.services import BranchInput, VenueInput, create_branch, save_venue, set_role
-from planner import create_app
+from planner.accounts.models import User
 from planner.accounts.services import Profile, sign_up
 from planner.events import services
 from planner.events.models import Booking, BookingStatus, Event, EventStatus
 from planner.extensions import db
 
-BOOKINGS = 10_000
-EVENTS = 5_000
-RUNS = 50
-
-
-def timed(action: Callable[[], object], runs: int = RUNS) -> list[float]:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
-def summary(name: str, samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return f"| {name} | {statistics.median(ordered):.2f} | {p99:.2f} | {len(ordered)} |"
+BOOKINGS = size(10_000, 500)
+EVENTS = size(5_000, 300)
+RUNS = size(50, 10)
 
 
 def seed(branch: Branch, venue: Venue) -> None:
@@ -58,29 +49,28 @@ def seed(branch: Branch, venue: Venue) -> None:
     db.session.commit()
 
 
-def main() -> None:
-    url = os.environ.get("BENCH_DATABASE_URL")
-    workdir = tempfile.mkdtemp(prefix="juhui-bench-")
-    url = url or f"sqlite:///{workdir}/bench.sqlite3"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
-                      "RATELIMIT_ENABLED": False}, instance_path=workdir)
+def booker(lead: User, venue: Venue) -> Callable[[], None]:
+    """A function booking the next free three-hour slot of `venue`, far after the seeded ones."""
+    slots = iter(range(BOOKINGS))
+
+    def book() -> None:
+        day = datetime(2035, 1, 1) + timedelta(hours=3 * next(slots))
+        services.hold_venue(lead, venue, services.HoldInput(day, day + timedelta(hours=2)))
+
+    return book
+
+
+def run(url: str | None) -> list[Section]:
+    app = bench_app(url)
     with app.app_context():
-        if url.startswith("postgresql"):
-            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            db.session.commit()
-        upgrade()
         profile = Profile("Bench", None, "en", "Asia/Shanghai")
         admin = sign_up("admin@bench.example", "benchmark-pw", profile, is_admin=True)
         lead = sign_up("lead@bench.example", "benchmark-pw", profile)
         branch = create_branch(admin, BranchInput(name="Bench", city="成都", slug="bench"))
         set_role(admin, branch, lead.id, Role.LEAD)
         venue = save_venue(lead, branch, VenueInput("Hall", "1 Road", 50))
+        empty = save_venue(lead, branch, VenueInput("Empty hall", "2 Road", 50))
         seed(branch, venue)
-        slots = iter(range(10_000))
-
-        def book() -> None:
-            day = datetime(2035, 1, 1) + timedelta(hours=3 * next(slots))
-            services.hold_venue(lead, venue, services.HoldInput(day, day + timedelta(hours=2)))
 
         def clash() -> None:
             day = datetime(2030, 1, 1, 9)  # 17:00 local on a seeded day: always refused
@@ -90,19 +80,29 @@ def main() -> None:
                 db.session.rollback()
 
         month = (datetime(2029, 3, 1, tzinfo=UTC), datetime(2029, 4, 1, tzinfo=UTC))
+        bare_query = (select(Event.__table__).where(Event.branch_id == branch.id,
+                                                    Event.starts_at >= month[0],
+                                                    Event.starts_at < month[1]))
         client = app.test_client()
-        rows = [
-            summary(f"book a free slot ({BOOKINGS:,} bookings at the venue)", timed(book)),
-            summary("refuse a clashing slot (same venue)", timed(clash)),
-            summary(f"list a month of meetups, service ({EVENTS:,} in the branch)",
-                    timed(lambda: services.events_between(branch, *month))),
-            summary("branch month page, full HTTP render",
-                    timed(lambda: client.get("/branches/bench/events?month=2029-03"))),
+        at_empty = timed(booker(lead, empty), RUNS)
+        service = timed(lambda: services.events_between(branch, *month), RUNS)
+        figures = [
+            Figure(f"book a free slot ({BOOKINGS:,} bookings at the venue)",
+                   timed(booker(lead, venue), RUNS), at_empty, "empty venue"),
+            Figure("refuse a clashing slot (same venue)", timed(clash, RUNS), at_empty,
+                   "booking at an empty venue"),
+            Figure(f"list a month of meetups, service ({EVENTS:,} in the branch)", service,
+                   timed(lambda: db.session.execute(bare_query).all(), RUNS),
+                   "bare SELECT of those rows"),
+            Figure("branch month page, full HTTP render",
+                   timed(lambda: client.get("/branches/bench/events?month=2029-03"), RUNS),
+                   service, "the service call alone"),
         ]
-    backend = url.split(":", 1)[0]
-    print(f"### Bookings and listings on {backend} (milliseconds)\n")
-    print("| figure | median | p99 | runs |\n|---|---|---|---|")
-    print("\n".join(rows))
+    return [Section(f"Bookings and listings — {backend_name(app)}", figures)]
+
+
+def main() -> None:
+    print_sections(run(database_url()))
 
 
 if __name__ == "__main__":

@@ -1,32 +1,30 @@
 """Benchmark: calendar feeds for a branch with 1,000 meetups and a member with 200 RSVPs, served
 over HTTP (test client): cold (empty caches), warm (VEVENTs cached, feed rebuilt; and the same
-feed again), and the 304 path; the floor is the same feed built by plain icalendar from objects
-already in memory. Run with
-`make bench` (SQLite) or with BENCH_DATABASE_URL set to a PostgreSQL URL. Prints a Markdown
-table: median, p99 and the ratio of the median to the floor's."""
+feed again), and the 304 path. The baseline of every figure is the floor: the same feed built
+by plain icalendar from objects already in memory. `make bench` runs it on SQLite and
+PostgreSQL; alone: `python -m bench.bench_calendars` (BENCH_DATABASE_URL for PostgreSQL)."""
 
 from __future__ import annotations
 
-import os
-import statistics
-import sys
-import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import icalendar
-from flask_migrate import upgrade
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 
+from bench.common import (
+    Figure,
+    Section,
+    backend_name,
+    bench_app,
+    database_url,
+    print_sections,
+    size,
+    timed,
+)
 from branches.models import Branch, Venue
 from branches.services import BranchInput, VenueInput, create_branch, save_venue
-from planner import create_app
 from planner.accounts.models import User
 from planner.accounts.services import Profile, sign_up
 from planner.calendars import ics, services
@@ -35,10 +33,10 @@ from planner.extensions import db
 from planner.registrations.models import Registration, RegistrationStatus
 from planner.timeutil import utcnow
 
-EVENTS = 1_000
-RSVPS = 200
-RUNS = 50
-COLD_RUNS = 20
+EVENTS = size(1_000, 100)
+RSVPS = size(200, 20)
+RUNS = size(50, 10)
+COLD_RUNS = size(20, 5)
 
 
 @dataclass(frozen=True)
@@ -55,25 +53,6 @@ class Plain:
     sequence: int
     url: str
     geo: tuple[float, float] | None
-
-
-def timed(action: Callable[[], object], runs: int = RUNS,
-          before: Callable[[], object] | None = None) -> list[float]:
-    samples = []
-    for _ in range(runs):
-        if before:
-            before()
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
-def summary(name: str, samples: list[float], floor: float) -> str:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    median = statistics.median(ordered)
-    return f"| {name} | {median:.2f} | {p99:.2f} | {median / floor:.2f}× | {len(ordered)} |"
 
 
 def seed(branch: Branch, venue: Venue, member: User) -> None:
@@ -141,17 +120,9 @@ def plain_icalendar(meetups: list[Plain], timezone: str) -> bytes:
     return calendar.to_ical()
 
 
-def main() -> None:
-    url = os.environ.get("BENCH_DATABASE_URL")
-    workdir = tempfile.mkdtemp(prefix="juhui-bench-")
-    url = url or f"sqlite:///{workdir}/bench.sqlite3"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
-                      "RATELIMIT_ENABLED": False}, instance_path=workdir)
+def run(url: str | None) -> list[Section]:
+    app = bench_app(url)
     with app.test_request_context():
-        if url.startswith("postgresql"):
-            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            db.session.commit()
-        upgrade()
         profile = Profile("Bench", None, "en", "Asia/Shanghai")
         admin = sign_up("admin@bench.example", "benchmark-pw", profile, is_admin=True)
         member = sign_up("member@bench.example", "benchmark-pw", profile)
@@ -174,28 +145,25 @@ def main() -> None:
         app.extensions.pop("calendars.vevents", None)
         ics.vtimezone.cache_clear()
 
-    rows = []
+    figures = []
     for name, (path, meetups) in feeds.items():
-        floor_samples = timed(lambda m=meetups: plain_icalendar(m, timezone))
-        floor = statistics.median(floor_samples)
+        floor = timed(lambda m=meetups: plain_icalendar(m, timezone), RUNS)
         etag = client.get(path).headers["ETag"]
-        rows += [
-            summary(f"{name}: plain icalendar floor ({len(meetups)} meetups, in memory)",
-                    floor_samples, floor),
-            summary(f"{name}: cold (empty caches), full HTTP",
-                    timed(lambda p=path: client.get(p), COLD_RUNS, before=forget), floor),
-            summary(f"{name}: warm VEVENT cache, feed rebuilt, full HTTP",
-                    timed(lambda p=path: client.get(p), before=forget_feeds), floor),
-            summary(f"{name}: warm, same feed again (no ETag sent), full HTTP",
-                    timed(lambda p=path: client.get(p)), floor),
-            summary(f"{name}: 304 (If-None-Match), full HTTP",
-                    timed(lambda p=path, e=etag: client.get(p, headers={"If-None-Match": e})),
-                    floor),
-        ]
-    backend = url.split(":", 1)[0]
-    print(f"### Calendar feeds on {backend} (milliseconds; × = median / floor's median)\n")
-    print("| figure | median | p99 | × floor | runs |\n|---|---|---|---|---|")
-    print("\n".join(rows))
+        measured = {
+            "cold (empty caches)": timed(lambda p=path: client.get(p), COLD_RUNS, before=forget),
+            "warm VEVENT cache, feed rebuilt": timed(lambda p=path: client.get(p), RUNS,
+                                                     before=forget_feeds),
+            "warm, same feed again (no ETag sent)": timed(lambda p=path: client.get(p), RUNS),
+            "304 (If-None-Match)": timed(
+                lambda p=path, e=etag: client.get(p, headers={"If-None-Match": e}), RUNS),
+        }
+        figures += [Figure(f"{name} ({len(meetups)} meetups): {what}, full HTTP", samples, floor,
+                           "plain icalendar, in memory") for what, samples in measured.items()]
+    return [Section(f"Calendar feeds — {backend_name(app)}", figures)]
+
+
+def main() -> None:
+    print_sections(run(database_url()))
 
 
 if __name__ == "__main__":

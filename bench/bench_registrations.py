@@ -1,66 +1,56 @@
 """Benchmark: RSVP throughput when many members RSVP to one meetup at once (HTTP, a threaded
-server, 16 concurrent clients), and the leads' registrations page with 2,000 RSVPs.
-Run with `make bench`; set BENCH_DATABASE_URL to measure on PostgreSQL."""
+server, 16 concurrent clients; baseline: /healthz through the same server and clients), and the
+leads' registrations page with 2,000 RSVPs (baseline: the same page with 10). `make bench` runs
+it on SQLite and PostgreSQL; alone: `python -m bench.bench_registrations`."""
 
 from __future__ import annotations
 
 import json
-import os
-import statistics
-import tempfile
+import logging
 import threading
 import time
-import urllib.error
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from flask import Flask
-from flask_migrate import upgrade
-from sqlalchemy import insert, select, text
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from branches.models import Role
-from branches.services import BranchInput, VenueInput, create_branch, save_venue, set_role
-from planner import create_app
+from bench.common import (
+    PASSWORD,
+    Figure,
+    Section,
+    backend_name,
+    bench_app,
+    branch_with_hall,
+    crowd,
+    database_url,
+    person,
+    print_sections,
+    size,
+    timed,
+)
 from planner.accounts.models import User
-from planner.accounts.services import Profile, issue_api_token, sign_up
+from planner.accounts.services import issue_api_token
 from planner.events import services as events
 from planner.events.models import EventStatus
 from planner.extensions import db
+from planner.registrations.services import rsvp
 
-CROWD = 1000
-SEATS = 200
+CROWD = size(1000, 100)
+SEATS = size(200, 20)
 CLIENTS = 16
-PAGE_RSVPS = 2000
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
-
-
-def build_app() -> Flask:
-    workdir = tempfile.mkdtemp(prefix="juhui-bench-")
-    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{workdir}/bench.sqlite3"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
-                      "RATELIMIT_ENABLED": False, "MAIL_DELIVER_AFTER_REQUEST": False},
-                     instance_path=workdir)
-    with app.app_context():
-        if url.startswith("postgresql"):
-            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            db.session.commit()
-        upgrade()
-    return app
+PAGE_RSVPS = size(2000, 100)
+SMALL_PAGE_RSVPS = 10
+PAGE_RUNS = size(20, 5)
 
 
 def scheduled_meetup(seats: int, day: int) -> tuple[int, User]:
-    profile = Profile("Bench", None, "en", "Asia/Shanghai")
     admin = db.session.scalar(select(User).where(User.email == "admin@bench.example")) or \
-        sign_up("admin@bench.example", "benchmark-pw", profile, is_admin=True)
-    branch = create_branch(admin, BranchInput(name="Bench", city="成都"))
-    set_role(admin, branch, admin.id, Role.LEAD)
-    hall = save_venue(admin, branch, VenueInput("Hall", "1 Road", seats))
+        person("admin@bench.example", admin=True)
+    branch, hall = branch_with_hall(admin, f"crowd-{day}", seats)
     start = datetime(2031, 1, day, 19)
     [event] = events.schedule(admin, branch, events.EventInput(
         title="Crowd", starts_local=start, ends_local=start + timedelta(hours=2),
@@ -68,69 +58,76 @@ def scheduled_meetup(seats: int, day: int) -> tuple[int, User]:
     return event.id, admin
 
 
-def crowd(prefix: str, count: int) -> list[User]:
-    db.session.execute(insert(User), [
-        {"email": f"{prefix}{n}@bench.example", "password_hash": "x",
-         "display_name": f"{prefix} {n}", "locale": "en", "timezone": "Asia/Shanghai"}
-        for n in range(count)])
-    db.session.commit()
-    return list(db.session.scalars(select(User).where(User.email.like(f"{prefix}%"))))
+def concurrently(request: Callable[[str], urllib.request.Request],
+                 arguments: list[str]) -> tuple[list[float], float]:
+    """Send one request per argument from CLIENTS threads: latencies (ms) and requests/s."""
 
-
-def rsvp_storm(app: Flask) -> list[str]:
-    with app.app_context():
-        event_id, _admin = scheduled_meetup(SEATS, 1)
-        tokens = [issue_api_token(user) for user in crowd("storm", CROWD)]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/api/v1/events/{event_id}/registrations"
-
-    def post(token: str) -> float:
-        request = urllib.request.Request(url, data=json.dumps({}).encode(), method="POST",
-                                         headers={"Content-Type": "application/json",
-                                                  "Authorization": f"Bearer {token}"})
+    def send(argument: str) -> float:
         started = time.perf_counter()
-        with urllib.request.urlopen(request, timeout=120) as response:
+        with urllib.request.urlopen(request(argument), timeout=120) as response:
             response.read()
         return (time.perf_counter() - started) * 1000
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-        latencies = list(pool.map(post, tokens))
-    elapsed = time.perf_counter() - started
-    server.shutdown()
-    return [f"| RSVP, {CROWD} members, {SEATS} seats, {CLIENTS} clients | "
-            f"{statistics.median(latencies):.1f} | {percentile(latencies, 0.99):.1f} | "
-            f"{CROWD / elapsed:.0f} RSVPs/s |"]
+        latencies = list(pool.map(send, arguments))
+    return latencies, len(arguments) / (time.perf_counter() - started)
 
 
-def registrations_page(app: Flask) -> list[str]:
+def rsvp_storm(app: Flask) -> Figure:
     with app.app_context():
-        event_id, admin = scheduled_meetup(PAGE_RSVPS, 2)
-        from planner.registrations.services import rsvp
+        event_id, _admin = scheduled_meetup(SEATS, 1)
+        tokens = [issue_api_token(user) for user in crowd("storm", CROWD)]
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    site = f"http://127.0.0.1:{server.server_port}"
 
-        for user in crowd("page", PAGE_RSVPS):
-            rsvp(user, event_id)
+    def post(token: str) -> urllib.request.Request:
+        return urllib.request.Request(
+            f"{site}/api/v1/events/{event_id}/registrations", data=json.dumps({}).encode(),
+            method="POST", headers={"Content-Type": "application/json",
+                                    "Authorization": f"Bearer {token}"})
+
+    floor, floor_rate = concurrently(lambda _: urllib.request.Request(f"{site}/healthz"),
+                                     tokens)
+    latencies, rate = concurrently(post, tokens)
+    server.shutdown()
+    return Figure(f"RSVP, {CROWD:,} members, {SEATS} seats, {CLIENTS} clients", latencies, floor,
+                  "GET /healthz, same server and clients",
+                  note=f"{rate:.0f} RSVPs/s (healthz: {floor_rate:.0f}/s)")
+
+
+def registrations_page(app: Flask) -> Figure:
+    with app.app_context():
+        big, admin = scheduled_meetup(PAGE_RSVPS, 2)
+        small, _admin = scheduled_meetup(SMALL_PAGE_RSVPS, 3)
+        for event_id, members in ((big, crowd("page", PAGE_RSVPS)),
+                                  (small, crowd("small", SMALL_PAGE_RSVPS))):
+            for user in members:
+                rsvp(user, event_id)
         email = admin.email
     client = app.test_client()
-    client.post("/login", data={"email": email, "password": "benchmark-pw"})
-    samples = []
-    for _ in range(20):
-        started = time.perf_counter()
-        response = client.get(f"/events/{event_id}/registrations")
-        samples.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200
-    return [f"| registrations page, {PAGE_RSVPS:,} RSVPs | {statistics.median(samples):.1f} | "
-            f"{percentile(samples, 0.99):.1f} | 20 renders |"]
+    client.post("/login", data={"email": email, "password": PASSWORD})
+
+    def render(event_id: int) -> Callable[[], None]:
+        def get() -> None:
+            assert client.get(f"/events/{event_id}/registrations").status_code == 200
+        return get
+
+    return Figure(f"registrations page, {PAGE_RSVPS:,} RSVPs", timed(render(big), PAGE_RUNS),
+                  timed(render(small), PAGE_RUNS), f"{SMALL_PAGE_RSVPS} RSVPs")
+
+
+def run(url: str | None) -> list[Section]:
+    # The page benchmark logs in with a plain form post: no CSRF token to scrape.
+    app = bench_app(url, MAIL_DELIVER_AFTER_REQUEST=False, WTF_CSRF_ENABLED=False)
+    return [Section(f"RSVPs — {backend_name(app)}",
+                    [rsvp_storm(app), registrations_page(app)])]
 
 
 def main() -> None:
-    app = build_app()
-    backend = app.config["SQLALCHEMY_DATABASE_URI"].split(":", 1)[0]
-    rows = rsvp_storm(app) + registrations_page(app)
-    print(f"### RSVPs on {backend} (milliseconds)\n")
-    print("| figure | median | p99 | throughput |\n|---|---|---|---|")
-    print("\n".join(rows))
+    print_sections(run(database_url()))
 
 
 if __name__ == "__main__":

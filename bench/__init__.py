@@ -1,0 +1,1 @@
+"""Benchmarks, the load test and the fault tests (docs/performance.md); never run by `make test`."""
