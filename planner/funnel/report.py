@@ -42,7 +42,6 @@ from sqlalchemy import (
     and_,
     case,
     distinct,
-    exists,
     func,
     literal,
     null,
@@ -50,11 +49,11 @@ from sqlalchemy import (
     select,
     true,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import CTE
+from sqlalchemy.sql.expression import CTE, Subquery
 from sqlalchemy.sql.functions import FunctionElement
 
 from branches.models import Branch, Membership
@@ -180,15 +179,32 @@ def registered_condition() -> ColumnElement[bool]:
     return or_(Registration.status.in_(ACTIVE_STATUSES), Registration.checked_in_at.is_not(None))
 
 
-def _attended_elsewhere(*, later: bool) -> ColumnElement[bool]:
-    """Whether the same member was checked in at another meetup of the same branch: within
-    RETURN_DAYS after this one (`later`), or at any time before it."""
-    other, other_event = aliased(Registration), aliased(Event)
-    days = days_between(Event.starts_at, other_event.starts_at)
-    when = and_(days > 0, days <= RETURN_DAYS) if later else days < 0
-    return exists().where(other.user_id == Registration.user_id,
-                          other.checked_in_at.is_not(None), other.event_id == other_event.id,
-                          other_event.branch_id == Event.branch_id, when)
+def _with_history(scope: Scope, key: ColumnElement[K]) -> Subquery:
+    """The registrations in scope (`counted`), each with its grouping key, beside the check-ins
+    of the same members at the scope's branches' other meetups. One window over them gives each
+    row the member's check-ins just before and just after it in that branch (peers at the same
+    start are neither), so no row searches the history on its own."""
+    attended = Registration.checked_in_at.is_not(None)
+    in_scope = and_(scope.events, registered_condition())
+    members = (select(Registration.user_id).join(Event, Event.id == Registration.event_id)
+               .where(scope.events, Registration.user_id.is_not(None)))
+    elsewhere = and_(attended, ~scope.events, Registration.user_id.in_(members),
+                     Event.branch_id.in_(select(Event.branch_id).where(scope.events)))
+    both = union_all(*(
+        select(key.label("key"), Registration.user_id, Event.branch_id, Registration.guests,
+               Registration.status, Event.starts_at, Event.ends_at,
+               attended.label("attended"), literal(counted).label("counted"))
+        .join(Event, Event.id == Registration.event_id)
+        .outerjoin(InviteLink, InviteLink.id == Registration.invite_link_id).where(where)
+        for where, counted in ((in_scope, True), (elsewhere, False)))).subquery("both")
+    checked_in_start = case((both.c.attended, both.c.starts_at))
+    member_in_branch = {"partition_by": (both.c.user_id, both.c.branch_id),
+                        "order_by": both.c.starts_at}
+    return select(
+        both,
+        func.max(checked_in_start).over(**member_in_branch, groups=(None, -1)).label("before"),
+        func.min(checked_in_start).over(**member_in_branch, groups=(1, None)).label("after"),
+    ).subquery("history")
 
 
 def _registration_rows(scope: Scope) -> dict[str, Figures]:
@@ -197,19 +213,20 @@ def _registration_rows(scope: Scope) -> dict[str, Figures]:
 
 def _grouped_registrations(scope: Scope, key: ColumnElement[K]) -> dict[K, Figures]:
     """Every figure but `reached`, grouped by `key` (a channel, a branch), in one query."""
-    attended = Registration.checked_in_at.is_not(None)
-    going_ended = and_(Registration.status == RegistrationStatus.GOING, Event.ends_at <= utcnow())
+    rows_ = _with_history(scope, key)
+    attended = rows_.c.attended
+    member = rows_.c.user_id.is_not(None)  # a walk-in without an account has no history
+    came_back = and_(member, days_between(rows_.c.starts_at, rows_.c.after) <= RETURN_DAYS)
+    going_ended = and_(rows_.c.status == RegistrationStatus.GOING, rows_.c.ends_at <= utcnow())
     flags = (select(
-        key.label("key"),
-        Registration.guests.label("guests"),
+        rows_.c.key, rows_.c.guests,
         case((attended, 1), else_=0).label("attended"),
-        case((and_(attended, _attended_elsewhere(later=True)), 1), else_=0).label("returned"),
-        case((and_(attended, ~_attended_elsewhere(later=False)), 1), else_=0).label("first"),
+        case((and_(attended, came_back), 1), else_=0).label("returned"),
+        case((and_(attended, or_(~member, rows_.c.before.is_(None))), 1),
+             else_=0).label("first"),
         case((going_ended, 1), else_=0).label("going_ended"),
         case((and_(going_ended, ~attended), 1), else_=0).label("no_show"))
-        .select_from(Registration).join(Event, Event.id == Registration.event_id)
-        .outerjoin(InviteLink, InviteLink.id == Registration.invite_link_id)
-        .where(scope.events, registered_condition())).cte("flags")
+        .where(rows_.c.counted)).cte("flags")
     rows = db.session.execute(select(
         flags.c.key, func.count(), func.sum(flags.c.guests),
         func.sum(flags.c.attended), func.sum(flags.c.guests * flags.c.attended),
