@@ -23,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 
 from branches.models import Branch, Membership, MembershipStatus
 from planner.events.models import Event, EventStatus
@@ -85,20 +85,26 @@ def _branch_counts(scope: report.Scope, now: datetime) -> list[tuple[Branch, int
 
 def fill_hours(scope: report.Scope) -> dict[int, float]:
     """Each branch's median hours from creation to full, over the meetups in scope that filled."""
-    seats = func.sum(Registration.guests + 1).over(
-        partition_by=Registration.event_id, order_by=(Registration.queued_at, Registration.id))
-    taken = (select(Registration.event_id, Registration.queued_at, seats.label("taken"))
-             .join(Event, Event.id == Registration.event_id)
-             .where(scope.events, Event.capacity.is_not(None),
-                    Registration.status == RegistrationStatus.GOING).cte("taken"))
-    filled = (select(taken.c.event_id, func.min(taken.c.queued_at).label("filled_at"))
-              .join(Event, Event.id == taken.c.event_id)
-              .where(taken.c.taken >= Event.capacity)
-              .group_by(taken.c.event_id).subquery())
+    filled = (select(Event.branch_id, Event.created_at, _filled_at().label("filled_at"))
+              .where(scope.events, Event.capacity.is_not(None)).subquery())
     rows = db.session.execute(
-        select(Event.branch_id, days_between(Event.created_at, filled.c.filled_at) * 24)
-        .join(filled, filled.c.event_id == Event.id))
+        select(filled.c.branch_id, days_between(filled.c.created_at, filled.c.filled_at) * 24)
+        .where(filled.c.filled_at.is_not(None)))
     hours: dict[int, list[float]] = defaultdict(list)
     for branch_id, value in rows:
         hours[branch_id].append(float(value))
     return {branch_id: statistics.median(values) for branch_id, values in hours.items()}
+
+
+def _filled_at() -> ScalarSelect[datetime]:
+    """When the enclosing query's meetup was full (NULL if never): the queue time of the RSVP
+    whose seats, added to those queued before, reach the capacity. Walking one meetup's queue
+    in index order and stopping there is what keeps this cheap."""
+    queue = (select(Registration.id, Registration.queued_at,
+                    func.sum(Registration.guests + 1)
+                    .over(order_by=(Registration.queued_at, Registration.id)).label("taken"))
+             .where(Registration.event_id == Event.id,
+                    Registration.status == RegistrationStatus.GOING)
+             .correlate(Event).subquery("queue"))
+    return (select(queue.c.queued_at).where(queue.c.taken >= Event.capacity)
+            .order_by(queue.c.queued_at, queue.c.id).limit(1).correlate(Event).scalar_subquery())

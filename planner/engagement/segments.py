@@ -22,9 +22,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Subquery, case, func, select
 
 from branches.models import Branch, Membership, MembershipStatus, Role
 from planner.accounts.models import User
@@ -51,7 +52,7 @@ SEGMENT_LABELS = {Segment.NEW: _l("New"), Segment.ACTIVE: _l("Active"),
                   Segment.NO_SHOW_PRONE: _l("No-show-prone")}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MemberEngagement:
     user_id: int
     name: str
@@ -72,56 +73,80 @@ def member_registrations_at(branch: Branch) -> ColumnElement[bool]:
 
 def member_rows(branch: Branch, now: datetime) -> list[MemberEngagement]:
     """Every active member of the branch with their figures and segments, by name."""
-    recent = Event.starts_at >= now - timedelta(days=REGULAR_DAYS)
-    attended = (select(Registration.user_id, func.count().label("n"),
-                       func.sum(case((recent, 1), else_=0)).label("recent"),
-                       func.max(Event.starts_at).label("last"))
-                .join(Event, Event.id == Registration.event_id)
-                .where(member_registrations_at(branch), Registration.checked_in_at.is_not(None))
-                .group_by(Registration.user_id).cte("attended"))
-    ranked = (select(Registration.user_id, Registration.checked_in_at,
-                     func.row_number().over(partition_by=Registration.user_id,
-                                            order_by=(Event.starts_at.desc(), Event.id.desc()))
-                     .label("position"))
-              .join(Event, Event.id == Registration.event_id)
-              .where(member_registrations_at(branch), Event.ends_at < now,
-                     Registration.status == RegistrationStatus.GOING).cte("ranked"))
-    no_shows = (select(ranked.c.user_id, func.count().label("n"))
-                .where(ranked.c.position <= branch.no_show_window,
-                       ranked.c.checked_in_at.is_(None))
-                .group_by(ranked.c.user_id).cte("no_shows"))
+    return _member_rows(branch, now)
+
+
+def _member_rows(branch: Branch, now: datetime) -> list[MemberEngagement]:
+    figures = _figures(branch, now)
     rows = db.session.execute(
         select(Membership.user_id, User.display_name, Membership.role, Membership.created_at,
-               func.coalesce(attended.c.n, 0), func.coalesce(attended.c.recent, 0),
-               attended.c.last, func.coalesce(no_shows.c.n, 0))
+               func.coalesce(figures.c.attended, 0), func.coalesce(figures.c.recent, 0),
+               figures.c.last, func.coalesce(figures.c.no_shows, 0))
         .join(User, User.id == Membership.user_id)
-        .outerjoin(attended, attended.c.user_id == Membership.user_id)
-        .outerjoin(no_shows, no_shows.c.user_id == Membership.user_id)
+        .outerjoin(figures, figures.c.user_id == Membership.user_id)
         .where(Membership.branch_id == branch.id, Membership.status == MembershipStatus.ACTIVE)
-        .order_by(User.display_name, User.id))
-    return [_member(branch, now, *row) for row in rows]
+        .order_by(User.display_name, User.id)).all()
+    classify = Classifier(branch, now)
+    return [MemberEngagement(user_id, name, role, joined_at, attended, recent, last, no_shows,
+                             classify(joined_at, recent, last, no_shows))
+            for user_id, name, role, joined_at, attended, recent, last, no_shows in rows]
 
 
-def _member(branch: Branch, now: datetime, user_id: int, name: str, role: Role,
-            joined_at: datetime, attended: int, recent: int, last: datetime | None,
-            no_shows: int) -> MemberEngagement:
-    return MemberEngagement(user_id, name, role, joined_at, int(attended), int(recent), last,
-                            int(no_shows), segments_of(branch, now, joined_at, int(recent), last,
-                                                       int(no_shows)))
+def _figures(branch: Branch, now: datetime) -> Subquery:
+    """Per member, in one pass over the branch's registrations: meetups attended (ever and
+    recently), the last one, and no-shows among the last `no_show_window` ended meetups they
+    were going to (numbered within that subset by partitioning on it)."""
+    counted = (Event.ends_at < now) & (Registration.status == RegistrationStatus.GOING)
+    came = Registration.checked_in_at.is_not(None)
+    position = func.row_number().over(partition_by=(Registration.user_id, counted),
+                                      order_by=(Event.starts_at.desc(), Event.id.desc()))
+    history = (
+        select(Registration.user_id, Registration.checked_in_at, Event.starts_at,
+               counted.label("counted"), position.label("position"))
+        .join(Event, Event.id == Registration.event_id)
+        .where(member_registrations_at(branch), came | counted).subquery("history"))
+    attended = history.c.checked_in_at
+    no_show = (history.c.counted & (history.c.position <= branch.no_show_window)
+               & attended.is_(None))
+    recent = history.c.starts_at >= now - timedelta(days=REGULAR_DAYS)
+    return (select(history.c.user_id, func.count(attended).label("attended"),
+                   func.count(case((recent, attended))).label("recent"),
+                   func.max(case((attended.is_not(None), history.c.starts_at)))
+                   .label("last"),
+                   func.count(case((no_show, 1))).label("no_shows"))
+            .group_by(history.c.user_id).subquery("figures"))
+
+
+class Classifier:
+    """segments_of for many members of one branch at the same moment: the cutoffs are worked
+    out once, and members in the same segments share one frozenset."""
+
+    def __init__(self, branch: Branch, now: datetime) -> None:
+        self.new_since = now - timedelta(days=NEW_DAYS)
+        self.active_since = now - timedelta(days=ACTIVE_DAYS)
+        self.lurker_joined_by = now - timedelta(days=LURKER_MEMBER_DAYS)
+        self.absent_before = now - timedelta(days=LURKER_ABSENT_DAYS)
+        self.no_show_limit = branch.no_show_limit
+
+    def __call__(self, joined_at: datetime, attended_recently: int,
+                 last_attended_at: datetime | None, no_shows: int) -> frozenset[Segment]:
+        absent = last_attended_at is None or last_attended_at < self.absent_before
+        return _segments((
+            joined_at >= self.new_since,
+            last_attended_at is not None and last_attended_at >= self.active_since,
+            attended_recently >= REGULAR_MEETUPS,
+            joined_at <= self.lurker_joined_by and absent,
+            self.no_show_limit is not None and no_shows >= self.no_show_limit))
+
+
+@cache
+def _segments(flags: tuple[bool, ...]) -> frozenset[Segment]:
+    """The segments whose flag is set, flags in the order of Segment."""
+    return frozenset(segment for segment, member_is_in in zip(Segment, flags, strict=True)
+                     if member_is_in)
 
 
 def segments_of(branch: Branch, now: datetime, joined_at: datetime, attended_recently: int,
                 last_attended_at: datetime | None, no_shows: int) -> frozenset[Segment]:
     """The definitions of the module docstring, applied to one member's figures."""
-    absent = (last_attended_at is None
-              or last_attended_at < now - timedelta(days=LURKER_ABSENT_DAYS))
-    found = {
-        Segment.NEW: joined_at >= now - timedelta(days=NEW_DAYS),
-        Segment.ACTIVE: (last_attended_at is not None
-                         and last_attended_at >= now - timedelta(days=ACTIVE_DAYS)),
-        Segment.REGULAR: attended_recently >= REGULAR_MEETUPS,
-        Segment.LURKER: joined_at <= now - timedelta(days=LURKER_MEMBER_DAYS) and absent,
-        Segment.NO_SHOW_PRONE: (branch.no_show_limit is not None
-                                and no_shows >= branch.no_show_limit),
-    }
-    return frozenset(segment for segment, member_is_in in found.items() if member_is_in)
+    return Classifier(branch, now)(joined_at, attended_recently, last_attended_at, no_shows)

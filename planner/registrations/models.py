@@ -43,7 +43,10 @@ class Registration(db.Model):
         CheckConstraint("guests >= 0", name="guests_not_negative"),
         CheckConstraint("status <> 'going' OR ticket_code IS NOT NULL", name="going_has_ticket"),
         CheckConstraint("user_id IS NOT NULL OR attendee_name IS NOT NULL", name="has_attendee"),
-        Index("ix_registrations_event_status", "event_id", "status", "queued_at"),
+        # The seats queue in order; on PostgreSQL it also answers the engagement figures and
+        # time to fill from the index alone.
+        Index("ix_registrations_event_status_cover", "event_id", "status", "queued_at", "id",
+              postgresql_include=["guests", "user_id", "checked_in_at"]),
     )
 
     id: Mapped[intpk]
