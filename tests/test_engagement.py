@@ -26,6 +26,7 @@ from branches.services import join_branch
 from planner.accounts.models import User
 from planner.checkin.services import redeem
 from planner.engagement import segments, services
+from planner.engagement import views as engagement_views
 from planner.engagement.segments import Segment
 from planner.errors import InvalidInput, NotAllowed, NotFound
 from planner.events import services as events
@@ -289,6 +290,24 @@ def test_lead_page_filters_and_applies_bulk_actions(client, world: World, cast) 
     nothing = client.post(f"/branches/{slug}/members/engagement", follow_redirects=True,
                           data={"action": "nudge"})
     assert "Select at least one member." in nothing.text
+
+
+def test_the_member_list_comes_a_page_at_a_time(client, world: World, cast,
+                                                monkeypatch) -> None:
+    monkeypatch.setattr(engagement_views, "MEMBERS_PER_PAGE", 4)
+    login(client, cast.lead)
+    url = f"/branches/{cast.branch.slug}/members/engagement"
+    first = client.get(url).text
+    assert member_names(first) == ["Ann", "Fay", "Lead Li", "Lee"]
+    assert "Members 1–4 of 9" in first and 'rel="next"' in first and 'rel="prev"' not in first
+    assert "Everyone (9)" in first  # the counts are still of everyone
+    last = client.get(f"{url}?page=3").text
+    assert member_names(last) == ["Staff Sun"] and "Members 9–9 of 9" in last
+    assert 'rel="prev"' in last and 'rel="next"' not in last
+    assert member_names(client.get(f"{url}?page=99").text) == ["Staff Sun"]
+    assert member_names(client.get(f"{url}?page=-1").text) == member_names(first)
+    lurkers = client.get(f"{url}?segment=lurker").text
+    assert member_names(lurkers) == ["Lee", "Olga"] and 'id="pager"' not in lurkers
 
 
 def test_bulk_action_needs_the_csrf_token(make_app, world: World, cast) -> None:

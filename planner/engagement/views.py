@@ -22,6 +22,7 @@ from planner.engagement.health import BranchHealth
 from planner.engagement.referrals import referrer
 from planner.engagement.segments import SEGMENT_LABELS, Segment
 from planner.errors import DomainError, NotAllowed
+from planner.extensions import invite_link_limit
 from planner.funnel import exports
 from planner.funnel import services as funnel
 from planner.funnel.forms import default_range
@@ -42,6 +43,7 @@ def referral_url(user: User) -> str:
 
 
 @bp.get("/r/<code>")
+@invite_link_limit
 def referral(code: str) -> BaseResponse:
     """Remember who invited this browser (signed cookie, 30 days) and go to sign-up."""
     referrer(code)
@@ -53,6 +55,10 @@ def referral(code: str) -> BaseResponse:
     return response
 
 
+# A big branch has 100,000+ members: the page lists them a page at a time.
+MEMBERS_PER_PAGE = 200
+
+
 @bp.get("/branches/<slug>/members/engagement")
 @login_required
 def members(slug: str) -> str:
@@ -60,9 +66,13 @@ def members(slug: str) -> str:
     form = SegmentForm(formdata=request.args, meta={"csrf": False})
     segment = Segment(form.segment.data) if form.validate() and form.segment.data else None
     result = services.member_engagement(current_user, branch, segment)
+    pages = max(1, -(-len(result.members) // MEMBERS_PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    first = (page - 1) * MEMBERS_PER_PAGE
     return render_template("engagement/members.html", branch=branch, result=result,
-                           segment=segment, filter_form=form, bulk_form=BulkActionForm(),
-                           segments=list(Segment))
+                           shown=result.members[first:first + MEMBERS_PER_PAGE], first=first,
+                           page=page, pages=pages, segment=segment, filter_form=form,
+                           bulk_form=BulkActionForm(), segments=list(Segment))
 
 
 @bp.post("/branches/<slug>/members/engagement")
