@@ -33,6 +33,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") != "0",
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "300 per minute"),
+        "INVITE_RATE_LIMIT": env.get("INVITE_RATE_LIMIT", "60 per minute"),
         # Seconds a client is told to wait (Retry-After) when the database is unreachable.
         "DATABASE_RETRY_AFTER": int(env.get("DATABASE_RETRY_AFTER", 30)),
         "LOG_FORMAT": env.get("LOG_FORMAT", "text"),

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 from flask import Flask
 from sqlalchemy import func, make_url, select, text
 
@@ -28,9 +29,11 @@ from planner import ROOT, create_app
 from planner.events import services as events
 from planner.events.models import EventStatus
 from planner.extensions import db
+from planner.funnel import services
+from planner.funnel.models import Channel
 from planner.ops.headers import CONTENT_SECURITY_POLICY
 from planner.ops.logs import make_formatter
-from tests.conftest import IsolatedClient, _test_config, login
+from tests.conftest import IsolatedClient, _test_config, login, skip_or_fail
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 EN = {"Accept-Language": "en"}
@@ -422,3 +425,37 @@ def test_the_site_keeps_serving_when_redis_is_down(make_app, monkeypatch, caplog
     assert statuses == [401, 401, 429]
     assert "falling back to in-memory storage" in caplog.text
     assert client.get("/readyz").json["failed"] == ["redis"]
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A real Redis to count limits in (TEST_REDIS_URL, default the local one's database 15),
+    emptied first."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
+    except redis.RedisError:
+        skip_or_fail(f"Redis run skipped: nothing answers at {url} (set TEST_REDIS_URL)")
+    return url
+
+
+def test_invite_and_referral_links_share_one_budget_across_app_servers(make_app, cast,
+                                                                       redis_url, monkeypatch):
+    """Two app servers counting in one Redis: a client's hits on /i/ and /r/ links add up,
+    whichever server answers; another client has its own budget."""
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    link = services.create_link(cast.lead, cast.branch, "WeChat group", Channel.CHAT_GROUP)
+    referral = f"/r/{services.referral_code(cast.member)}"
+    db.session.commit()
+    one, two = (make_app(RATELIMIT_ENABLED=True, INVITE_RATE_LIMIT="3 per minute")
+                for _ in range(2))
+    assert one.config["RATELIMIT_STORAGE_URI"] == redis_url
+    first, second = one.test_client(), two.test_client()
+    statuses = [first.get(f"/i/{link.code}").status_code, second.get(referral).status_code,
+                second.get(f"/i/{link.code}").status_code, first.get(referral).status_code]
+    assert statuses == [302, 302, 302, 429]
+    neighbour = two.test_client()
+    neighbour.environ_base["REMOTE_ADDR"] = "127.0.0.2"
+    assert neighbour.get(f"/i/{link.code}").status_code == 302
+    # Pages and the API keep their own budgets.
+    assert first.get("/", headers=EN).status_code == 200

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from flask import Response, current_app, jsonify
+from flask import Response, jsonify
 from flask_babel import lazy_gettext as _l
 
 from planner.accounts import services
 from planner.accounts.forms import LoginForm, SignUpForm
 from planner.accounts.models import User
 from planner.api import api_user, created, operation, parse_json
-from planner.extensions import limiter
+from planner.extensions import configured_limit, limiter
 
 
 class UserOut(TypedDict):
@@ -35,13 +35,9 @@ def user_json(user: User) -> UserOut:
             "is_admin": user.is_admin}
 
 
-def _login_rate_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @operation("/auth/token", "POST", _l("Exchange email and password for an API token"),
            form=LoginForm, response=TokenOut, status=201, auth=False, errors=(401, 422, 429))
-@limiter.limit(_login_rate_limit)
+@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"))
 def issue_token() -> tuple[Response, int]:
     form = parse_json(LoginForm)
     user = services.authenticate(form.email.data, form.password.data)
@@ -50,7 +46,7 @@ def issue_token() -> tuple[Response, int]:
 
 @operation("/users", "POST", _l("Sign up a new member"), form=SignUpForm, response=UserOut,
            status=201, auth=False, errors=(409, 422, 429))
-@limiter.limit(_login_rate_limit)
+@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"))
 def sign_up() -> tuple[Response, int]:
     form = parse_json(SignUpForm)
     user = services.sign_up(form.email.data, form.password.data, form.to_profile())

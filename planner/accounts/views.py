@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -15,14 +15,10 @@ from planner.accounts.forms import LoginForm, PasswordForm, ProfileForm, SignUpF
 from planner.accounts.passwords import verify_password
 from planner.engagement import invitation
 from planner.errors import Conflict, DomainError
-from planner.extensions import limiter
+from planner.extensions import configured_limit, limiter
 from planner.forms import show_field_errors
 
 bp = Blueprint("accounts", __name__)
-
-
-def _login_rate_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 def _safe_next(default: str) -> str:
@@ -35,7 +31,7 @@ def _safe_next(default: str) -> str:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit(_login_rate_limit, methods=["POST"])
+@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
 def signup() -> str | Response:
     form = SignUpForm()
     if not form.is_submitted():
@@ -55,7 +51,7 @@ def signup() -> str | Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_rate_limit, methods=["POST"])
+@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
 def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():

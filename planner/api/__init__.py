@@ -8,26 +8,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
 from planner.errors import DomainError, InvalidInput
-from planner.extensions import csrf, limiter
+from planner.extensions import configured_limit, csrf, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 
-def _api_rate_limit() -> str:
-    return current_app.config["API_RATE_LIMIT"]
-
-
 # One budget per client address for the whole API (endpoints with their own limit, such as
 # /auth/token, use that instead). Counted in Redis when REDIS_URL is set, so it holds across
 # app servers.
-limiter.shared_limit(_api_rate_limit, scope="api")(bp)
+limiter.shared_limit(configured_limit("API_RATE_LIMIT"), scope="api")(bp)
 
 FormT = TypeVar("FormT", bound=FlaskForm)
 View = Callable[..., Any]

@@ -20,6 +20,7 @@ from planner.api import parse_query
 from planner.engagement import services as engagement
 from planner.errors import DomainError, NotFound
 from planner.events.services import get_event
+from planner.extensions import invite_link_limit
 from planner.funnel import attribution, charts, exports, qr, report, services
 from planner.funnel.forms import InviteLinkForm, RangeForm, default_range
 from planner.funnel.models import CHANNEL_LABELS, Channel, InviteLink
@@ -48,6 +49,7 @@ def invite_url(link: InviteLink) -> str:
 
 
 @bp.get("/i/<code>")
+@invite_link_limit
 def land(code: str) -> BaseResponse:
     """Count the visit (once per visitor, never bots), remember the link, show the meetup."""
     link = services.active_link(code)
