@@ -230,3 +230,7 @@ def test_vtimezone_is_cached_per_zone_and_years(cast):
     london = ics.vtimezone("Europe/London", NEXT_YEAR, NEXT_YEAR + 3)
     assert london.count(b"RDATE:") == 6  # four years, two changes a year, first of each as DTSTART
     assert b"COMMENT" not in london and b"RDATE:2" in london
+
+
+def test_plain_drops_control_characters_but_keeps_tabs_and_line_breaks():
+    assert ics.plain("a\x00b\x1bc\td\r\ne\rf\x7fg\x85h\u200b中") == "abc\td\ne\nfgh\u200b中"

@@ -8,8 +8,8 @@ so a warm feed is mostly a join of cached bytes.
 
 from __future__ import annotations
 
+import re
 import threading
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -261,7 +261,10 @@ def _event_page(event: Event) -> str:
     return public_url("events.show", event_id=event.id)
 
 
+# Unicode's control characters (category Cc) but tab and newline.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def plain(text: str) -> str:
     """Text fit for an iCalendar TEXT value: newlines as \\n, other control characters gone."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+    return CONTROL_CHARACTERS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
