@@ -140,11 +140,13 @@ class Scope:
     """Which meetups (and which branch-wide links' visits) a funnel covers."""
 
     events: ColumnElement[bool]
-    branch_links: ColumnElement[bool]  # extra visits: branch-wide links in the window
+    # Extra visits: branch-wide links in the window (None for one meetup, so the planner sees
+    # that only the meetup's own links count and reads just their visits).
+    branch_links: ColumnElement[bool] | None
 
 
 def meetup_scope(event: Event) -> Scope:
-    return Scope(Event.id == event.id, InviteLink.id.is_(None))
+    return Scope(Event.id == event.id, None)
 
 
 def day_range(start: date, end: date, timezone: str = "UTC") -> tuple[datetime, datetime]:
@@ -239,11 +241,13 @@ def _grouped_registrations(scope: Scope, key: ColumnElement[K]) -> dict[K, Figur
 
 
 def _visits(scope: Scope, key: ColumnElement[object]) -> CTE:
-    """Visits of the links in scope, each with its grouping key and visitor."""
-    scoped = InviteLink.event_id.in_(select(Event.id).where(scope.events))
-    return (select(key.label("key"), InviteVisit.visitor_key)
-            .join(InviteLink, InviteLink.id == InviteVisit.link_id)
-            .where(or_(scoped, scope.branch_links))).cte("visits")
+    """Visits of the links in scope, each with its grouping key and visitor: those of the
+    meetups' links, then those of branch-wide links (apart, so each part can use its index)."""
+    of_meetups = InviteLink.event_id.in_(select(Event.id).where(scope.events))
+    parts = [of_meetups] if scope.branch_links is None else [of_meetups, scope.branch_links]
+    return union_all(*(select(key.label("key"), InviteVisit.visitor_key)
+                       .join(InviteLink, InviteLink.id == InviteVisit.link_id).where(part)
+                       for part in parts)).cte("visits")
 
 
 def _reached(scope: Scope) -> tuple[int, dict[str, int]]:
