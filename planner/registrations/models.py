@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.db import created_at, instant, intpk, optional_instant, str_enum, updated_at
@@ -47,6 +47,10 @@ class Registration(db.Model):
         # time to fill from the index alone.
         Index("ix_registrations_event_status_cover", "event_id", "status", "queued_at", "id",
               postgresql_include=["guests", "user_id", "checked_in_at"]),
+        # Who came to what: the funnel's history of each member's check-ins, from the index.
+        Index("ix_registrations_attended", "user_id", "event_id",
+              postgresql_where=text("checked_in_at IS NOT NULL"),
+              sqlite_where=text("checked_in_at IS NOT NULL")),
     )
 
     id: Mapped[intpk]
