@@ -152,8 +152,8 @@ def test_segment_boundaries(cast) -> None:
     def of(joined_days: float, recent: int = 0, last_days: float | None = None,
            no_shows: int = 0) -> frozenset[Segment]:
         last = None if last_days is None else now - last_days * day
-        return segments.segments_of(cast.branch, now, now - joined_days * day, recent, last,
-                                    no_shows)
+        return segments.Classifier(cast.branch, now)(now - joined_days * day, recent, last,
+                                                     no_shows)
 
     assert of(30) == {S.NEW} and of(30.001) == set()
     assert of(60) == {S.LURKER} and of(59.99) == set()

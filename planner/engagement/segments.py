@@ -73,10 +73,6 @@ def member_registrations_at(branch: Branch) -> ColumnElement[bool]:
 
 def member_rows(branch: Branch, now: datetime) -> list[MemberEngagement]:
     """Every active member of the branch with their figures and segments, by name."""
-    return _member_rows(branch, now)
-
-
-def _member_rows(branch: Branch, now: datetime) -> list[MemberEngagement]:
     figures = _figures(branch, now)
     rows = db.session.execute(
         select(Membership.user_id, User.display_name, Membership.role, Membership.created_at,
@@ -118,8 +114,8 @@ def _figures(branch: Branch, now: datetime) -> Subquery:
 
 
 class Classifier:
-    """segments_of for many members of one branch at the same moment: the cutoffs are worked
-    out once, and members in the same segments share one frozenset."""
+    """The definitions of the module docstring, for the members of one branch at one moment:
+    the cutoffs are worked out once, and members in the same segments share one frozenset."""
 
     def __init__(self, branch: Branch, now: datetime) -> None:
         self.new_since = now - timedelta(days=NEW_DAYS)
@@ -144,9 +140,3 @@ def _segments(flags: tuple[bool, ...]) -> frozenset[Segment]:
     """The segments whose flag is set, flags in the order of Segment."""
     return frozenset(segment for segment, member_is_in in zip(Segment, flags, strict=True)
                      if member_is_in)
-
-
-def segments_of(branch: Branch, now: datetime, joined_at: datetime, attended_recently: int,
-                last_attended_at: datetime | None, no_shows: int) -> frozenset[Segment]:
-    """The definitions of the module docstring, applied to one member's figures."""
-    return Classifier(branch, now)(joined_at, attended_recently, last_attended_at, no_shows)
