@@ -192,13 +192,16 @@ def _with_history(scope: Scope, key: ColumnElement[K]) -> Subquery:
                .where(scope.events, Registration.user_id.is_not(None)))
     elsewhere = and_(attended, ~scope.events, Registration.user_id.in_(members),
                      Event.branch_id.in_(select(Event.branch_id).where(scope.events)))
-    both = union_all(*(
-        select(key.label("key"), Registration.user_id, Event.branch_id, Registration.guests,
-               Registration.status, Event.starts_at, Event.ends_at,
-               attended.label("attended"), literal(counted).label("counted"))
-        .join(Event, Event.id == Registration.event_id)
-        .outerjoin(InviteLink, InviteLink.id == Registration.invite_link_id).where(where)
-        for where, counted in ((in_scope, True), (elsewhere, False)))).subquery("both")
+    columns = (Registration.user_id, Event.branch_id, Registration.guests, Registration.status,
+               Event.starts_at, Event.ends_at, attended.label("attended"))
+    counted = (select(key.label("key"), *columns, literal(True).label("counted"))
+               .join(Event, Event.id == Registration.event_id)
+               .outerjoin(InviteLink, InviteLink.id == Registration.invite_link_id)
+               .where(in_scope))
+    # The history rows are never counted: they need no grouping key, so no link either.
+    history = (select(null().label("key"), *columns, literal(False).label("counted"))
+               .join(Event, Event.id == Registration.event_id).where(elsewhere))
+    both = union_all(counted, history).subquery("both")
     checked_in_start = case((both.c.attended, both.c.starts_at))
     member_in_branch = {"partition_by": (both.c.user_id, both.c.branch_id),
                         "order_by": both.c.starts_at}
@@ -215,20 +218,21 @@ def _registration_rows(scope: Scope) -> dict[str, Figures]:
 
 def _grouped_registrations(scope: Scope, key: ColumnElement[K]) -> dict[K, Figures]:
     """Every figure but `reached`, grouped by `key` (a channel, a branch), in one query."""
-    rows_ = _with_history(scope, key)
-    attended = rows_.c.attended
-    member = rows_.c.user_id.is_not(None)  # a walk-in without an account has no history
-    came_back = and_(member, days_between(rows_.c.starts_at, rows_.c.after) <= RETURN_DAYS)
-    going_ended = and_(rows_.c.status == RegistrationStatus.GOING, rows_.c.ends_at <= utcnow())
+    timeline = _with_history(scope, key)
+    attended = timeline.c.attended
+    member = timeline.c.user_id.is_not(None)  # a walk-in without an account has no history
+    came_back = and_(member, days_between(timeline.c.starts_at, timeline.c.after) <= RETURN_DAYS)
+    going_ended = and_(timeline.c.status == RegistrationStatus.GOING,
+                       timeline.c.ends_at <= utcnow())
     flags = (select(
-        rows_.c.key, rows_.c.guests,
+        timeline.c.key, timeline.c.guests,
         case((attended, 1), else_=0).label("attended"),
         case((and_(attended, came_back), 1), else_=0).label("returned"),
-        case((and_(attended, or_(~member, rows_.c.before.is_(None))), 1),
+        case((and_(attended, or_(~member, timeline.c.before.is_(None))), 1),
              else_=0).label("first"),
         case((going_ended, 1), else_=0).label("going_ended"),
         case((and_(going_ended, ~attended), 1), else_=0).label("no_show"))
-        .where(rows_.c.counted)).cte("flags")
+        .where(timeline.c.counted)).cte("flags")
     rows = db.session.execute(select(
         flags.c.key, func.count(), func.sum(flags.c.guests),
         func.sum(flags.c.attended), func.sum(flags.c.guests * flags.c.attended),
