@@ -15,15 +15,16 @@ from bench.common import (
     Section,
     backend_name,
     bench_app,
+    branch_with_hall,
     database_url,
+    person,
     print_sections,
     size,
     timed,
 )
 from branches.models import Branch, Role, Venue
-from branches.services import BranchInput, VenueInput, create_branch, save_venue, set_role
+from branches.services import VenueInput, save_venue, set_role
 from planner.accounts.models import User
-from planner.accounts.services import Profile, sign_up
 from planner.events import services
 from planner.events.models import Booking, BookingStatus, Event, EventStatus
 from planner.extensions import db
@@ -63,12 +64,9 @@ def booker(lead: User, venue: Venue) -> Callable[[], None]:
 def run(url: str | None) -> list[Section]:
     app = bench_app(url)
     with app.app_context():
-        profile = Profile("Bench", None, "en", "Asia/Shanghai")
-        admin = sign_up("admin@bench.example", "benchmark-pw", profile, is_admin=True)
-        lead = sign_up("lead@bench.example", "benchmark-pw", profile)
-        branch = create_branch(admin, BranchInput(name="Bench", city="成都", slug="bench"))
-        set_role(admin, branch, lead.id, Role.LEAD)
-        venue = save_venue(lead, branch, VenueInput("Hall", "1 Road", 50))
+        admin, lead = person("admin@bench.example", admin=True), person("lead@bench.example")
+        branch, venue = branch_with_hall(admin, "bench", 50)
+        set_role(admin, branch, lead.id, Role.LEAD)  # a lead, not an admin, books
         empty = save_venue(lead, branch, VenueInput("Empty hall", "2 Road", 50))
         seed(branch, venue)
 

@@ -19,6 +19,7 @@ from bench.common import (
     backend_name,
     bench_app,
     database_url,
+    person,
     print_sections,
     size,
     timed,
@@ -26,7 +27,6 @@ from bench.common import (
 from branches.models import Branch, Venue
 from branches.services import BranchInput, VenueInput, create_branch, save_venue
 from planner.accounts.models import User
-from planner.accounts.services import Profile, sign_up
 from planner.calendars import ics, services
 from planner.events.models import Event, EventStatus
 from planner.extensions import db
@@ -123,9 +123,7 @@ def plain_icalendar(meetups: list[Plain], timezone: str) -> bytes:
 def run(url: str | None) -> list[Section]:
     app = bench_app(url)
     with app.test_request_context():
-        profile = Profile("Bench", None, "en", "Asia/Shanghai")
-        admin = sign_up("admin@bench.example", "benchmark-pw", profile, is_admin=True)
-        member = sign_up("member@bench.example", "benchmark-pw", profile)
+        admin, member = person("admin@bench.example", admin=True), person("member@bench.example")
         branch = create_branch(admin, BranchInput(name="Bench", city="成都", slug="bench"))
         venue = save_venue(admin, branch, VenueInput("Hall", "1 Road", 50, 30.66, 104.06))
         seed(branch, venue, member)

@@ -16,8 +16,6 @@ from __future__ import annotations
 import itertools
 import random
 import secrets
-import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -40,7 +38,7 @@ from bench.common import (
     size,
     timed,
 )
-from bench.load import Call, Client, bearer, gunicorn, server_env
+from bench.load import Call, bearer, gunicorn, send_each, server_env
 from planner.accounts.models import User
 from planner.accounts.services import issue_api_token
 from planner.events import services as events
@@ -107,34 +105,6 @@ def seed(app: Flask) -> Door:
 
 # --- the door at peak ----------------------------------------------------------------------------
 
-def hammer(port: int, calls: list[Call], clients: int) -> tuple[list[float], float, Counter[int]]:
-    """Send every call once from `clients` keep-alive clients: latencies, requests/s, statuses."""
-    queue, lock = iter(calls), threading.Lock()
-    latencies: list[float] = []
-    codes: Counter[int] = Counter()
-
-    def client_loop() -> None:
-        client = Client(port)
-        while True:
-            with lock:
-                call = next(queue, None)
-            if call is None:
-                break
-            answer = client.send(call)
-            with lock:
-                latencies.append(answer.ms)
-                codes[answer.status] += 1
-        client.close()
-
-    threads = [threading.Thread(target=client_loop) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies, len(calls) / (time.perf_counter() - started), codes
-
-
 def scan(door: Door, ticket: str) -> Call:
     return Call("POST", f"/api/v1/events/{door.event_id}/checkins",
                 {"ticket_code": ticket, "nonce": uuid.uuid4().hex, "door": "bench"},
@@ -145,16 +115,16 @@ def door_at_peak(url: str, door: Door) -> list[Figure]:
     figures = []
     fresh = iter(door.tickets)
     with gunicorn(WORKERS, server_env(url)) as server:
-        hammer(server.port, [Call("GET", "/healthz")] * 200, 8)  # warm-up: workers and pools
+        send_each(server.port, [Call("GET", "/healthz")] * 200, 8)  # warm-up: workers, pools
         for clients in CLIENT_COUNTS:
-            ceiling, ceiling_rate, _ = hammer(server.port, [Call("GET", "/healthz")] * SCANS,
-                                              clients)
+            ceiling = send_each(server.port, [Call("GET", "/healthz")] * SCANS, clients)
             calls = [scan(door, ticket) for ticket in itertools.islice(fresh, SCANS)]
-            latencies, rate, codes = hammer(server.port, calls, clients)
+            scans = send_each(server.port, calls, clients)
+            codes = Counter(answer.status for answer in scans.answers)
             figures.append(Figure(
-                f"check-in API, {clients} clients", latencies, ceiling,
+                f"check-in API, {clients} clients", scans.latencies, ceiling.latencies,
                 "GET /healthz, same server and clients",
-                note=f"{rate:.0f} check-ins/s (healthz {ceiling_rate:.0f}/s); "
+                note=f"{scans.rate:.0f} check-ins/s (healthz {ceiling.rate:.0f}/s); "
                      + ", ".join(f"{status}×{n}" for status, n in sorted(codes.items()))))
     return figures
 

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
 
-from bench.common import Figure, Section, bench_app, print_sections, size, timed
+from bench.common import Figure, Section, bench_app, ensure_database, print_sections, size, timed
 from planner.extensions import db
 
 BRANCHES = 300
@@ -101,19 +101,6 @@ GENERATE = {
 }
 
 
-def target_url() -> str:
-    """BENCH_NETWORK_URL, or a database of its own on the local server (created if missing)."""
-    url = os.environ.get("BENCH_NETWORK_URL") or DEFAULT_URL
-    name = make_url(url).database
-    server = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                 {"name": name}):
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    server.dispose()
-    return url
-
-
 def generate() -> list[Figure]:
     """Fill every table; returns one figure per table (seconds, a single sample each)."""
     sizes = {"n": MEMBERS, "b": BRANCHES, "e": MEETUPS, "v": VISITS}
@@ -161,7 +148,7 @@ def figures_to_time() -> dict[str, Callable[[], Any]]:
 
 
 def run(url: str | None = None) -> list[Section]:
-    app = bench_app(url or target_url())
+    app = bench_app(url or ensure_database(os.environ.get("BENCH_NETWORK_URL") or DEFAULT_URL))
     with app.test_request_context():
         generated = generate()
         measured = [Figure(name, timed(action, RUNS, before=db.session.expire_all))

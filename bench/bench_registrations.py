@@ -5,13 +5,9 @@ it on SQLite and PostgreSQL; alone: `python -m bench.bench_registrations`."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-import time
-import urllib.request
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from flask import Flask
@@ -32,6 +28,7 @@ from bench.common import (
     size,
     timed,
 )
+from bench.load import Call, bearer, send_each
 from planner.accounts.models import User
 from planner.accounts.services import issue_api_token
 from planner.events import services as events
@@ -58,22 +55,6 @@ def scheduled_meetup(seats: int, day: int) -> tuple[int, User]:
     return event.id, admin
 
 
-def concurrently(request: Callable[[str], urllib.request.Request],
-                 arguments: list[str]) -> tuple[list[float], float]:
-    """Send one request per argument from CLIENTS threads: latencies (ms) and requests/s."""
-
-    def send(argument: str) -> float:
-        started = time.perf_counter()
-        with urllib.request.urlopen(request(argument), timeout=120) as response:
-            response.read()
-        return (time.perf_counter() - started) * 1000
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-        latencies = list(pool.map(send, arguments))
-    return latencies, len(arguments) / (time.perf_counter() - started)
-
-
 def rsvp_storm(app: Flask) -> Figure:
     with app.app_context():
         event_id, _admin = scheduled_meetup(SEATS, 1)
@@ -81,21 +62,14 @@ def rsvp_storm(app: Flask) -> Figure:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    site = f"http://127.0.0.1:{server.server_port}"
-
-    def post(token: str) -> urllib.request.Request:
-        return urllib.request.Request(
-            f"{site}/api/v1/events/{event_id}/registrations", data=json.dumps({}).encode(),
-            method="POST", headers={"Content-Type": "application/json",
-                                    "Authorization": f"Bearer {token}"})
-
-    floor, floor_rate = concurrently(lambda _: urllib.request.Request(f"{site}/healthz"),
-                                     tokens)
-    latencies, rate = concurrently(post, tokens)
+    port = server.server_port
+    floor = send_each(port, [Call("GET", "/healthz")] * len(tokens), CLIENTS, timeout=120)
+    storm = send_each(port, [Call("POST", f"/api/v1/events/{event_id}/registrations", {},
+                                  bearer(token)) for token in tokens], CLIENTS, timeout=120)
     server.shutdown()
-    return Figure(f"RSVP, {CROWD:,} members, {SEATS} seats, {CLIENTS} clients", latencies, floor,
-                  "GET /healthz, same server and clients",
-                  note=f"{rate:.0f} RSVPs/s (healthz: {floor_rate:.0f}/s)")
+    return Figure(f"RSVP, {CROWD:,} members, {SEATS} seats, {CLIENTS} clients", storm.latencies,
+                  floor.latencies, "GET /healthz, same server and clients",
+                  note=f"{storm.rate:.0f} RSVPs/s (healthz: {floor.rate:.0f}/s)")
 
 
 def registrations_page(app: Flask) -> Figure:

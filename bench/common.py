@@ -19,7 +19,8 @@ from typing import Any
 
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import insert, select, text
+from sqlalchemy import create_engine, insert, make_url, select, text
+from sqlalchemy.exc import OperationalError
 
 from branches.models import Branch, Role, Venue
 from branches.services import (
@@ -195,6 +196,28 @@ def branch_with_hall(lead: User, slug: str, seats: int, *,
         join_branch(staff, branch)
         set_role(lead, branch, staff.id, Role.STAFF)
     return branch, save_venue(lead, branch, VenueInput("Hall", "1 Road", seats))
+
+
+def ensure_database(url: str) -> str:
+    """`url`, its database created first if the server answers and lacks it."""
+    name = make_url(url).database
+    server = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT",
+                           connect_args={"connect_timeout": 3})
+    try:
+        with server.connect() as connection:
+            if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                     {"name": name}):
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError:
+        pass  # not reachable: the caller says so
+    finally:
+        server.dispose()
+    return url
+
+
+def postgres_url() -> str:
+    """BENCH_DATABASE_URL, or the local juhui_bench database (created if missing)."""
+    return ensure_database(os.environ.get("BENCH_DATABASE_URL") or DEFAULT_POSTGRES_URL)
 
 
 def database_url() -> str | None:

@@ -30,8 +30,18 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bench.common import DEFAULT_POSTGRES_URL, Figure, Section, attached_app, print_sections, size
-from bench.load import Answer, Call, Client, Fixture, bearer, gunicorn, seeded, server_env
+from bench.common import Figure, Section, attached_app, postgres_url, print_sections, size
+from bench.load import (
+    Answer,
+    Call,
+    Client,
+    Fixture,
+    bearer,
+    gunicorn,
+    seeded,
+    send_each,
+    server_env,
+)
 from planner.accounts.models import User
 from planner.checkin.models import CheckinScan, ScanOutcome
 from planner.extensions import db
@@ -108,27 +118,14 @@ def operations(fixture: Fixture) -> list[Op]:
 
 def send_all(port: int, ops: list[Op], on_progress: threading.Event) -> None:
     """CLIENTS keep-alive clients send every op once; `on_progress` is set at RESTART_AT."""
-    queue, lock, done = iter(ops), threading.Lock(), [0]
 
-    def client_loop() -> None:
-        client = Client(port, timeout=20)
-        while True:
-            with lock:
-                op = next(queue, None)
-            if op is None:
-                break
-            op.answers.append(client.send(op.call))
-            with lock:
-                done[0] += 1
-                if done[0] >= len(ops) * RESTART_AT:
-                    on_progress.set()
-        client.close()
+    def progress(answered: int) -> None:
+        if answered >= len(ops) * RESTART_AT:
+            on_progress.set()
 
-    threads = [threading.Thread(target=client_loop) for _ in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    sent = send_each(port, [op.call for op in ops], CLIENTS, timeout=20, progress=progress)
+    for op, answer in zip(ops, sent.answers, strict=True):
+        op.answers.append(answer)
 
 
 def retry_failed(port: int, ops: list[Op]) -> None:
@@ -325,7 +322,7 @@ def run(url: str | None) -> tuple[list[Section], bool]:
 
 
 def main() -> None:
-    sections, passed = run(os.environ.get("BENCH_DATABASE_URL") or DEFAULT_POSTGRES_URL)
+    sections, passed = run(postgres_url())
     print_sections(sections)
     sys.exit(0 if passed else 1)
 

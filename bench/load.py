@@ -31,13 +31,13 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from bench.common import (
-    DEFAULT_POSTGRES_URL,
     Figure,
     Section,
     bench_app,
     branch_with_hall,
     crowd,
     person,
+    postgres_url,
     print_sections,
     size,
     temp_folder,
@@ -238,6 +238,50 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+@dataclass(frozen=True)
+class Sent:
+    """Every answer of a `send_each`, in the calls' order, and how many calls a second."""
+
+    answers: list[Answer]
+    rate: float
+
+    @property
+    def latencies(self) -> list[float]:
+        return [answer.ms for answer in self.answers]
+
+
+def send_each(port: int, calls: list[Call], clients: int, *, timeout: float = 30,
+              progress: Callable[[int], None] | None = None) -> Sent:
+    """Send every call once, shared out among `clients` keep-alive clients as each is free;
+    `progress` hears how many have been answered after each answer."""
+    answers: list[Answer | None] = [None] * len(calls)
+    queue, lock, done = iter(enumerate(calls)), threading.Lock(), itertools.count(1)
+
+    def client_loop() -> None:
+        client = Client(port, timeout)
+        while True:
+            with lock:
+                item = next(queue, None)
+            if item is None:
+                break
+            answer = client.send(item[1])
+            with lock:
+                answers[item[0]] = answer
+                answered = next(done)
+                if progress:
+                    progress(answered)
+        client.close()
+
+    threads = [threading.Thread(target=client_loop) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return Sent([answer for answer in answers if answer is not None],
+                len(calls) / (time.perf_counter() - started))
+
+
 class Traffic:
     """Makes the next call of each kind. Fresh members RSVP and fresh tickets are scanned until
     they run out; after that repeats (answered "the same RSVP" / "already checked in")."""
@@ -376,7 +420,7 @@ def run(url: str | None) -> list[Section]:
 
 
 def main() -> None:
-    print_sections(run(os.environ.get("BENCH_DATABASE_URL") or DEFAULT_POSTGRES_URL))
+    print_sections(run(postgres_url()))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bench import bench_bookings, bench_calendars, bench_checkin, bench_registrations, faults, load
-from bench.common import DEFAULT_POSTGRES_URL, Section, quick, render
+from bench.common import Section, postgres_url, quick, render
 
 REPORT = Path(__file__).resolve().parent / "results" / "report.md"
 BENCHMARKS = (bench_bookings, bench_calendars, bench_registrations, bench_checkin)
@@ -83,7 +83,7 @@ def measure(url: str | None) -> tuple[list[Section], bool]:
 
 def main() -> None:
     started = time.perf_counter()
-    url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_POSTGRES_URL
+    url = postgres_url()
     postgres = postgres_version(url)
     sections, passed = measure(url if postgres else None)
     report = header(url, postgres, time.perf_counter() - started, passed)
