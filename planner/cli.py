@@ -1,4 +1,4 @@
-"""Commands: `flask --app wsgi create-admin EMAIL` and `flask --app wsgi demo`."""
+"""Commands: `flask --app wsgi create-admin EMAIL`, `… demo` and `… refresh-funnel`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(create_admin)
     app.cli.add_command(demo)
+    app.cli.add_command(refresh_funnel)
     transfer.register_commands(app)
 
 
@@ -50,3 +51,19 @@ def demo() -> None:
         return
     for role, email in load_demo():
         click.echo(f"  {role:<28} {email:<32} password: {DEMO_PASSWORD}")
+
+
+@click.command("refresh-funnel")
+@click.option("--rebuild", is_flag=True,
+              help="Recount every visitor and every meetup (after loading rows by hand).")
+def refresh_funnel(rebuild: bool) -> None:
+    """Bring the network funnel's kept totals up to date (cron, every few minutes): the
+    network pages would otherwise do it on their first read."""
+    from planner.funnel import rollups
+
+    if rebuild:
+        rollups.rebuild_reach(db.session)
+        rollups.mark_all_stale(db.session)
+    refreshed = rollups.refresh_meetup_figures()
+    db.session.commit()
+    click.echo(f"Refreshed {refreshed} stale meetup marks.")

@@ -3,7 +3,7 @@ attribution of RSVPs and joins, bots, permissions, API shapes, CSV safety and re
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -19,6 +19,7 @@ from planner.funnel.attribution import INVITE_COOKIE, VISITOR_COOKIE
 from planner.funnel.exports import safe_cell, to_csv
 from planner.funnel.models import Channel, InviteLink, InviteVisit
 from planner.registrations.models import Registration
+from planner.timeutil import utcnow
 from tests.conftest import bearer, login
 
 NEXT_YEAR = datetime.now(UTC).year + 1
@@ -155,7 +156,8 @@ def test_api_create_link_and_funnel_shapes(client, cast, meetup) -> None:
                         "attended": 0, "returned": 0}],
         "guests": {"registered": 0, "attended": 0},
         "no_show_rate": None, "first_timer_share": None}
-    branch = client.get(f"/api/v1/branches/{cast.branch.slug}/funnel?from={NEXT_YEAR}-01-01"
+    since = (utcnow() - timedelta(days=1)).date()  # the visit was today
+    branch = client.get(f"/api/v1/branches/{cast.branch.slug}/funnel?from={since}"
                         f"&to={NEXT_YEAR}-12-31", headers=headers)
     assert branch.status_code == 200 and branch.json["stages"][0] == {"name": "reached",
                                                                        "count": 1}

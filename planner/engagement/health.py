@@ -13,7 +13,8 @@ Columns (the health page shows the same text as help):
 - **quiet**: no meetup (not cancelled) started in the last N months (N chosen on the page).
 
 Four set-based statements, however many branches: branches with their member and meetup counts
-and last meetup, the funnel's two, and the fill times.
+and last meetup, the funnel's two (from the kept totals of planner/funnel/rollups.py), and the
+fill times.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ScalarSelect, func, select
 
 from branches.models import Branch, Membership, MembershipStatus
 from planner.events.models import Event, EventStatus
 from planner.extensions import db
-from planner.funnel import report
+from planner.funnel import report, rollups
 from planner.funnel.report import Figures, days_between
 from planner.registrations.models import Registration, RegistrationStatus
 
@@ -51,11 +52,11 @@ class BranchHealth:
         return self.figures.returned / attended if attended else None
 
 
-def health_rows(start: datetime, end: datetime, now: datetime,
+def health_rows(start: date, end: date, now: datetime,
                 quiet_since: datetime) -> list[BranchHealth]:
-    """Every branch, by name, over meetups starting in [start, end)."""
-    scope = report.range_scope(start, end)
-    figures = report.by_branch(scope)
+    """Every branch, by name, over meetups starting from `start` to `end` (whole UTC days)."""
+    scope = report.range_scope(*report.day_range(start, end))
+    figures = rollups.by_branch(start, end)
     fills = fill_hours(scope)
     return [BranchHealth(branch, members, meetups, figures.get(branch.id, NOTHING),
                          fills.get(branch.id), last,

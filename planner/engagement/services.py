@@ -21,7 +21,6 @@ from planner.engagement import health, referrals, segments
 from planner.engagement.segments import MemberEngagement, Segment
 from planner.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from planner.extensions import db
-from planner.funnel import report
 from planner.notifications.kinds import Notice
 from planner.notifications.outbox import notify_members
 from planner.timeutil import utcnow
@@ -114,8 +113,9 @@ def branch_health(actor: Any, start: date, end: date, quiet_months: int) -> list
     if end < start:
         raise InvalidInput(fields={"to": [str(_l("The end date is before the start date."))]})
     now = utcnow()
-    return health.health_rows(*report.day_range(start, end), now,
-                              quiet_since(now, quiet_months))
+    rows = health.health_rows(start, end, now, quiet_since(now, quiet_months))
+    db.session.commit()  # the meetups' figures it refreshed
+    return rows
 
 
 def quiet_since(now: datetime, months: int) -> datetime:

@@ -3,9 +3,10 @@
 Definitions (the funnel page shows the same text as help):
 
 - **reached**: unique visitors (one random cookie each, never an IP address) who opened an invite
-  link of the meetups in scope; for a branch or the network also the branch-wide links opened
-  within the date range. A person who opened two links is one visitor overall, and one in each
-  of the two channels. Link-preview fetchers and crawlers are never counted.
+  link: for a meetup, any of its links, ever; for a branch or the network, any of their links (a
+  meetup's or branch-wide) opened within the date range. A person who opened two links is one
+  visitor overall, and one in each of the two channels. Link-preview fetchers and crawlers are
+  never counted.
 - **registered**: RSVPs to the meetups in scope that stand (going, waitlisted or awaiting
   approval), plus every RSVP that was checked in. An RSVP cancelled before the meetup, or
   declined by a lead, is not counted. Walk-ins registered at the door count as registered and
@@ -47,13 +48,12 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    true,
     type_coerce,
     union_all,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import CTE, Subquery
+from sqlalchemy.sql.expression import CTE, Select, Subquery
 from sqlalchemy.sql.functions import FunctionElement
 
 from branches.models import Branch, Membership
@@ -137,16 +137,14 @@ class Funnel:
 
 @dataclass(frozen=True)
 class Scope:
-    """Which meetups (and which branch-wide links' visits) a funnel covers."""
+    """Which meetups, and which visits of invite links, a funnel covers."""
 
     events: ColumnElement[bool]
-    # Extra visits: branch-wide links in the window (None for one meetup, so the planner sees
-    # that only the meetup's own links count and reads just their visits).
-    branch_links: ColumnElement[bool] | None
+    visits: ColumnElement[bool]
 
 
 def meetup_scope(event: Event) -> Scope:
-    return Scope(Event.id == event.id, None)
+    return Scope(Event.id == event.id, InviteLink.event_id == event.id)
 
 
 def day_range(start: date, end: date, timezone: str = "UTC") -> tuple[datetime, datetime]:
@@ -157,14 +155,15 @@ def day_range(start: date, end: date, timezone: str = "UTC") -> tuple[datetime, 
 
 
 def range_scope(start: datetime, end: datetime, branch: Branch | None = None) -> Scope:
-    """Meetups starting in [start, end) of one branch, or of every branch when `branch` is None."""
-    in_branch = Event.branch_id == branch.id if branch else true()
-    events = and_(in_branch, Event.starts_at >= start, Event.starts_at < end,
+    """Meetups starting in [start, end), and visits in [start, end) of any link, of one branch
+    or of every branch when `branch` is None."""
+    events = and_(Event.starts_at >= start, Event.starts_at < end,
                   Event.status != EventStatus.CANCELLED)
-    link_branch = InviteLink.branch_id == branch.id if branch else true()
-    links = and_(InviteLink.event_id.is_(None), link_branch,
-                 InviteVisit.first_seen_at >= start, InviteVisit.first_seen_at < end)
-    return Scope(events, links)
+    visits = and_(InviteVisit.first_seen_at >= start, InviteVisit.first_seen_at < end)
+    if branch is None:
+        return Scope(events, visits)
+    return Scope(and_(Event.branch_id == branch.id, events),
+                 and_(InviteLink.branch_id == branch.id, visits))
 
 
 def _channel_of_registration() -> ColumnElement[str]:
@@ -192,7 +191,8 @@ def _with_history(scope: Scope, key: ColumnElement[K]) -> Subquery:
                .where(scope.events, Registration.user_id.is_not(None)))
     elsewhere = and_(attended, ~scope.events, Registration.user_id.in_(members),
                      Event.branch_id.in_(select(Event.branch_id).where(scope.events)))
-    columns = (Registration.user_id, Event.branch_id, Registration.guests, Registration.status,
+    columns = (Registration.event_id, Registration.user_id, Event.branch_id, Registration.guests,
+               Registration.status,
                Event.starts_at, Event.ends_at, attended.label("attended"))
     counted = (select(key.label("key"), *columns, literal(True).label("counted"))
                .join(Event, Event.id == Registration.event_id)
@@ -216,42 +216,57 @@ def _registration_rows(scope: Scope) -> dict[str, Figures]:
     return _grouped_registrations(scope, _channel_of_registration())
 
 
-def _grouped_registrations(scope: Scope, key: ColumnElement[K]) -> dict[K, Figures]:
-    """Every figure but `reached`, grouped by `key` (a channel, a branch), in one query."""
+def _flags(scope: Scope, key: ColumnElement[K]) -> CTE:
+    """One row per registration in scope: its grouping key, meetup, guests and a 0/1 column
+    per figure. `going` and `absent` (going, never checked in) do not look at whether the
+    meetup ended; `ended` says it did."""
     timeline = _with_history(scope, key)
     attended = timeline.c.attended
     member = timeline.c.user_id.is_not(None)  # a walk-in without an account has no history
     came_back = and_(member, days_between(timeline.c.starts_at, timeline.c.after) <= RETURN_DAYS)
-    going_ended = and_(timeline.c.status == RegistrationStatus.GOING,
-                       timeline.c.ends_at <= utcnow())
-    flags = (select(
-        timeline.c.key, timeline.c.guests,
+    going = timeline.c.status == RegistrationStatus.GOING
+    return (select(
+        timeline.c.key, timeline.c.event_id, timeline.c.guests,
         case((attended, 1), else_=0).label("attended"),
         case((and_(attended, came_back), 1), else_=0).label("returned"),
         case((and_(attended, or_(~member, timeline.c.before.is_(None))), 1),
              else_=0).label("first"),
-        case((going_ended, 1), else_=0).label("going_ended"),
-        case((and_(going_ended, ~attended), 1), else_=0).label("no_show"))
+        case((going, 1), else_=0).label("going"),
+        case((and_(going, ~attended), 1), else_=0).label("absent"),
+        case((timeline.c.ends_at <= utcnow(), 1), else_=0).label("ended"))
         .where(timeline.c.counted)).cte("flags")
+
+
+def _grouped_registrations(scope: Scope, key: ColumnElement[K]) -> dict[K, Figures]:
+    """Every figure but `reached`, grouped by `key` (a channel, a branch), in one query."""
+    flags = _flags(scope, key)
     rows = db.session.execute(select(
         flags.c.key, func.count(), func.sum(flags.c.guests),
         func.sum(flags.c.attended), func.sum(flags.c.guests * flags.c.attended),
-        func.sum(flags.c.returned), func.sum(flags.c.first), func.sum(flags.c.going_ended),
-        func.sum(flags.c.no_show)).group_by(flags.c.key))
+        func.sum(flags.c.returned), func.sum(flags.c.first),
+        func.sum(flags.c.going * flags.c.ended), func.sum(flags.c.absent * flags.c.ended))
+        .group_by(flags.c.key))
     return {key_: Figures(None, registered, int(attended_), int(returned), int(guests),
                           int(guests_attended), int(first), int(going), int(no_show))
             for (key_, registered, guests, attended_, guests_attended, returned, first,
                  going, no_show) in rows}
 
 
+def meetup_figures(scope: Scope) -> Select[tuple[object, ...]]:
+    """The figures of each meetup in scope by channel, in the columns of MeetupFigures."""
+    flags = _flags(scope, _channel_of_registration())
+    return (select(flags.c.event_id, flags.c.key, func.count(), func.sum(flags.c.guests),
+                   func.sum(flags.c.attended), func.sum(flags.c.guests * flags.c.attended),
+                   func.sum(flags.c.returned), func.sum(flags.c.first), func.sum(flags.c.going),
+                   func.sum(flags.c.absent))
+            .group_by(flags.c.event_id, flags.c.key))
+
+
 def _visits(scope: Scope, key: ColumnElement[object]) -> CTE:
-    """Visits of the links in scope, each with its grouping key and visitor: those of the
-    meetups' links, then those of branch-wide links (apart, so each part can use its index)."""
-    of_meetups = InviteLink.event_id.in_(select(Event.id).where(scope.events))
-    parts = [of_meetups] if scope.branch_links is None else [of_meetups, scope.branch_links]
-    return union_all(*(select(key.label("key"), InviteVisit.visitor_key)
-                       .join(InviteLink, InviteLink.id == InviteVisit.link_id).where(part)
-                       for part in parts)).cte("visits")
+    """Visits in scope, each with its grouping key and visitor."""
+    return (select(key.label("key"), InviteVisit.visitor_key)
+            .join(InviteLink, InviteLink.id == InviteVisit.link_id).where(scope.visits)
+            .cte("visits"))
 
 
 def _reached(scope: Scope) -> tuple[int, dict[str, int]]:
@@ -265,34 +280,26 @@ def _reached(scope: Scope) -> tuple[int, dict[str, int]]:
     return overall, {channel: count for channel, count in rows if channel is not None}
 
 
-def by_branch(scope: Scope) -> dict[int, Figures]:
-    """The overall figures of each branch in scope (two queries, however many branches): the
-    same definitions as `funnel`, a visitor counted once per branch."""
-    registrations = _grouped_registrations(scope, Event.branch_id)
-    visits = _visits(scope, InviteLink.branch_id)
-    reached: dict[int, int] = {branch_id: count for branch_id, count in db.session.execute(
-        select(visits.c.key, func.count(distinct(visits.c.visitor_key))).group_by(visits.c.key))}
-    return {int(branch_id): Figures(reached.get(branch_id, 0),
-                                    *_counts(registrations.get(branch_id, EMPTY)))
-            for branch_id in set(registrations) | set(reached)}
-
-
 def funnel(scope: Scope) -> Funnel:
     """The funnel for a scope: overall and by channel (two queries)."""
-    registrations = _registration_rows(scope)
-    reached_overall, reached = _reached(scope)
+    return assemble(_registration_rows(scope), *_reached(scope))
+
+
+def assemble(registrations: dict[str, Figures], reached_overall: int,
+             reached: dict[str, int]) -> Funnel:
+    """The funnel from the figures of each channel and its visitors."""
     order = [channel.value for channel in Channel] + [DIRECT]
     by_channel = []
     for channel in order:
         figures = registrations.get(channel, EMPTY)
         if channel in reached or channel in registrations:
             reach = reached.get(channel, 0) if channel != DIRECT else None
-            by_channel.append((channel, Figures(reach, *_counts(figures))))
+            by_channel.append((channel, Figures(reach, *counts(figures))))
     overall = sum((figures for _channel, figures in by_channel), EMPTY)
-    return Funnel(Figures(reached_overall, *_counts(overall)), by_channel)
+    return Funnel(Figures(reached_overall, *counts(overall)), by_channel)
 
 
-def _counts(figures: Figures) -> list[int]:
+def counts(figures: Figures) -> list[int]:
     """Every figure but `reached`."""
     return [getattr(figures, f.name) for f in fields(figures)][1:]
 

@@ -24,7 +24,7 @@ from planner.accounts.models import User
 from planner.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from planner.events.models import Event
 from planner.extensions import db
-from planner.funnel import report
+from planner.funnel import report, rollups
 from planner.funnel.models import Channel, InviteLink, InviteVisit
 from planner.timeutil import utcnow
 
@@ -105,8 +105,9 @@ def record_visit(link: InviteLink, visitor_key: str, user_agent: str | None) -> 
         InviteVisit.link_id == link.id, InviteVisit.visitor_key == visitor_key))
     if seen is not None:
         return False
-    db.session.add(InviteVisit(link_id=link.id, visitor_key=visitor_key[:64],
-                               first_seen_at=utcnow()))
+    visitor_key, seen_at = visitor_key[:64], utcnow()
+    rollups.count_visit(link, visitor_key, seen_at)
+    db.session.add(InviteVisit(link_id=link.id, visitor_key=visitor_key, first_seen_at=seen_at))
     try:
         db.session.commit()
     except IntegrityError:  # the same visitor's other tab won the race
@@ -177,13 +178,20 @@ def network_funnel(actor: Any, start: date, end: date) -> report.Funnel:
     """Every branch's meetups starting from `start` to `end` (whole days, UTC); admins only."""
     if not permissions.is_admin(actor):
         raise NotAllowed(_l("Only network admins see the whole network's funnel."))
-    return report.funnel(report.range_scope(*_days(start, end, "UTC")))
+    _check_order(start, end)
+    funnel = rollups.network_funnel(start, end)
+    db.session.commit()  # the meetups' figures it refreshed
+    return funnel
 
 
 def _days(start: date, end: date, timezone: str) -> tuple[Any, Any]:
+    _check_order(start, end)
+    return report.day_range(start, end, timezone)
+
+
+def _check_order(start: date, end: date) -> None:
     if end < start:
         raise InvalidInput(fields={"to": [str(_l("The end date is before the start date."))]})
-    return report.day_range(start, end, timezone)
 
 
 def event_link_rows(actor: Any, event: Event) -> list[report.LinkRow]:
