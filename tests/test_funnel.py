@@ -71,6 +71,10 @@ def move(meetup_: Event, days: int) -> None:
 
 @pytest.fixture
 def world(cast, make_user) -> World:
+    return build_world(cast, make_user)
+
+
+def build_world(cast, make_user) -> World:
     lead = cast.lead
     a, b, c = (meetup(lead, cast.branch, "A", 3, 2), meetup(lead, cast.branch, "B", 4),
                meetup(lead, cast.branch, "C", 8))

@@ -25,8 +25,8 @@ channel counts for it, any other walk-in source counts as "other", and the rest 
 Cancelled meetups are left out of branch and network figures.
 
 Every figure comes from two set-based queries (registrations grouped by channel, visitors grouped
-by channel), however many meetups and people are in scope; `by_branch` gives each branch's
-overall figures the same way (grouped by branch instead of channel).
+by channel), however many meetups and people are in scope. Branch and network funnels add up
+the same figures kept per meetup (planner/funnel/rollups.py) instead of reading every row.
 """
 
 from __future__ import annotations
@@ -212,10 +212,6 @@ def _with_history(scope: Scope, key: ColumnElement[K]) -> Subquery:
     ).subquery("history")
 
 
-def _registration_rows(scope: Scope) -> dict[str, Figures]:
-    return _grouped_registrations(scope, _channel_of_registration())
-
-
 def _flags(scope: Scope, key: ColumnElement[K]) -> CTE:
     """One row per registration in scope: its grouping key, meetup, guests and a 0/1 column
     per figure. `going` and `absent` (going, never checked in) do not look at whether the
@@ -269,7 +265,7 @@ def _visits(scope: Scope, key: ColumnElement[object]) -> CTE:
             .cte("visits"))
 
 
-def _reached(scope: Scope) -> tuple[int, dict[str, int]]:
+def reached(scope: Scope) -> tuple[int, dict[str, int]]:
     """Unique visitors overall and per channel, in one statement."""
     visits = _visits(scope, type_coerce(InviteLink.channel, String))
     unique = func.count(distinct(visits.c.visitor_key))
@@ -282,7 +278,8 @@ def _reached(scope: Scope) -> tuple[int, dict[str, int]]:
 
 def funnel(scope: Scope) -> Funnel:
     """The funnel for a scope: overall and by channel (two queries)."""
-    return assemble(_registration_rows(scope), *_reached(scope))
+    return assemble(_grouped_registrations(scope, _channel_of_registration()),
+                    *reached(scope))
 
 
 def assemble(registrations: dict[str, Figures], reached_overall: int,

@@ -10,8 +10,8 @@ millions of visits and registrations behind them.
   `refresh_meetup_figures` recomputes those before figures are read (and `flask
   refresh-funnel` from cron does it ahead of time).
 
-A branch's own funnel is counted from the visits and registrations themselves
-(planner/funnel/report.py): it is fast enough, and branch-local days need not be UTC days.
+A branch's visitors are counted from its visits (planner/funnel/report.py): a branch has few,
+and its days are local, not UTC. A single meetup's funnel is counted live, whole.
 """
 
 from __future__ import annotations
@@ -228,9 +228,16 @@ def _summed(events: ColumnElement[bool], group: ColumnElement[Any]) -> dict[Any,
 
 # Readers -------------------------------------------------------------------------------------
 
+def branch_funnel(scope: report.Scope) -> Funnel:
+    """A branch's funnel over a range (report.range_scope): its meetups' kept figures, its
+    visitors counted from the visits themselves (a branch has few, and its days are local)."""
+    refresh_meetup_figures()
+    return report.assemble(_summed(scope.events, MeetupFigures.channel),
+                           *report.reached(scope))
+
+
 def network_funnel(start: date, end: date) -> Funnel:
-    """The whole network's funnel over whole UTC days from `start` to `end` (stale meetups are
-    refreshed first, in the caller's transaction)."""
+    """The whole network's funnel over whole UTC days from `start` to `end`."""
     refresh_meetup_figures()
     events = report.range_scope(*report.day_range(start, end)).events
     reached = _visitors(ReachKind.CHANNEL, ReachDay.channel, start, end)

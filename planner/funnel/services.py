@@ -171,7 +171,10 @@ def meetup_funnel(actor: Any, event: Event) -> report.Funnel:
 def branch_funnel(actor: Any, branch: Branch, start: date, end: date) -> report.Funnel:
     """Meetups of the branch starting from `start` to `end` (whole days, branch-local)."""
     _require_lead(actor, branch)
-    return report.funnel(report.range_scope(*_days(start, end, branch.timezone), branch))
+    funnel = rollups.branch_funnel(
+        report.range_scope(*_days(start, end, branch.timezone), branch))
+    db.session.commit()  # the meetups' figures it refreshed
+    return funnel
 
 
 def network_funnel(actor: Any, start: date, end: date) -> report.Funnel:

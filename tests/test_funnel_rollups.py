@@ -1,0 +1,169 @@
+"""The kept totals (planner/funnel/rollups.py) against the live count of report.py: after every
+kind of change the branch and network figures read from them must equal a count from scratch.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from itertools import combinations_with_replacement
+
+import pytest
+from sqlalchemy import select
+
+from planner.checkin.services import WalkIn, register_walk_in, undo
+from planner.events.models import Event, EventStatus
+from planner.extensions import db
+from planner.funnel import report, rollups
+from planner.funnel import services as funnel
+from planner.funnel.models import Channel, ReachDay, StaleMeetup
+from planner.registrations.models import Registration
+from planner.timeutil import utcnow
+from tests.conftest import make_branch
+from tests.test_funnel import BROWSER, DAY_A, World, build_world, come, move
+
+EMPTY = report.Figures(0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+
+@pytest.fixture
+def world(cast, make_user) -> World:
+    """The hand-built world of tests/test_funnel.py."""
+    return build_world(cast, make_user)
+
+
+def _ranges() -> list[tuple[date, date]]:
+    """Whole UTC days: everything, meetup A's day alone, and B and C without A."""
+    today = utcnow().date()
+    return [((DAY_A - timedelta(days=1)).date(), today), (DAY_A.date(), DAY_A.date()),
+            ((DAY_A + timedelta(days=20)).date(), today)]
+
+
+def assert_kept_equals_live(*branches) -> None:
+    for start, end in _ranges():
+        window = report.day_range(start, end)
+        assert rollups.network_funnel(start, end) == report.funnel(report.range_scope(*window))
+        kept = rollups.by_branch(start, end)
+        for branch in branches:
+            live = report.funnel(report.range_scope(*window, branch))
+            assert kept.get(branch.id, EMPTY) == live.overall, (branch.name, start, end)
+            local = report.range_scope(*report.day_range(start, end, branch.timezone), branch)
+            assert rollups.branch_funnel(local) == report.funnel(local)
+        db.session.commit()
+
+
+def registration(event: Event, name: str) -> Registration:
+    return db.session.scalars(select(Registration).join(Registration.user).where(
+        Registration.event_id == event.id, Registration.user.has(display_name=name))).one()
+
+
+def test_kept_figures_equal_a_count_from_scratch_after_every_change(world: World,
+                                                                     cast) -> None:
+    branches = (cast.branch, cast.other_branch)
+    assert_kept_equals_live(*branches)
+    late = registration(world.a, "P3")  # a no-show at A checked in after all
+    come(cast.lead, late)
+    assert_kept_equals_live(*branches)
+    undo(cast.lead, world.b.id, registration(world.b, "P0").id)  # p0 no longer returned for A
+    assert_kept_equals_live(*branches)
+    move(world.c, 60)  # p1 at C is now a return for A
+    db.session.commit()
+    assert_kept_equals_live(*branches)
+    world.b.status = EventStatus.CANCELLED
+    db.session.commit()
+    assert_kept_equals_live(*branches)
+    register_walk_in(cast.other_lead, world.x.id, WalkIn("Walk Li", source="poster"))
+    register_walk_in(cast.lead, world.c.id, WalkIn("Walk Qian", guests=2, source="chat_group"))
+    assert_kept_equals_live(*branches)
+
+
+def test_a_check_in_makes_stale_the_members_meetups_of_that_branch_only(world: World,
+                                                                        cast) -> None:
+    rollups.refresh_meetup_figures()
+    db.session.commit()
+    assert not db.session.scalars(select(StaleMeetup.event_id)).all()
+    come(cast.lead, registration(world.b, "P1"))  # p1 had not come to B
+    stale = set(db.session.scalars(select(StaleMeetup.event_id)))
+    # p1's Chengdu meetups: A, B and C; not X, p1's meetup in Beijing.
+    assert stale == {world.a.id, world.b.id, world.c.id}
+    assert rollups.refresh_meetup_figures() == 3
+    db.session.commit()
+    assert not db.session.scalars(select(StaleMeetup.event_id)).all()
+
+
+def test_moving_a_meetup_makes_its_members_other_meetups_stale(world: World, cast) -> None:
+    rollups.refresh_meetup_figures()
+    db.session.commit()
+    move(world.x, 20)  # p1 is X's only member; p1's other Beijing meetups: none
+    db.session.commit()
+    assert set(db.session.scalars(select(StaleMeetup.event_id))) == {world.x.id}
+    world.a.title = "A, renamed"  # the figures do not read titles
+    db.session.commit()
+    assert set(db.session.scalars(select(StaleMeetup.event_id))) == {world.x.id}
+
+
+@pytest.fixture
+def visits_over_days(cast, monkeypatch):
+    """Four visitors over six days, on links of two channels in two branches; returns the
+    first day and the branches."""
+    meetup_link = funnel.create_link(cast.lead, cast.branch, "Group", Channel.CHAT_GROUP)
+    poster = funnel.create_link(cast.lead, cast.branch, "Poster", Channel.POSTER)
+    elsewhere = funnel.create_link(cast.other_lead, cast.other_branch, "Beijing group",
+                                   Channel.CHAT_GROUP)
+    first = (utcnow() - timedelta(days=10)).replace(hour=12)
+    plan = [(0, meetup_link, "v1"), (0, meetup_link, "v2"), (1, poster, "v1"),
+            (2, elsewhere, "v1"), (2, meetup_link, "v3"), (3, meetup_link, "v1"),
+            (4, elsewhere, "v2"), (4, poster, "v2"), (5, poster, "v4"), (5, elsewhere, "v4"),
+            (5, poster, "v3")]
+    for day, link, visitor in plan:
+        monkeypatch.setattr(funnel, "utcnow", lambda day=day: first + timedelta(days=day))
+        funnel.record_visit(link, f"{visitor}-visitor-key-0000", BROWSER)
+    return first.date(), (cast.branch, cast.other_branch)
+
+
+def _live_reached(start: date, end: date, branch=None) -> tuple[int, dict[str, int]]:
+    return report.reached(report.range_scope(*report.day_range(start, end), branch))
+
+
+def test_visitors_of_any_range_of_days_counted_once(visits_over_days) -> None:
+    first, branches = visits_over_days
+    days = [first + timedelta(days=n) for n in range(-1, 7)]
+    for start, end in combinations_with_replacement(days, 2):
+        funnel_ = rollups.network_funnel(start, end)
+        overall, by_channel = _live_reached(start, end)
+        assert funnel_.overall.reached == overall, (start, end)
+        assert {c: f.reached for c, f in funnel_.by_channel} == by_channel, (start, end)
+        kept = rollups.by_branch(start, end)
+        for branch in branches:
+            expected = _live_reached(start, end, branch)[0]
+            assert kept.get(branch.id, EMPTY).reached == expected, (branch.name, start, end)
+    everything = rollups.network_funnel(first, first + timedelta(days=5))
+    assert everything.overall.reached == 4
+    assert [(c, f.reached) for c, f in everything.by_channel] == [
+        ("chat_group", 4), ("poster", 4)]
+
+
+def test_recounting_visitors_gives_the_same_rows(visits_over_days) -> None:
+    def rows() -> list[tuple[object, ...]]:
+        return sorted(tuple(row) for row in db.session.execute(select(
+            ReachDay.kind, ReachDay.day, ReachDay.branch_id, ReachDay.channel,
+            ReachDay.previous_day, ReachDay.visitors)))
+
+    counted_one_by_one = rows()
+    assert counted_one_by_one
+    rollups.rebuild_reach(db.session)
+    db.session.commit()
+    assert rows() == counted_one_by_one
+
+
+def test_refresh_command_recounts_everything(runner, world: World, cast) -> None:
+    db.session.execute(ReachDay.__table__.delete())
+    db.session.commit()
+    result = runner.invoke(args=["refresh-funnel", "--rebuild"])
+    assert result.exit_code == 0 and "Refreshed" in result.output
+    assert not db.session.scalars(select(StaleMeetup.event_id)).all()
+    assert_kept_equals_live(cast.branch, cast.other_branch)
+
+
+def test_a_new_branch_with_nothing_yet_has_no_figures(cast) -> None:
+    branch = make_branch(cast.admin, "empty", "上海")
+    today = utcnow().date()
+    assert branch.id not in rollups.by_branch(today - timedelta(days=30), today)
