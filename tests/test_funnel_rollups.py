@@ -4,22 +4,31 @@ kind of change the branch and network figures read from them must equal a count 
 
 from __future__ import annotations
 
+import threading
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from itertools import combinations_with_replacement
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import false, select, true
 
+from planner.accounts.services import issue_api_token
 from planner.checkin.services import WalkIn, register_walk_in, undo
 from planner.events.models import Event, EventStatus
 from planner.extensions import db
 from planner.funnel import report, rollups
 from planner.funnel import services as funnel
-from planner.funnel.models import Channel, ReachDay, StaleMeetup
+from planner.funnel.models import Channel, MeetupFigures, ReachDay, StaleMeetup
+from planner.registrations import services as registrations
 from planner.registrations.models import Registration
 from planner.timeutil import utcnow
 from tests.conftest import make_branch
+from tests.test_checkin import meetup
+from tests.test_checkin_concurrency import scan
 from tests.test_funnel import BROWSER, DAY_A, World, build_world, come, move
+from tests.test_rsvp_concurrency import members
 
 EMPTY = report.Figures(0, 0, 0, 0, 0, 0, 0, 0, 0)
 
@@ -167,3 +176,73 @@ def test_a_new_branch_with_nothing_yet_has_no_figures(cast) -> None:
     branch = make_branch(cast.admin, "empty", "上海")
     today = utcnow().date()
     assert branch.id not in rollups.by_branch(today - timedelta(days=30), today)
+
+
+def _get(url: str, token: str) -> int:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_figures_stay_exact_while_doors_scan_and_leads_read(live_server, cast) -> None:
+    """Four doors check 40 people in while two leads keep reading the branch funnel (each
+    read refreshes the stale meetups): no read fails, and afterwards the kept figures are
+    exactly a count from scratch."""
+    earlier, tonight = meetup(cast, 40, "Earlier"), meetup(cast, 40, "Tonight")
+    move_by(earlier, timedelta(days=-30))
+    crowd = members(40)
+    for person in crowd:
+        registrations.rsvp(person, earlier.id)
+        registrations.rsvp(person, tonight.id)
+    for person in crowd[:20]:
+        come(cast.lead, registration(earlier, person.display_name))
+    codes = list(db.session.scalars(select(Registration.ticket_code).where(
+        Registration.event_id == tonight.id)))
+    doors = [issue_api_token(cast.staff) for _door in range(4)]
+    reader = issue_api_token(cast.lead)
+    scan_url = f"{live_server}/api/v1/events/{tonight.id}/checkins"
+    year = tonight.starts_at.year
+    funnel_url = (f"{live_server}/api/v1/branches/{cast.branch.slug}/funnel"
+                  f"?from={year - 1}-01-01&to={year}-12-31")
+    expected = {earlier.id: (20, 20), tonight.id: (40, 0)}
+    db.session.commit()  # and no query here until the doors are done (SQLite's write lock)
+    scanning = threading.Event()
+    scanning.set()
+
+    def read() -> set[int]:
+        statuses = {_get(funnel_url, reader)}
+        while scanning.is_set():
+            statuses.add(_get(funnel_url, reader))
+        return statuses
+
+    def door(number: int) -> list[tuple[int, str]]:
+        return [scan(scan_url, doors[number], code) for code in codes[number::4]]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        readers = [pool.submit(read) for _reader in range(2)]
+        try:
+            answers = [answer for answers in pool.map(door, range(4)) for answer in answers]
+        finally:
+            scanning.clear()
+        statuses = set().union(*(future.result() for future in readers))
+    assert answers == [(201, "ok")] * 40 and statuses == {200}
+    db.session.expire_all()
+    rollups.refresh_meetup_figures()
+    db.session.commit()
+    kept = db.session.execute(select(
+        MeetupFigures.event_id, MeetupFigures.channel, MeetupFigures.registered,
+        MeetupFigures.guests_registered, MeetupFigures.attended, MeetupFigures.guests_attended,
+        MeetupFigures.returned, MeetupFigures.first_timers, MeetupFigures.going,
+        MeetupFigures.absent)).all()
+    from_scratch = db.session.execute(report.meetup_figures(report.Scope(true(), false())))
+    assert sorted(kept) == sorted(tuple(row) for row in from_scratch)
+    assert {row.event_id: (row.attended, row.returned) for row in kept} == expected
+
+
+def move_by(event: Event, delta: timedelta) -> None:
+    event.starts_at += delta
+    event.ends_at += delta
+    db.session.commit()
