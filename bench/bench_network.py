@@ -2,7 +2,10 @@
 50,000 meetups, 2,000,000 registrations, 100,000 invite links and 5,000,000 visits — generated
 set-based in SQL (generate_series), then the funnel figures timed through the same services the
 pages call: the branch funnel, the network funnel, the biggest branch's engagement segments and
-the branch-health table.
+the branch-health table. The rows are loaded with SQL, so the funnel's kept totals
+(planner/funnel/rollups.py) are then built from scratch, as `flask refresh-funnel --rebuild`
+does, and timed; so are the network funnel right after 100 check-ins (its refresh included) and
+the cost a new visit pays to keep the visitor counts.
 
 Members belong to a home branch, skewed so that branch 1 is by far the biggest; each member
 RSVPs to two meetups of their home branch; 70% of those going to past meetups were checked in;
@@ -14,16 +17,23 @@ local server, created if missing; BENCH_QUICK=1 for a small smoke run).
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from bench.common import Figure, Section, bench_app, ensure_database, print_sections, size, timed
+from planner.events.models import Event
 from planner.extensions import db
+from planner.funnel import rollups
+from planner.funnel import services as funnel
+from planner.funnel.models import InviteLink
+from planner.registrations.models import Registration, RegistrationStatus
+from planner.timeutil import utcnow
 
 BRANCHES = 300
 MEMBERS = size(1_000_000, 20_000)
@@ -117,11 +127,44 @@ def generate() -> list[Figure]:
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"))
     db.session.commit()
+    figures.append(_seconds("count every visitor by day (rebuild)",
+                            lambda: rollups.rebuild_reach(db.session)))
+    rollups.mark_all_stale(db.session)
+    figures.append(_seconds("compute every meetup's figures (refresh of all)",
+                            rollups.refresh_meetup_figures))
+    figures.append(_seconds("VACUUM ANALYZE", _vacuum))
+    return figures
+
+
+def _seconds(name: str, action: Callable[[], object]) -> Figure:
+    """A single timed step, committed."""
     started = time.perf_counter()
+    action()
+    db.session.commit()
+    return Figure(name, [time.perf_counter() - started], unit="s")
+
+
+def _vacuum() -> None:
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
-    figures.append(Figure("VACUUM ANALYZE", [time.perf_counter() - started], unit="s"))
-    return figures
+
+
+def check_in_some(count: int = 100) -> None:
+    """`count` people who had not come to past meetups are checked in after all, through the
+    ORM (so their meetups are marked stale as a door's check-ins would)."""
+    late = db.session.scalars(
+        select(Registration).join(Event, Event.id == Registration.event_id)
+        .where(Registration.checked_in_at.is_(None), Registration.user_id.is_not(None),
+               Registration.status == RegistrationStatus.GOING, Event.starts_at < utcnow())
+        .order_by(Registration.id.desc()).limit(count))
+    for registration in late:
+        registration.checked_in_at = registration.event.starts_at
+    db.session.commit()
+
+
+def new_visit(link: InviteLink) -> Callable[[], object]:
+    keys = (f"bench-visitor-{n}" for n in itertools.count())
+    return lambda: funnel.record_visit(link, next(keys), "Mozilla/5.0")
 
 
 def figures_to_time() -> dict[str, Callable[[], Any]]:
@@ -129,7 +172,6 @@ def figures_to_time() -> dict[str, Callable[[], Any]]:
     from branches.models import Branch
     from planner.accounts.models import User
     from planner.engagement import services as engagement
-    from planner.funnel import services as funnel
 
     admin = db.session.scalar(db.select(User).where(User.is_admin))
     biggest = db.session.get(Branch, 1)
@@ -147,12 +189,25 @@ def figures_to_time() -> dict[str, Callable[[], Any]]:
     return timings
 
 
+def incremental_figures() -> list[Figure]:
+    from planner.accounts.models import User
+
+    admin = db.session.scalar(db.select(User).where(User.is_admin))
+    today = date.today()
+    return [
+        Figure("network funnel right after 100 check-ins (refresh included)",
+               timed(lambda: funnel.network_funnel(
+                   admin, today - timedelta(days=365), today), RUNS, before=check_in_some)),
+        Figure("a new visit, visitor counts kept (record_visit)",
+               timed(new_visit(db.session.get(InviteLink, 1)), 10 * RUNS))]
+
+
 def run(url: str | None = None) -> list[Section]:
     app = bench_app(url or ensure_database(os.environ.get("BENCH_NETWORK_URL") or DEFAULT_URL))
     with app.test_request_context():
         generated = generate()
         measured = [Figure(name, timed(action, RUNS, before=db.session.expire_all))
-                    for name, action in figures_to_time().items()]
+                    for name, action in figures_to_time().items()] + incremental_figures()
     return [Section(f"National network on PostgreSQL: {MEMBERS:,} members, {MEETUPS:,} "
                     f"meetups, {VISITS:,} visits", measured + generated)]
 
