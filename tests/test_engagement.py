@@ -1,5 +1,6 @@
-"""Member engagement segments on a hand-built branch, every figure asserted; the one-query rule;
-the lead page with its filter and bulk nudges and removals; who may see it.
+"""Member engagement segments on a hand-built branch, every figure asserted; a fixed number of
+statements however many members; the lead page with its filter, pages, CSV download and bulk
+nudges and removals; who may see it.
 
 The world (Chengdu, no-show policy: 2 no-shows in the last 3 meetups; days before now):
 meetups M1 (20), M2 (100), M3 (170), M4 (200), a cancelled one K (30) and Beijing's X (10).
@@ -14,17 +15,21 @@ meetups M1 (20), M2 (100), M3 (170), M4 (200), a cancelled one K (30) and Beijin
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
 from branches.models import AuditAction, AuditEntry, Branch, Membership
 from branches.services import join_branch
 from planner.accounts.models import User
 from planner.checkin.services import redeem
+from planner.db import UTCDateTime
 from planner.engagement import segments, services
 from planner.engagement import views as engagement_views
 from planner.engagement.segments import Segment
@@ -61,11 +66,11 @@ def come(door: User, registration: Registration) -> None:
     assert redeem(door, registration.event_id, ticket_code=registration.ticket_code).ok
 
 
-def member_since(user: User, branch: Branch, days: int) -> None:
+def member_since(user: User, branch: Branch, days: int, now: datetime | None = None) -> None:
     join_branch(user, branch)
     membership = db.session.scalar(select(Membership).where(
         Membership.user_id == user.id, Membership.branch_id == branch.id))
-    membership.created_at = utcnow() - timedelta(days=days)
+    membership.created_at = (now or utcnow()) - timedelta(days=days)
 
 
 @dataclass
@@ -119,10 +124,24 @@ def test_every_member_in_exactly_their_segments(world: World, cast) -> None:
     assert [row.name for row in result.members] == sorted(row.name for row in result.members)
     assert result.counts == {S.NEW: 4, S.ACTIVE: 3, S.REGULAR: 1, S.LURKER: 2,
                              S.NO_SHOW_PRONE: 1}
-    assert result.total == 9
+    assert (result.total, result.matching, result.page, result.pages, result.first) == (
+        9, 9, 1, 1, 0)
     lurkers = services.member_engagement(cast.lead, cast.branch, S.LURKER)
     assert [row.name for row in lurkers.members] == ["Lee", "Olga"]
-    assert lurkers.counts == result.counts
+    assert (lurkers.counts, lurkers.total, lurkers.matching) == (result.counts, 9, 2)
+
+
+def test_counts_agree_with_the_rows_of_each_segment(world: World, cast, make_user) -> None:
+    for n in range(5):
+        member_since(make_user(f"Old {n}"), cast.branch, 70)  # lurkers
+    db.session.commit()
+    result = services.member_engagement(cast.lead, cast.branch)
+    assert result.counts[S.LURKER] == 7 and result.total == 14
+    for segment in Segment:
+        chosen = services.member_engagement(cast.lead, cast.branch, segment)
+        assert chosen.matching == result.counts[segment] == len(chosen.members), segment
+        assert all(segment in row.segments for row in chosen.members)
+        assert chosen.members == [row for row in result.members if segment in row.segments]
 
 
 def test_no_shows_agree_with_the_registration_policy(world: World, cast) -> None:
@@ -142,9 +161,12 @@ def test_policy_off_means_nobody_is_no_show_prone(world: World, cast) -> None:
     db.session.commit()
     fay = by_name(segments.member_rows(cast.branch, utcnow()))["Fay"]
     assert fay == (1, 1, 2, {S.ACTIVE})
+    assert segments.segment_counts(cast.branch, utcnow()).by_segment[S.NO_SHOW_PRONE] == 0
+    assert segments.member_rows(cast.branch, utcnow(), S.NO_SHOW_PRONE) == []
 
 
 def test_segment_boundaries(cast) -> None:
+    """The SQL definitions, evaluated by the database on figures given as literals."""
     now = utcnow()
     day = timedelta(days=1)
     cast.branch.no_show_limit = 2
@@ -152,15 +174,41 @@ def test_segment_boundaries(cast) -> None:
     def of(joined_days: float, recent: int = 0, last_days: float | None = None,
            no_shows: int = 0) -> frozenset[Segment]:
         last = None if last_days is None else now - last_days * day
-        return segments.Classifier(cast.branch, now)(now - joined_days * day, recent, last,
-                                                     no_shows)
+        figures = segments.Figures(literal(now - joined_days * day, UTCDateTime()),
+                                   literal(recent), literal(last, UTCDateTime()),
+                                   literal(no_shows))
+        flags = segments.segment_flags(cast.branch, now, figures)
+        return segments.segments_of(tuple(db.session.execute(select(*flags.values())).one()))
 
     assert of(30) == {S.NEW} and of(30.001) == set()
     assert of(60) == {S.LURKER} and of(59.99) == set()
     assert of(400, 1, 90) == {S.ACTIVE} and of(400, 1, 90.001) == set()
-    assert of(400, 1, 180.001) == {S.LURKER}
+    assert of(400, 1, 180) == set() and of(400, 1, 180.001) == {S.LURKER}
     assert of(400, 3, 100) == {S.REGULAR} and of(400, 2, 100) == set()
     assert of(400, 0, 100, 2) == {S.NO_SHOW_PRONE} and of(400, 0, 100, 1) == set()
+    cast.branch.no_show_limit = None
+    assert of(400, 0, 100, 9) == set()
+
+
+def test_boundaries_on_stored_rows(cast, make_user) -> None:
+    """Exactly 30, 60, 90 and 180 days before `now`, as the database compares stored times."""
+    now = utcnow()
+    branch = cast.branch
+    people = {name: make_user(name) for name in ("Day30", "Day60", "Came90", "Came180")}
+    for name, days in (("Day30", 30), ("Day60", 60), ("Came90", 400), ("Came180", 400)):
+        member_since(people[name], branch, days, now)
+    for name, days in (("Came90", 90), ("Came180", 180)):
+        made = meetup(cast.lead, branch, f"{days} days ago")
+        come(cast.lead, registrations.rsvp(people[name], made.id))
+        made.starts_at = now - timedelta(days=days)
+        made.ends_at = made.starts_at + timedelta(hours=2)
+    db.session.commit()
+    rows = {row.name: row.segments for row in segments.member_rows(branch, now)}
+    assert rows["Day30"] == {S.NEW} and rows["Day60"] == {S.LURKER}
+    assert rows["Came90"] == {S.ACTIVE}
+    assert rows["Came180"] == set()  # came exactly 180 days ago: not yet a lurker
+    later = segments.member_rows(branch, now + timedelta(seconds=1))
+    assert {row.name: row.segments for row in later}["Came180"] == {S.LURKER}
 
 
 def _statements_during(action) -> list[str]:
@@ -177,21 +225,67 @@ def _statements_during(action) -> list[str]:
     return statements
 
 
-def test_one_query_with_few_or_many_members(world: World, cast, make_user) -> None:
-    assert cast.branch.no_show_window  # loaded beforehand
-    few = _statements_during(lambda: segments.member_rows(cast.branch, utcnow()))
-    m6 = meetup(cast.lead, cast.branch, "M6")
-    for n in range(40):
+def _add_extras(cast, make_user, count: int) -> None:
+    """`count` more members, each checked in at a meetup 5 days ago."""
+    made = meetup(cast.lead, cast.branch, "M6")
+    for n in range(count):
         person = make_user(f"Extra {n:02d}")
         join_branch(person, cast.branch)
-        come(cast.lead, registrations.rsvp(person, m6.id))
-    held(m6, 5)
+        come(cast.lead, registrations.rsvp(person, made.id))
+    held(made, 5)
     db.session.commit()
-    assert cast.branch.no_show_window
+
+
+def test_fixed_statements_with_few_or_many_members(world: World, cast, make_user) -> None:
+    assert cast.branch.no_show_window and not cast.lead.is_admin  # loaded beforehand
+
+    def page() -> services.Engagement:
+        return services.member_engagement(cast.lead, cast.branch, S.ACTIVE, 2, per_page=5)
+
+    few = _statements_during(lambda: segments.member_rows(cast.branch, utcnow()))
+    few_page = _statements_during(page)
+    _add_extras(cast, make_user, 40)
+    assert cast.branch.no_show_window and not cast.lead.is_admin
     rows: list = []
     many = _statements_during(lambda: rows.extend(segments.member_rows(cast.branch, utcnow())))
+    many_page = _statements_during(page)
     assert (len(few), len(many), len(rows)) == (1, 1, 49)
     assert by_name(rows)["Extra 07"] == (1, 1, 0, {S.NEW, S.ACTIVE})
+    assert len(few_page) == len(many_page) == 3  # who is asking, the counts, the page
+    assert "LIMIT" in many_page[-1]
+
+
+def test_the_page_runs_as_many_statements_for_many_members(client, world: World, cast,
+                                                           make_user, monkeypatch) -> None:
+    monkeypatch.setattr(engagement_views, "MEMBERS_PER_PAGE", 4)
+    login(client, cast.lead)
+    url = f"/branches/{cast.branch.slug}/members/engagement?segment=active&page=2"
+    few = _statements_during(lambda: client.get(url))
+    _add_extras(cast, make_user, 40)
+    response: list = []
+    many = _statements_during(lambda: response.append(client.get(url)))
+    assert len(few) == len(many)
+    assert len(member_names(response[0].text)) == 4 and "of 43" in response[0].text
+
+
+def test_pages_and_segment_are_taken_in_sql(world: World, cast) -> None:
+    def names(segment: Segment | None, page: int, per_page: int = 4) -> tuple:
+        result = services.member_engagement(cast.lead, cast.branch, segment, page, per_page)
+        return [row.name for row in result.members], result.page, result.pages, result.first
+
+    assert names(None, 1) == (["Ann", "Fay", "Lead Li", "Lee"], 1, 3, 0)
+    assert names(None, 2) == (["Member Ma", "Nina", "Olga", "Rob"], 2, 3, 4)
+    assert names(None, 3) == (["Staff Sun"], 3, 3, 8)
+    assert names(None, 99) == names(None, 3) and names(None, -1) == names(None, 1)
+    assert names(S.LURKER, 2, per_page=1) == (["Olga"], 2, 2, 1)
+    assert names(S.ACTIVE, 5, per_page=2) == (["Rob"], 2, 2, 2)
+    assert names(S.REGULAR, 1) == (["Rob"], 1, 1, 0)
+    cast.branch.no_show_limit = None
+    db.session.commit()
+    nobody = services.member_engagement(cast.lead, cast.branch, S.NO_SHOW_PRONE, 3)
+    assert (nobody.members, nobody.matching, nobody.page, nobody.pages) == ([], 0, 1, 1)
+    rows = segments.member_rows(cast.branch, utcnow(), S.NEW, limit=2, offset=1)
+    assert [row.name for row in rows] == ["Member Ma", "Nina"]
 
 
 def outbox(kind: str = "nudge") -> list[OutboxMessage]:
@@ -256,8 +350,6 @@ def test_remove_reports_whom_the_rules_refuse(world: World, cast, make_user) -> 
 
 
 def member_names(html: str) -> list[str]:
-    import re
-
     return re.findall(r'<label for="member-\d+">([^<]+)</label>', html)
 
 
@@ -316,8 +408,6 @@ def test_bulk_action_needs_the_csrf_token(make_app, world: World, cast) -> None:
     app = make_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
     page = client.get("/login")
-    import re
-
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
     token = token or re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     logged_in = client.post("/login", data={"email": cast.lead.email, "password": PASSWORD,
@@ -330,12 +420,72 @@ def test_bulk_action_needs_the_csrf_token(make_app, world: World, cast) -> None:
         assert outbox() == []
 
 
+MEMBERS_CSV_HEADER = ["Name", "Role", "Joined", "Meetups attended",
+                      "Attended in the last 180 days", "Last attended", "No-shows", "Segments"]
+
+
+def csv_rows(response) -> list[list[str]]:
+    assert response.data.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+
+
+def test_csv_has_every_member_of_the_segment(client, world: World, cast, monkeypatch) -> None:
+    monkeypatch.setattr(engagement_views, "MEMBERS_PER_PAGE", 4)  # the file is not one page
+    login(client, cast.lead)
+    url = f"/branches/{cast.branch.slug}/members/engagement.csv"
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="chengdu-members-everyone.csv"')
+    assert response.headers["Cache-Control"] == "private, no-store"
+    header, *rows = csv_rows(response)
+    assert header == MEMBERS_CSV_HEADER
+    assert [row[0] for row in rows] == ["Ann", "Fay", "Lead Li", "Lee", "Member Ma", "Nina",
+                                        "Olga", "Rob", "Staff Sun"]
+    by = {row[0]: row for row in rows}
+    assert by["Rob"][1] == "Member" and by["Lead Li"][1] == "Lead"
+    assert by["Rob"][3:5] + by["Rob"][6:] == ["3", "3", "0", "Active, Regular"]
+    assert by["Olga"][3:5] + by["Olga"][6:] == ["1", "0", "0", "Lurker"]
+    assert by["Fay"][6:] == ["2", "Active, No-show-prone"]
+    assert by["Nina"][5] == "—"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d\+08:00", by["Nina"][2])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d\+08:00", by["Ann"][5])
+    lurkers = client.get(f"{url}?segment=lurker")
+    assert [row[0] for row in csv_rows(lurkers)[1:]] == ["Lee", "Olga"]
+    assert 'filename="chengdu-members-lurker.csv"' in lurkers.headers["Content-Disposition"]
+    assert len(csv_rows(client.get(f"{url}?segment=bogus"))) == 10  # everyone, as the page
+
+
+def test_csv_neutralises_formulas_and_speaks_the_readers_language(client, world: World, cast,
+                                                                  make_user) -> None:
+    member_since(make_user('=HYPERLINK("http://evil.example","x")'), cast.branch, 100)
+    db.session.commit()
+    login(client, cast.lead)
+    url = f"/branches/{cast.branch.slug}/members/engagement.csv?segment=lurker"
+    names = [row[0] for row in csv_rows(client.get(url))[1:]]
+    assert names == ["'=HYPERLINK(\"http://evil.example\",\"x\")", "Lee", "Olga"]
+    cast.lead.locale = "zh_CN"
+    db.session.commit()
+    header, *rows = csv_rows(client.get(url))
+    assert header[0] == "姓名" and rows[1][0] == "Lee" and rows[1][7] == "潜水"
+
+
+def test_page_links_to_the_csv_of_its_segment(client, world: World, cast) -> None:
+    login(client, cast.lead)
+    slug = cast.branch.slug
+    page = client.get(f"/branches/{slug}/members/engagement?segment=lurker").text
+    assert f'href="/branches/{slug}/members/engagement.csv?segment=lurker"' in page
+    everyone = client.get(f"/branches/{slug}/members/engagement").text
+    assert f'href="/branches/{slug}/members/engagement.csv"' in everyone
+
+
 @pytest.mark.parametrize("who", ["staff", "member", "outsider", "other_lead"])
 def test_only_leads_of_the_branch_and_admins(client, world: World, cast, who: str) -> None:
     person = getattr(cast, who)
     login(client, person)
     slug = cast.branch.slug
     assert client.get(f"/branches/{slug}/members/engagement").status_code == 403
+    assert client.get(f"/branches/{slug}/members/engagement.csv").status_code == 403
     response = client.post(f"/branches/{slug}/members/engagement",
                            data={"members": [world.people["Lee"].id], "action": "remove",
                                  "reason": "x"})
@@ -343,11 +493,22 @@ def test_only_leads_of_the_branch_and_admins(client, world: World, cast, who: st
     with pytest.raises(NotAllowed):
         services.member_engagement(person, cast.branch)
     with pytest.raises(NotAllowed):
+        services.member_export(person, cast.branch)
+    with pytest.raises(NotAllowed):
         services.nudge(person, cast.branch, [world.people["Lee"].id])
     assert outbox() == [] and _is_member(world.people["Lee"], cast.branch)
+
+
+def test_signed_out_visitors_are_sent_to_log_in(client, cast) -> None:
+    for url in (f"/branches/{cast.branch.slug}/members/engagement",
+                f"/branches/{cast.branch.slug}/members/engagement.csv"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
 def test_admin_sees_the_page(client, world: World, cast) -> None:
     login(client, cast.admin)
     page = client.get(f"/branches/{cast.branch.slug}/members/engagement?segment=regular")
     assert page.status_code == 200 and member_names(page.text) == ["Rob"]
+    csv_file = client.get(f"/branches/{cast.branch.slug}/members/engagement.csv?segment=regular")
+    assert [row[0] for row in csv_rows(csv_file)] == ["Name", "Rob"]

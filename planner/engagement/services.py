@@ -3,7 +3,6 @@ branch's top referrers, and branch health across the network. Each checks who is
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,12 +24,19 @@ from planner.notifications.kinds import Notice
 from planner.notifications.outbox import notify_members
 from planner.timeutil import utcnow
 
+# A big branch has 100,000+ members: the page lists them a page at a time.
+MEMBERS_PER_PAGE = 200
+
 
 @dataclass(frozen=True)
 class Engagement:
-    members: list[MemberEngagement]  # those of the segment asked for, or everyone
+    members: list[MemberEngagement]  # one page of those of the segment asked for, or everyone
     counts: dict[Segment, int]  # members per segment, over everyone
-    total: int
+    total: int  # active members
+    matching: int  # members of the segment asked for (everyone without one)
+    page: int  # from 1, within 1..pages
+    pages: int
+    first: int  # members before this page
 
 
 @dataclass(frozen=True)
@@ -44,13 +50,27 @@ def _require_lead(actor: Any, branch: Branch) -> None:
         raise NotAllowed(_l("Only leads of this branch see its members' engagement."))
 
 
-def member_engagement(actor: Any, branch: Branch, segment: Segment | None = None) -> Engagement:
-    """The branch's active members with their segments (one query), optionally one segment."""
+def member_engagement(actor: Any, branch: Branch, segment: Segment | None = None, page: int = 1,
+                      per_page: int = MEMBERS_PER_PAGE) -> Engagement:
+    """One page of the branch's active members (of `segment`, or everyone) by name, with the
+    counts per segment over everyone: two statements, however many members the branch has. A
+    page out of range is the nearest one that exists."""
     _require_lead(actor, branch)
-    everyone = segments.member_rows(branch, utcnow())
-    counts = Counter(s for member in everyone for s in member.segments)
-    chosen = [m for m in everyone if segment is None or segment in m.segments]
-    return Engagement(chosen, {s: counts[s] for s in Segment}, len(everyone))
+    now = utcnow()
+    counts = segments.segment_counts(branch, now)
+    matching = counts.total if segment is None else counts.by_segment[segment]
+    pages = max(1, -(-matching // per_page))
+    page = min(max(page, 1), pages)
+    first = (page - 1) * per_page
+    members = segments.member_rows(branch, now, segment, limit=per_page, offset=first)
+    return Engagement(members, counts.by_segment, counts.total, matching, page, pages, first)
+
+
+def member_export(actor: Any, branch: Branch,
+                  segment: Segment | None = None) -> list[MemberEngagement]:
+    """Every active member of the branch (of `segment`, or everyone) by name, for a download."""
+    _require_lead(actor, branch)
+    return segments.member_rows(branch, utcnow(), segment)
 
 
 def _members(branch: Branch, user_ids: Sequence[int]) -> list[User]:
