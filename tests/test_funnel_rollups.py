@@ -20,6 +20,7 @@ from planner.events.models import Event, EventStatus
 from planner.extensions import db
 from planner.funnel import report, rollups
 from planner.funnel import services as funnel
+from planner.funnel.attribution import VISITOR_COOKIE
 from planner.funnel.models import Channel, MeetupFigures, ReachDay, StaleMeetup
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration
@@ -246,3 +247,42 @@ def move_by(event: Event, delta: timedelta) -> None:
     event.starts_at += delta
     event.ends_at += delta
     db.session.commit()
+
+
+def _open(url: str, visitor: str) -> int:
+    request = urllib.request.Request(url, headers={
+        "Cookie": f"{VISITOR_COOKIE}={visitor}", "User-Agent": BROWSER})
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def test_a_browser_opening_two_links_at_once_is_one_visitor(live_server, cast) -> None:
+    links = [funnel.create_link(cast.lead, cast.branch, "Group", Channel.CHAT_GROUP),
+             funnel.create_link(cast.lead, cast.branch, "Poster", Channel.POSTER)]
+    urls = [f"{live_server}/i/{link.code}" for link in links]
+    today = utcnow().date()
+    db.session.commit()
+    for number in range(15):
+        visitor = f"browser-{number:02d}-0000000000"
+        barrier = threading.Barrier(2)
+
+        def open_at_once(url: str, visitor: str = visitor, barrier=barrier) -> int:
+            barrier.wait()
+            return _open(url, visitor)
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            assert set(pool.map(open_at_once, urls)) <= {200, 302, 303}
+    result = rollups.network_funnel(today, today)
+    assert result.overall.reached == 15
+    assert [(c, f.reached) for c, f in result.by_channel] == [("chat_group", 15),
+                                                              ("poster", 15)]
+    assert rollups.by_branch(today, today)[cast.branch.id].reached == 15

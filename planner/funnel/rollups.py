@@ -1,9 +1,9 @@
-"""Network-wide funnel figures from kept totals, so that they read thousands of rows, not the
-millions of visits and registrations behind them.
+"""Branch and network funnel figures from kept totals, so that they read thousands of rows, not
+the millions of visits and registrations behind them.
 
-- Visitors: each new visit adds one to three ReachDay rows (the network, its channel, its
-  branch), by its day and by the day of the same visitor's previous visit there. Exact for any
-  range of whole UTC days.
+- Visitors: each new visit adds one to three ReachDay counters (within the network, its channel,
+  its branch), keyed by its day and by the day of the same visitor's previous visit there.
+  Exact for any range of whole UTC days.
 - Everything else: MeetupFigures, a meetup's figures per channel from the same definitions as
   planner/funnel/report.py. Any flush that changes what they read (an RSVP, a check-in, a
   meetup moved or cancelled) lists the meetups concerned as stale in the same transaction;
@@ -63,6 +63,7 @@ REGISTRATION_FIELDS = ("status", "checked_in_at", "guests", "invite_link_id", "s
                        "walk_in")
 MEETUP_FIELDS = ("starts_at", "status")
 REFRESH_LOCK = 0x6A756875  # PostgreSQL advisory lock: one refresh at a time
+VISITOR_LOCKS = 0x7669  # seed of the hash that gives each visitor an advisory lock
 
 
 class utc_day(FunctionElement[date]):
@@ -86,6 +87,9 @@ def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: object) -> st
 
 def count_visit(link: InviteLink, visitor_key: str, seen_at: datetime) -> None:
     """Add a new visit (not yet flushed) to the visitor counts of its day."""
+    if _on_postgresql():  # the same browser opening two links at once still counts once
+        db.session.execute(select(func.pg_advisory_xact_lock(
+            func.hashtextextended(visitor_key, VISITOR_LOCKS))))
     seen = InviteVisit.first_seen_at
     earlier = db.session.execute(
         select(func.max(seen), func.max(case((InviteLink.channel == link.channel, seen))),
@@ -103,8 +107,12 @@ def count_visit(link: InviteLink, visitor_key: str, seen_at: datetime) -> None:
          "previous_day": branch, "visitors": 1}])
 
 
+def _on_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 def _add_visitors(rows: list[dict[str, Any]]) -> None:
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if _on_postgresql() else sqlite
     statement = dialect.insert(ReachDay).values(rows)
     db.session.execute(statement.on_conflict_do_update(
         index_elements=["kind", "day", "branch_id", "channel", "previous_day"],
@@ -200,7 +208,7 @@ def refresh_meetup_figures() -> int:
     change committed meanwhile stays marked for the next refresh."""
     if not db.session.scalar(select(exists(select(StaleMeetup.id)))):
         return 0
-    if db.session.get_bind().dialect.name == "postgresql":
+    if _on_postgresql():
         db.session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
     claimed = db.session.execute(update(StaleMeetup).values(claimed=True)).rowcount
     stale = select(StaleMeetup.event_id).where(StaleMeetup.claimed)
