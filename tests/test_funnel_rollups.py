@@ -99,6 +99,19 @@ def test_a_check_in_makes_stale_the_members_meetups_of_that_branch_only(world: W
     assert not db.session.scalars(select(StaleMeetup.event_id)).all()
 
 
+def test_a_branch_funnel_refreshes_only_that_branchs_meetups(world: World, cast) -> None:
+    rollups.refresh_meetup_figures()
+    db.session.commit()
+    move(world.x, 20)  # Beijing
+    move(world.b, 40)  # Chengdu
+    db.session.commit()
+    start, end = (DAY_A - timedelta(days=1)).date(), utcnow().date()
+    funnel.branch_funnel(cast.lead, cast.branch, start, end)
+    assert set(db.session.scalars(select(StaleMeetup.event_id))) == {world.x.id}
+    funnel.network_funnel(cast.admin, start, end)
+    assert not db.session.scalars(select(StaleMeetup.event_id)).all()
+
+
 def test_moving_a_meetup_makes_its_members_other_meetups_stale(world: World, cast) -> None:
     rollups.refresh_meetup_figures()
     db.session.commit()

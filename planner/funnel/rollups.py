@@ -7,8 +7,8 @@ the millions of visits and registrations behind them.
 - Everything else: MeetupFigures, a meetup's figures per channel from the same definitions as
   planner/funnel/report.py. Any flush that changes what they read (an RSVP, a check-in, a
   meetup moved or cancelled) lists the meetups concerned as stale in the same transaction;
-  `refresh_meetup_figures` recomputes those before figures are read (and `flask
-  refresh-funnel` from cron does it ahead of time).
+  `refresh_meetup_figures` recomputes those a reader is about to add up (and `flask
+  refresh-funnel` from cron all of them, ahead of time).
 
 A branch's visitors are counted from its visits (planner/funnel/report.py): a branch has few,
 and its days are local, not UTC. A single meetup's funnel is counted live, whole.
@@ -32,6 +32,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    true,
     union,
     update,
 )
@@ -202,15 +203,18 @@ def mark_all_stale(session: Session) -> None:
     session.execute(insert(StaleMeetup).from_select(["event_id"], select(Event.id)))
 
 
-def refresh_meetup_figures() -> int:
-    """Recompute the figures of the stale meetups, in the caller's transaction; answers how
-    many stale marks were cleared. Only marks committed before it starts are taken, so a
-    change committed meanwhile stays marked for the next refresh."""
-    if not db.session.scalar(select(exists(select(StaleMeetup.id)))):
+def refresh_meetup_figures(events: ColumnElement[bool] | None = None) -> int:
+    """Recompute the figures of the stale meetups (of those `events` selects, or all), in the
+    caller's transaction; answers how many stale marks were cleared. Only marks committed
+    before it starts are taken, so a change committed meanwhile stays marked for the next
+    refresh."""
+    marks = true() if events is None else StaleMeetup.event_id.in_(
+        select(Event.id).where(events))
+    if not db.session.scalar(select(exists(select(StaleMeetup.id).where(marks)))):
         return 0
     if _on_postgresql():
         db.session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
-    claimed = db.session.execute(update(StaleMeetup).values(claimed=True)).rowcount
+    claimed = db.session.execute(update(StaleMeetup).where(marks).values(claimed=True)).rowcount
     stale = select(StaleMeetup.event_id).where(StaleMeetup.claimed)
     db.session.execute(delete(MeetupFigures).where(MeetupFigures.event_id.in_(stale)))
     db.session.execute(insert(MeetupFigures).from_select(
@@ -239,15 +243,15 @@ def _summed(events: ColumnElement[bool], group: ColumnElement[Any]) -> dict[Any,
 def branch_funnel(scope: report.Scope) -> Funnel:
     """A branch's funnel over a range (report.range_scope): its meetups' kept figures, its
     visitors counted from the visits themselves (a branch has few, and its days are local)."""
-    refresh_meetup_figures()
+    refresh_meetup_figures(scope.events)
     return report.assemble(_summed(scope.events, MeetupFigures.channel),
                            *report.reached(scope))
 
 
 def network_funnel(start: date, end: date) -> Funnel:
     """The whole network's funnel over whole UTC days from `start` to `end`."""
-    refresh_meetup_figures()
     events = report.range_scope(*report.day_range(start, end)).events
+    refresh_meetup_figures(events)
     reached = _visitors(ReachKind.CHANNEL, ReachDay.channel, start, end)
     overall = _visitors(ReachKind.NETWORK, ReachDay.kind, start, end)
     return report.assemble(_summed(events, MeetupFigures.channel),
@@ -256,8 +260,8 @@ def network_funnel(start: date, end: date) -> Funnel:
 
 def by_branch(start: date, end: date) -> dict[int, Figures]:
     """Each branch's overall funnel figures over whole UTC days from `start` to `end`."""
-    refresh_meetup_figures()
     events = report.range_scope(*report.day_range(start, end)).events
+    refresh_meetup_figures(events)
     registrations = _summed(events, Event.branch_id)
     reached = _visitors(ReachKind.BRANCH, ReachDay.branch_id, start, end)
     return {branch_id: Figures(reached.get(branch_id, 0),
