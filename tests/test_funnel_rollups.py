@@ -21,7 +21,7 @@ from planner.extensions import db
 from planner.funnel import report, rollups
 from planner.funnel import services as funnel
 from planner.funnel.attribution import VISITOR_COOKIE
-from planner.funnel.models import Channel, MeetupFigures, ReachDay, StaleMeetup
+from planner.funnel.models import Channel, MeetupFigures, MeetupFill, ReachDay, StaleMeetup
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration
 from planner.timeutil import utcnow
@@ -58,6 +58,14 @@ def assert_kept_equals_live(*branches) -> None:
             local = report.range_scope(*report.day_range(start, end, branch.timezone), branch)
             assert rollups.branch_funnel(local) == report.funnel(local)
         db.session.commit()
+
+
+def assert_fills_equal_live() -> None:
+    """Every kept fill time is the one the live query gives (meetups with a capacity)."""
+    kept = db.session.execute(select(MeetupFill.event_id, MeetupFill.filled_at)).all()
+    live = db.session.execute(select(Event.id, rollups.filled_at()).where(
+        Event.capacity.is_not(None))).all()
+    assert sorted(kept) == sorted(live) and live
 
 
 def registration(event: Event, name: str) -> Registration:
@@ -253,6 +261,7 @@ def test_figures_stay_exact_while_doors_scan_and_leads_read(live_server, cast) -
         MeetupFigures.absent)).all()
     from_scratch = db.session.execute(report.meetup_figures(report.Scope(true(), false())))
     assert sorted(kept) == sorted(tuple(row) for row in from_scratch)
+    assert_fills_equal_live()
     assert {row.event_id: (row.attended, row.returned) for row in kept} == expected
 
 

@@ -95,6 +95,7 @@ def test_every_figure_of_every_branch(network, cast) -> None:
 
 
 def test_fill_time_counts_only_meetups_that_filled(network, cast) -> None:
+    assert _rows(cast.admin)["chengdu"].fill_hours == pytest.approx(14.0, abs=1e-3)
     a = db.session.scalar(select(Event).where(Event.title == "A"))
     a.capacity = 3  # p1 and p2 take 2 of 3 seats: never full
     db.session.commit()

@@ -13,6 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+import planner.db
 from planner.funnel import rollups
 
 
@@ -48,6 +49,12 @@ def upgrade():
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_meetup_figures_event_id_events'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('event_id', 'channel', name='pk_meetup_figures')
     )
+    op.create_table('meetup_fills',
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('filled_at', planner.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_meetup_fills_event_id_events'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('event_id', name=op.f('pk_meetup_fills'))
+    )
     op.create_table('stale_meetups',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -76,6 +83,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_stale_meetups_event_id'))
 
     op.drop_table('stale_meetups')
+    op.drop_table('meetup_fills')
     op.drop_table('meetup_figures')
     op.drop_table('reach_days')
     # ### end Alembic commands ###

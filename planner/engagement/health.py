@@ -24,14 +24,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import func, select
 
 from branches.models import Branch, Membership, MembershipStatus
 from planner.events.models import Event, EventStatus
 from planner.extensions import db
 from planner.funnel import report, rollups
+from planner.funnel.models import MeetupFill
 from planner.funnel.report import Figures, days_between
-from planner.registrations.models import Registration, RegistrationStatus
 
 NOTHING = Figures(0, 0, 0, 0, 0, 0, 0, 0, 0)  # a branch nobody was reached by nor came to
 
@@ -56,7 +56,7 @@ def health_rows(start: date, end: date, now: datetime,
                 quiet_since: datetime) -> list[BranchHealth]:
     """Every branch, by name, over meetups starting from `start` to `end` (whole UTC days)."""
     scope = report.range_scope(*report.day_range(start, end))
-    figures = rollups.by_branch(start, end)
+    figures = rollups.by_branch(start, end)  # refreshes the stale meetups in scope first
     fills = fill_hours(scope)
     return [BranchHealth(branch, members, meetups, figures.get(branch.id, NOTHING),
                          fills.get(branch.id), last,
@@ -85,27 +85,13 @@ def _branch_counts(scope: report.Scope, now: datetime) -> list[tuple[Branch, int
 
 
 def fill_hours(scope: report.Scope) -> dict[int, float]:
-    """Each branch's median hours from creation to full, over the meetups in scope that filled."""
-    filled = (select(Event.branch_id, Event.created_at, _filled_at().label("filled_at"))
-              .where(scope.events, Event.capacity.is_not(None)).subquery())
+    """Each branch's median hours from creation to full, over the meetups in scope that filled
+    (their kept fill times: call after rollups has refreshed the scope)."""
     rows = db.session.execute(
-        select(filled.c.branch_id, days_between(filled.c.created_at, filled.c.filled_at) * 24)
-        .where(filled.c.filled_at.is_not(None)))
+        select(Event.branch_id, days_between(Event.created_at, MeetupFill.filled_at) * 24)
+        .join(MeetupFill, MeetupFill.event_id == Event.id)
+        .where(scope.events, MeetupFill.filled_at.is_not(None)))
     hours: dict[int, list[float]] = defaultdict(list)
     for branch_id, value in rows:
         hours[branch_id].append(float(value))
     return {branch_id: statistics.median(values) for branch_id, values in hours.items()}
-
-
-def _filled_at() -> ScalarSelect[datetime]:
-    """When the enclosing query's meetup was full (NULL if never): the queue time of the RSVP
-    whose seats, added to those queued before, reach the capacity. Walking one meetup's queue
-    in index order and stopping there is what keeps this cheap."""
-    queue = (select(Registration.id, Registration.queued_at,
-                    func.sum(Registration.guests + 1)
-                    .over(order_by=(Registration.queued_at, Registration.id)).label("taken"))
-             .where(Registration.event_id == Event.id,
-                    Registration.status == RegistrationStatus.GOING)
-             .correlate(Event).subquery("queue"))
-    return (select(queue.c.queued_at).where(queue.c.taken >= Event.capacity)
-            .order_by(queue.c.queued_at, queue.c.id).limit(1).correlate(Event).scalar_subquery())

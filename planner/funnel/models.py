@@ -129,6 +129,17 @@ class MeetupFigures(db.Model):
     absent: Mapped[int]  # going and never checked in
 
 
+class MeetupFill(db.Model):
+    """When a meetup with a capacity was full (see planner/engagement/health.py; NULL: never),
+    kept and refreshed with its MeetupFigures."""
+
+    __tablename__ = "meetup_fills"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    filled_at: Mapped[optional_instant]
+
+
 class StaleMeetup(db.Model):
     """A meetup whose MeetupFigures must be recomputed: written in the same transaction as the
     change that made them stale, taken (`claimed`) and cleared by the refresh. A meetup may be

@@ -5,10 +5,10 @@ the millions of visits and registrations behind them.
   its branch), keyed by its day and by the day of the same visitor's previous visit there.
   Exact for any range of whole UTC days.
 - Everything else: MeetupFigures, a meetup's figures per channel from the same definitions as
-  planner/funnel/report.py. Any flush that changes what they read (an RSVP, a check-in, a
-  meetup moved or cancelled) lists the meetups concerned as stale in the same transaction;
-  `refresh_meetup_figures` recomputes those a reader is about to add up (and `flask
-  refresh-funnel` from cron all of them, ahead of time).
+  planner/funnel/report.py, and MeetupFill, when it was full. Any flush that changes what they
+  read (an RSVP, a check-in, a meetup moved, resized or cancelled) lists the meetups concerned
+  as stale in the same transaction; `refresh_meetup_figures` recomputes those a reader is
+  about to add up (and `flask refresh-funnel` from cron all of them, ahead of time).
 
 A branch's visitors are counted from its visits (planner/funnel/report.py): a branch has few,
 and its days are local, not UTC. A single meetup's funnel is counted live, whole.
@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Date,
+    ScalarSelect,
     Select,
     case,
     delete,
@@ -51,18 +52,19 @@ from planner.funnel.models import (
     InviteLink,
     InviteVisit,
     MeetupFigures,
+    MeetupFill,
     ReachDay,
     ReachKind,
     StaleMeetup,
 )
 from planner.funnel.report import Figures, Funnel
-from planner.registrations.models import Registration
+from planner.registrations.models import Registration, RegistrationStatus
 from planner.timeutil import utcnow
 
 # What a meetup's figures read: of its registrations, and of the meetup itself.
 REGISTRATION_FIELDS = ("status", "checked_in_at", "guests", "invite_link_id", "source",
-                       "walk_in")
-MEETUP_FIELDS = ("starts_at", "status")
+                       "walk_in", "queued_at")
+MEETUP_FIELDS = ("starts_at", "status", "capacity")
 REFRESH_LOCK = 0x6A756875  # PostgreSQL advisory lock: one refresh at a time
 VISITOR_LOCKS = 0x7669  # seed of the hash that gives each visitor an advisory lock
 
@@ -221,8 +223,25 @@ def refresh_meetup_figures(events: ColumnElement[bool] | None = None) -> int:
         ["event_id", "channel", "registered", "guests_registered", "attended",
          "guests_attended", "returned", "first_timers", "going", "absent"],
         report.meetup_figures(report.Scope(Event.id.in_(stale), false()))))
+    db.session.execute(delete(MeetupFill).where(MeetupFill.event_id.in_(stale)))
+    db.session.execute(insert(MeetupFill).from_select(["event_id", "filled_at"], select(
+        Event.id, filled_at()).where(Event.id.in_(stale), Event.capacity.is_not(None))))
     db.session.execute(delete(StaleMeetup).where(StaleMeetup.claimed))
     return claimed
+
+
+def filled_at() -> ScalarSelect[datetime]:
+    """When the enclosing query's meetup was full (NULL if never): the queue time of the RSVP
+    whose seats, added to those of the RSVPs going now that queued before it, reach the
+    capacity. Walking one meetup's queue in index order and stopping there keeps this cheap."""
+    queue = (select(Registration.id, Registration.queued_at,
+                    func.sum(Registration.guests + 1)
+                    .over(order_by=(Registration.queued_at, Registration.id)).label("taken"))
+             .where(Registration.event_id == Event.id,
+                    Registration.status == RegistrationStatus.GOING)
+             .correlate(Event).subquery("queue"))
+    return (select(queue.c.queued_at).where(queue.c.taken >= Event.capacity)
+            .order_by(queue.c.queued_at, queue.c.id).limit(1).correlate(Event).scalar_subquery())
 
 
 def _summed(events: ColumnElement[bool], group: ColumnElement[Any]) -> dict[Any, Figures]:
