@@ -217,7 +217,13 @@ def refresh_meetup_figures(events: ColumnElement[bool] | None = None) -> int:
     if _on_postgresql():
         db.session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
     claimed = db.session.execute(update(StaleMeetup).where(marks).values(claimed=True)).rowcount
-    stale = select(StaleMeetup.event_id).where(StaleMeetup.claimed)
+    _recompute(select(StaleMeetup.event_id).where(StaleMeetup.claimed))
+    db.session.execute(delete(StaleMeetup).where(StaleMeetup.claimed))
+    return claimed
+
+
+def _recompute(stale: Select[tuple[int]]) -> None:
+    """Replace the kept figures and fill times of the meetups `stale` selects."""
     db.session.execute(delete(MeetupFigures).where(MeetupFigures.event_id.in_(stale)))
     db.session.execute(insert(MeetupFigures).from_select(
         ["event_id", "channel", "registered", "guests_registered", "attended",
@@ -226,8 +232,6 @@ def refresh_meetup_figures(events: ColumnElement[bool] | None = None) -> int:
     db.session.execute(delete(MeetupFill).where(MeetupFill.event_id.in_(stale)))
     db.session.execute(insert(MeetupFill).from_select(["event_id", "filled_at"], select(
         Event.id, filled_at()).where(Event.id.in_(stale), Event.capacity.is_not(None))))
-    db.session.execute(delete(StaleMeetup).where(StaleMeetup.claimed))
-    return claimed
 
 
 def filled_at() -> ScalarSelect[datetime]:
