@@ -192,8 +192,7 @@ def _with_history(scope: Scope, key: ColumnElement[K]) -> Subquery:
     elsewhere = and_(attended, ~scope.events, Registration.user_id.in_(members),
                      Event.branch_id.in_(select(Event.branch_id).where(scope.events)))
     columns = (Registration.event_id, Registration.user_id, Event.branch_id, Registration.guests,
-               Registration.status,
-               Event.starts_at, Event.ends_at, attended.label("attended"))
+               Registration.status, Event.starts_at, Event.ends_at, attended.label("attended"))
     counted = (select(key.label("key"), *columns, literal(True).label("counted"))
                .join(Event, Event.id == Registration.event_id)
                .outerjoin(InviteLink, InviteLink.id == Registration.invite_link_id)
@@ -234,7 +233,7 @@ def _flags(scope: Scope, key: ColumnElement[K]) -> CTE:
 
 
 def _grouped_registrations(scope: Scope, key: ColumnElement[K]) -> dict[K, Figures]:
-    """Every figure but `reached`, grouped by `key` (a channel, a branch), in one query."""
+    """Every figure but `reached`, grouped by `key` (a channel), in one query."""
     flags = _flags(scope, key)
     rows = db.session.execute(select(
         flags.c.key, func.count(), func.sum(flags.c.guests),
