@@ -16,6 +16,7 @@ from sqlalchemy import false, select, true
 
 from planner.accounts.services import issue_api_token
 from planner.checkin.services import WalkIn, register_walk_in, undo
+from planner.events.localtime import utc_to_local
 from planner.events.models import Event, EventStatus
 from planner.extensions import db
 from planner.funnel import report, rollups
@@ -308,3 +309,20 @@ def test_a_browser_opening_two_links_at_once_is_one_visitor(live_server, cast) -
     assert [(c, f.reached) for c, f in result.by_channel] == [("chat_group", 15),
                                                               ("poster", 15)]
     assert rollups.by_branch(today, today)[cast.branch.id].reached == 15
+
+
+def test_monthly_trend_adds_up_each_meetups_own_funnel(world: World, cast) -> None:
+    start, end = (DAY_A - timedelta(days=40)).date(), utcnow().date()
+    zone = cast.branch.timezone
+    expected: dict[date, tuple[int, int]] = {}
+    for meetup_ in (world.a, world.b, world.c):
+        overall = report.funnel(report.meetup_scope(meetup_)).overall
+        month = utc_to_local(meetup_.starts_at, zone).date().replace(day=1)
+        before = expected.get(month, (0, 0))
+        expected[month] = (before[0] + overall.registered, before[1] + overall.attended)
+    scope = report.range_scope(*report.day_range(start, end, zone), cast.branch)
+    months = rollups.monthly(scope.events, start, end, zone)
+    assert {month: (registered, attended) for month, registered, attended in months
+            if registered} == expected
+    assert months[0][0] == start.replace(day=1) and months[-1][0] == end.replace(day=1)
+    assert sum(registered for _month, registered, _attended in months) == 8  # 5 + 2 + 1

@@ -202,6 +202,7 @@ def test_network_funnel_page_and_api(client, network, cast) -> None:
     page = client.get(f"/admin/funnel?{query}")
     assert page.status_code == 200
     assert "Funnel of the whole network" in page.text and '<svg class="chart' in page.text
+    assert 'id="trend-chart"' in page.text and "Registered and attended per month" in page.text
     stages = client.get(f"/admin/funnel/stages.csv?{query}").data.decode("utf-8-sig")
     # Chengdu's 5 registered and 4 attended, and p2 at Beijing's X.
     assert stages.splitlines() == ["Stage,People", "Reached,0", "Registered,6", "Attended,5",

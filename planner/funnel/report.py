@@ -329,23 +329,3 @@ def link_rows(links_of: ColumnElement[bool]) -> list[LinkRow]:
         .outerjoin(joins, joins.c.link_id == InviteLink.id)
         .where(links_of).order_by(InviteLink.created_at, InviteLink.id))
     return [LinkRow(*row) for row in rows]
-
-
-def monthly(scope: Scope, start: date, end: date, timezone: str) -> list[tuple[date, int, int]]:
-    """Registered and attended per calendar month (local to `timezone`) of the meetups' start,
-    every month from `start` to `end` listed, empty ones too. One query, grouped by meetup."""
-    rows = db.session.execute(
-        select(Event.starts_at, func.count(), func.count(Registration.checked_in_at))
-        .join(Registration, Registration.event_id == Event.id)
-        .where(scope.events, registered_condition()).group_by(Event.id, Event.starts_at))
-    zone = ZoneInfo(timezone)
-    totals: dict[date, tuple[int, int]] = {}
-    for starts_at, registered, attended in rows:
-        month = starts_at.astimezone(zone).date().replace(day=1)
-        before = totals.get(month, (0, 0))
-        totals[month] = (before[0] + registered, before[1] + attended)
-    months, month = [], start.replace(day=1)
-    while month <= end:
-        months.append((month, *totals.get(month, (0, 0))))
-        month = (month + timedelta(days=32)).replace(day=1)
-    return months

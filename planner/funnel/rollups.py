@@ -16,8 +16,9 @@ and its days are local, not UTC. A single meetup's funnel is counted live, whole
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -290,3 +291,27 @@ def by_branch(start: date, end: date) -> dict[int, Figures]:
     return {branch_id: Figures(reached.get(branch_id, 0),
                                *report.counts(registrations.get(branch_id, report.EMPTY)))
             for branch_id in set(registrations) | set(reached)}
+
+
+def monthly(events: ColumnElement[bool], start: date, end: date,
+            timezone: str) -> list[tuple[date, int, int]]:
+    """Registered and attended per calendar month (local to `timezone`) of the start of the
+    meetups `events` selects (their stale figures refreshed first), every month from `start`
+    to `end` listed, empty ones too."""
+    refresh_meetup_figures(events)
+    rows = db.session.execute(
+        select(Event.starts_at, func.sum(MeetupFigures.registered),
+               func.sum(MeetupFigures.attended))
+        .join(MeetupFigures, MeetupFigures.event_id == Event.id)
+        .where(events).group_by(Event.id, Event.starts_at))
+    zone = ZoneInfo(timezone)
+    totals: dict[date, tuple[int, int]] = {}
+    for starts_at, registered, attended in rows:
+        month = starts_at.astimezone(zone).date().replace(day=1)
+        before = totals.get(month, (0, 0))
+        totals[month] = (before[0] + int(registered), before[1] + int(attended))
+    months, month = [], start.replace(day=1)
+    while month <= end:
+        months.append((month, *totals.get(month, (0, 0))))
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months

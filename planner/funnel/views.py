@@ -21,7 +21,7 @@ from planner.engagement import services as engagement
 from planner.errors import DomainError, NotFound
 from planner.events.services import get_event
 from planner.extensions import invite_link_limit
-from planner.funnel import attribution, charts, exports, qr, report, services
+from planner.funnel import attribution, charts, exports, qr, report, rollups, services
 from planner.funnel.forms import InviteLinkForm, RangeForm, default_range
 from planner.funnel.models import CHANNEL_LABELS, Channel, InviteLink
 from planner.funnel.report import DIRECT, STAGES, Funnel
@@ -143,7 +143,7 @@ def branch_funnel(slug: str) -> str:
                            csv_args={"slug": slug, "from": start.isoformat(),
                                      "to": end.isoformat()},
                            csv_endpoint="funnel.branch_funnel_csv",
-                           trend_chart=_trend(branch, start, end),
+                           trend_chart=_trend(start, end, branch),
                            referrers=engagement.top_referrers(current_user, branch),
                            **_labels(result))
 
@@ -157,7 +157,8 @@ def network_funnel() -> str:
     return render_template("funnel/funnel.html", funnel=result, event=None, branch=None,
                            range_form=form, start=start, end=end,
                            csv_args={"from": start.isoformat(), "to": end.isoformat()},
-                           csv_endpoint="funnel.network_funnel_csv", **_labels(result))
+                           csv_endpoint="funnel.network_funnel_csv",
+                           trend_chart=_trend(start, end), **_labels(result))
 
 
 @bp.get("/admin/funnel/<table>.csv")
@@ -183,11 +184,12 @@ def _labels(result: Funnel) -> dict[str, object]:
                                         for name in STAGES], _("People at each stage"))}
 
 
-def _trend(branch: Branch, start: date, end: date) -> Markup:
-    """Registered and attended per month of the branch's meetups in the range (the caller
-    checked the permission)."""
-    scope = report.range_scope(*report.day_range(start, end, branch.timezone), branch)
-    months = report.monthly(scope, start, end, branch.timezone)
+def _trend(start: date, end: date, branch: Branch | None = None) -> Markup:
+    """Registered and attended per month of the meetups in the range, of the branch or of the
+    network (the caller checked the permission)."""
+    timezone = branch.timezone if branch else "UTC"
+    scope = report.range_scope(*report.day_range(start, end, timezone), branch)
+    months = rollups.monthly(scope.events, start, end, timezone)
     return charts.columns([(format_date(month, "MMM yy"), (registered, attended))
                            for month, registered, attended in months],
                           [_("Registered"), _("Attended")], _("Registered and attended per month"))
