@@ -57,8 +57,8 @@ def demo() -> None:
 @click.option("--rebuild", is_flag=True,
               help="Recount every visitor and every meetup (after loading rows by hand).")
 def refresh_funnel(rebuild: bool) -> None:
-    """Bring the network funnel's kept totals up to date (cron, every few minutes): the
-    network pages would otherwise do it on their first read."""
+    """Bring the funnel's kept totals up to date (cron, every few minutes): branch and network
+    funnel pages would otherwise do it on their first read."""
     from planner.funnel import rollups
 
     if rebuild:

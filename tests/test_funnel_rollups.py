@@ -16,6 +16,7 @@ from sqlalchemy import false, select, true
 
 from planner.accounts.services import issue_api_token
 from planner.checkin.services import WalkIn, register_walk_in, undo
+from planner.errors import InvalidInput, NotAllowed
 from planner.events.localtime import utc_to_local
 from planner.events.models import Event, EventStatus
 from planner.extensions import db
@@ -327,3 +328,15 @@ def test_monthly_trend_adds_up_each_meetups_own_funnel(world: World, cast) -> No
             if registered} == expected
     assert months[0][0] == start.replace(day=1) and months[-1][0] == end.replace(day=1)
     assert sum(registered for _month, registered, _attended in months) == 8  # 5 + 2 + 1
+
+
+def test_monthly_trend_only_for_the_branchs_leads_or_admins(world: World, cast) -> None:
+    start, end = (DAY_A - timedelta(days=1)).date(), utcnow().date()
+    assert funnel.monthly_trend(cast.lead, start, end, cast.branch)
+    assert funnel.monthly_trend(cast.admin, start, end)
+    with pytest.raises(NotAllowed):
+        funnel.monthly_trend(cast.other_lead, start, end, cast.branch)
+    with pytest.raises(NotAllowed):
+        funnel.monthly_trend(cast.lead, start, end)
+    with pytest.raises(InvalidInput):
+        funnel.monthly_trend(cast.lead, end, start, cast.branch)

@@ -20,6 +20,7 @@ from planner.engagement import health, referrals, segments
 from planner.engagement.segments import MemberEngagement, Segment
 from planner.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from planner.extensions import db
+from planner.funnel.services import check_range
 from planner.notifications.kinds import Notice
 from planner.notifications.outbox import notify_members
 from planner.timeutil import utcnow
@@ -130,8 +131,7 @@ def branch_health(actor: Any, start: date, end: date, quiet_months: int) -> list
     quiet when no meetup started in the last `quiet_months` months. Admins only."""
     if not permissions.can_view_network(actor):
         raise NotAllowed(_l("Only network admins compare branches."))
-    if end < start:
-        raise InvalidInput(fields={"to": [str(_l("The end date is before the start date."))]})
+    check_range(start, end)
     now = utcnow()
     rows = health.health_rows(start, end, now, quiet_since(now, quiet_months))
     db.session.commit()  # the meetups' figures it refreshed

@@ -179,22 +179,42 @@ def branch_funnel(actor: Any, branch: Branch, start: date, end: date) -> report.
 
 def network_funnel(actor: Any, start: date, end: date) -> report.Funnel:
     """Every branch's meetups starting from `start` to `end` (whole days, UTC); admins only."""
-    if not permissions.is_admin(actor):
-        raise NotAllowed(_l("Only network admins see the whole network's funnel."))
-    _check_order(start, end)
+    _require_admin(actor)
+    check_range(start, end)
     funnel = rollups.network_funnel(start, end)
     db.session.commit()  # the meetups' figures it refreshed
     return funnel
 
 
+def _require_admin(actor: Any) -> None:
+    if not permissions.is_admin(actor):
+        raise NotAllowed(_l("Only network admins see the whole network's funnel."))
+
+
 def _days(start: date, end: date, timezone: str) -> tuple[Any, Any]:
-    _check_order(start, end)
+    check_range(start, end)
     return report.day_range(start, end, timezone)
 
 
-def _check_order(start: date, end: date) -> None:
+def check_range(start: date, end: date) -> None:
+    """Refuse a date range that ends before it starts (the form's "to" field)."""
     if end < start:
         raise InvalidInput(fields={"to": [str(_l("The end date is before the start date."))]})
+
+
+def monthly_trend(actor: Any, start: date, end: date,
+                  branch: Branch | None = None) -> list[tuple[date, int, int]]:
+    """Registered and attended per month of the meetups from `start` to `end`, of the branch
+    (its local days; its leads) or of the network (UTC days; admins)."""
+    if branch is None:
+        _require_admin(actor)
+    else:
+        _require_lead(actor, branch)
+    timezone = branch.timezone if branch else "UTC"
+    scope = report.range_scope(*_days(start, end, timezone), branch)
+    months = rollups.monthly(scope.events, start, end, timezone)
+    db.session.commit()  # the meetups' figures it refreshed
+    return months
 
 
 def event_link_rows(actor: Any, event: Event) -> list[report.LinkRow]:

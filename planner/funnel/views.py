@@ -21,7 +21,7 @@ from planner.engagement import services as engagement
 from planner.errors import DomainError, NotFound
 from planner.events.services import get_event
 from planner.extensions import invite_link_limit
-from planner.funnel import attribution, charts, exports, qr, report, rollups, services
+from planner.funnel import attribution, charts, exports, qr, services
 from planner.funnel.forms import InviteLinkForm, RangeForm, default_range
 from planner.funnel.models import CHANNEL_LABELS, Channel, InviteLink
 from planner.funnel.report import DIRECT, STAGES, Funnel
@@ -185,11 +185,7 @@ def _labels(result: Funnel) -> dict[str, object]:
 
 
 def _trend(start: date, end: date, branch: Branch | None = None) -> Markup:
-    """Registered and attended per month of the meetups in the range, of the branch or of the
-    network (the caller checked the permission)."""
-    timezone = branch.timezone if branch else "UTC"
-    scope = report.range_scope(*report.day_range(start, end, timezone), branch)
-    months = rollups.monthly(scope.events, start, end, timezone)
+    months = services.monthly_trend(current_user, start, end, branch)
     return charts.columns([(format_date(month, "MMM yy"), (registered, attended))
                            for month, registered, attended in months],
                           [_("Registered"), _("Attended")], _("Registered and attended per month"))
