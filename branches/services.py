@@ -48,6 +48,8 @@ from planner.timeutil import is_timezone
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 # Search radii tried in turn for "nearest": small boxes first so the SQL prefilter stays cheap.
 NEAREST_RADII_KM = (50.0, 250.0, 1000.0, 5000.0, 20040.0)
+# The no-show policy looks back at most this many of a member's past meetups.
+NO_SHOW_WINDOW_MAX = 50
 
 # Sent with a new Membership before it is committed, so other areas (the funnel's attribution)
 # can fill in what they know without this domain importing them.
@@ -102,21 +104,33 @@ def configured_geocoder() -> Geocoder:
     return cache["geocoder"]
 
 
-def locate(query: str, country: str | None = None) -> Place:
-    """Resolve a typed place to coordinates, or raise InvalidInput naming the `city` field."""
+def locate(query: str, country: str | None = None, field: str = "city") -> Place:
+    """Resolve a typed place to coordinates, or raise InvalidInput naming `field`."""
     try:
         return resolve_place(query, country, configured_geocoder())
     except UnknownPlace:
         raise InvalidInput(
             _l("We could not find this city. Check the spelling or enter coordinates."),
-            fields={"city": [str(_l("Unknown city: enter coordinates instead."))]},
+            fields={field: [str(_l("Unknown city: enter coordinates instead."))]},
         ) from None
     except AmbiguousPlace as ambiguous:
         raise InvalidInput(
             _l("Several places have this name. Pick one, or give the country."),
-            fields={"city": [str(_l("Several places have this name."))]},
+            fields={field: [str(_l("Several places have this name."))]},
             candidates=[_place_json(p) for p in ambiguous.candidates],
         ) from None
+
+
+def point_of(place: str | None, latitude: float | None,
+             longitude: float | None) -> tuple[float, float] | None:
+    """Where a search measures from: given coordinates, else the named place (resolved
+    offline, InvalidInput naming `place` when unknown), else None."""
+    if latitude is not None and longitude is not None:
+        return latitude, longitude
+    if place:
+        found = locate(place, field="place")
+        return found.latitude, found.longitude
+    return None
 
 
 def _place_json(place: Place) -> dict[str, Any]:
@@ -260,11 +274,33 @@ def create_branch(actor: Any, data: BranchInput) -> Branch:
     return branch
 
 
-def update_branch(actor: Any, branch: Branch, *, name: str, description: str,
-                  join_policy: JoinPolicy, locale: str) -> Branch:
+@dataclass(frozen=True)
+class BranchSettings:
+    name: str
+    description: str
+    join_policy: JoinPolicy
+    locale: str
+    no_show_limit: int | None = None  # None: the no-show policy is off
+    no_show_window: int = 5
+
+
+def _check_no_show_policy(settings: BranchSettings) -> None:
+    limit, window = settings.no_show_limit, settings.no_show_window
+    if not 1 <= window <= NO_SHOW_WINDOW_MAX:
+        raise InvalidInput(fields={"no_show_window": [str(_l(
+            "Count between 1 and %(max)d past meetups.", max=NO_SHOW_WINDOW_MAX))]})
+    if limit is not None and not 1 <= limit <= window:
+        raise InvalidInput(fields={"no_show_limit": [str(_l(
+            "Between 1 and the number of meetups counted (%(window)d), or empty for off.",
+            window=window))]})
+
+
+def update_branch(actor: Any, branch: Branch, settings: BranchSettings) -> Branch:
     require_manager(actor, branch)
-    branch.name, branch.description = name.strip(), description
-    branch.join_policy, branch.locale = join_policy, locale
+    _check_no_show_policy(settings)
+    branch.name, branch.description = settings.name.strip(), settings.description
+    branch.join_policy, branch.locale = settings.join_policy, settings.locale
+    branch.no_show_limit, branch.no_show_window = settings.no_show_limit, settings.no_show_window
     db.session.commit()
     return branch
 

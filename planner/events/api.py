@@ -118,7 +118,7 @@ def list_events() -> Response:
     zone = branch.timezone if branch else "UTC"  # a time without offset is the branch's
     start = services.as_instant(form.start.data, zone) or utcnow()
     end = services.as_instant(form.end.data, zone) or start + timedelta(days=366)
-    if point := form.point():
+    if point := form.point() or branches.point_of(form.place.data, None, None):
         nearby = services.events_near(*point, radius_km=form.radius_km.data or 50, start=start)
         found = [n.event for n in nearby if n.event.starts_at < end
                  and (branch is None or n.event.branch_id == branch.id)]
