@@ -12,6 +12,7 @@ from typing import Any
 
 from blinker import Namespace
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from geopy.geocoders.base import Geocoder
 from sqlalchemy import Select, func, or_, select
@@ -26,6 +27,7 @@ from branches.geography import (
     distance_km,
     make_geocoder,
     place_from_coordinates,
+    region_name,
     resolve_place,
 )
 from branches.models import (
@@ -37,6 +39,7 @@ from branches.models import (
     MembershipStatus,
     Role,
     Venue,
+    twin_key,
 )
 from planner import permissions
 from planner.accounts.models import User
@@ -136,7 +139,8 @@ def point_of(place: str | None, latitude: float | None,
 def _place_json(place: Place) -> dict[str, Any]:
     return {"name": place.name, "country": place.country, "latitude": place.latitude,
             "longitude": place.longitude, "timezone": place.timezone,
-            "population": place.population}
+            "population": place.population,
+            "region": region_name(place, get_locale().language if get_locale() else "en")}
 
 
 # --- branches --------------------------------------------------------------------------------
@@ -263,15 +267,41 @@ def create_branch(actor: Any, data: BranchInput) -> Branch:
         raise InvalidInput(fields={"slug": [str(_l(
             "Use lowercase letters, digits and hyphens."))]})
     slug = data.slug or _unique_slug(place.name or data.city)
-    branch = Branch(slug=slug, name=data.name.strip(), city=data.city.strip(),
-                    country=(data.country or place.country).upper(), timezone=timezone,
+    name, city, country = _spaced(data.name), _spaced(data.city), (
+        data.country or place.country).upper()
+    _refuse_twin(name, city, country)
+    branch = Branch(slug=slug, name=name, city=city, country=country, timezone=timezone,
                     latitude=data.latitude if data.latitude is not None else place.latitude,
                     longitude=data.longitude if data.longitude is not None else place.longitude,
                     join_policy=data.join_policy, description=data.description,
                     locale=data.locale)
     db.session.add(branch)
-    _commit_or_conflict(_l("A branch with this address (slug) already exists."), "slug")
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent request won: say which rule it broke
+        db.session.rollback()
+        _refuse_twin(name, city, country)
+        message = _l("A branch with this address (slug) already exists.")
+        raise Conflict(message, fields={"slug": [str(message)]}) from None
     return branch
+
+
+def _spaced(text: str) -> str:
+    """Spaces collapsed: "Suzhou  Chapter " and "Suzhou Chapter" are one name."""
+    return " ".join(text.split())
+
+
+def _refuse_twin(name: str, city: str, country: str, *, other_than: Branch | None = None) -> None:
+    """One branch per name in a city (case and spacing ignored), as the unique constraint
+    uq_branches_name_city also insists."""
+    query = select(Branch.id).where(Branch.name_key == twin_key(name),
+                                    Branch.city_key == twin_key(city),
+                                    Branch.country == country)
+    if other_than is not None:
+        query = query.where(Branch.id != other_than.id)
+    if db.session.scalar(query.limit(1)) is not None:
+        raise InvalidInput(fields={"name": [str(_l(
+            "%(city)s already has a branch called %(name)s.", city=city, name=name))]})
 
 
 @dataclass(frozen=True)
@@ -298,7 +328,8 @@ def _check_no_show_policy(settings: BranchSettings) -> None:
 def update_branch(actor: Any, branch: Branch, settings: BranchSettings) -> Branch:
     require_manager(actor, branch)
     _check_no_show_policy(settings)
-    branch.name, branch.description = settings.name.strip(), settings.description
+    _refuse_twin(_spaced(settings.name), branch.city, branch.country, other_than=branch)
+    branch.name, branch.description = _spaced(settings.name), settings.description
     branch.join_policy, branch.locale = settings.join_policy, settings.locale
     branch.no_show_limit, branch.no_show_window = settings.no_show_limit, settings.no_show_window
     db.session.commit()

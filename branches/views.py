@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -70,14 +72,20 @@ def create() -> str | Response:
             show_field_errors(form, error)
             candidates = error.extra.get("candidates", [])
             form.candidate.choices = [(f"{c['latitude']},{c['longitude']}",
-                                       f"{c['name']}, {c['country']} ({c['timezone']})")
-                                      for c in candidates]
+                                       _candidate_label(c)) for c in candidates]
         except Conflict as error:
             show_field_errors(form, error)
         else:
             flash(_("Branch %(name)s created.", name=branch.name), "success")
             return redirect(url_for("branches.show", slug=branch.slug))
     return render_template("branches/new.html", form=form, candidates=candidates)
+
+
+def _candidate_label(candidate: dict[str, Any]) -> str:
+    """"Suzhou, Jiangsu, CN (Asia/Shanghai)": the province tells same-named cities apart."""
+    where = ", ".join(part for part in (candidate["name"], candidate["region"],
+                                        candidate["country"]) if part)
+    return f"{where} ({candidate['timezone']})"
 
 
 @bp.get("/<slug>")
