@@ -137,3 +137,8 @@ def test_the_nearest_page_by_place(client, cast):
     assert page.text.index("北京 branch") < page.text.index("成都 branch")
     unknown = client.get("/branches/nearest?place=Atlantisville&lat=&lon=")
     assert "Unknown city" in unknown.text
+
+
+def test_the_events_near_page_names_an_unknown_place(client):
+    page = client.get("/events/near?place=Atlantisville")
+    assert page.status_code == 200 and "Unknown city" in page.text

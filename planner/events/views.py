@@ -164,16 +164,12 @@ def near() -> str:
     nearby, origin = [], None
     if form.validate() and (form.place.data or form.point()):
         try:
-            origin = form.point() or _located(form.place.data)
-            nearby = services.events_near(*origin, radius_km=form.radius_km.data or 50)
+            origin = form.point() or branches.point_of(form.place.data, None, None)
         except InvalidInput as error:
-            form.place.errors = [*form.place.errors, *error.fields.get("city", [error.message])]
+            show_field_errors(form, error)
+        if origin is not None:
+            nearby = services.events_near(*origin, radius_km=form.radius_km.data or 50)
     return render_template("events/near.html", form=form, nearby=nearby, origin=origin)
-
-
-def _located(place: str) -> tuple[float, float]:
-    found = branches.locate(place)
-    return found.latitude, found.longitude
 
 
 @bp.route("/venues/<int:venue_id>/bookings", methods=["GET", "POST"])
