@@ -11,6 +11,7 @@ from branches import services
 from branches.forms import (
     BranchForm,
     BranchSearchForm,
+    BranchSettingsForm,
     NearestForm,
     RemoveMemberForm,
     ReviewForm,
@@ -33,6 +34,15 @@ class BranchOut(TypedDict):
     member_count: int
     join_policy: JoinPolicy
     url: str
+
+
+class BranchSettingsOut(TypedDict):
+    name: str
+    description: str
+    join_policy: JoinPolicy
+    locale: str
+    no_show_limit: int | None
+    no_show_window: int
 
 
 class NearestBranchOut(BranchOut):
@@ -76,6 +86,12 @@ def branch_json(branch: Branch, member_count: int) -> BranchOut:
             "url": url_for("branches.show", slug=branch.slug, _external=True)}
 
 
+def settings_json(branch: Branch) -> BranchSettingsOut:
+    return {"name": branch.name, "description": branch.description,
+            "join_policy": branch.join_policy, "locale": branch.locale,
+            "no_show_limit": branch.no_show_limit, "no_show_window": branch.no_show_window}
+
+
 def membership_json(membership: Membership) -> MembershipOut:
     return {"branch": membership.branch.slug, "user_id": membership.user_id,
             "display_name": membership.user.display_name, "role": membership.role,
@@ -114,10 +130,11 @@ def create_branch() -> tuple[Response, int]:
            response=list[NearestBranchOut], auth=False, errors=(422,))
 def nearest_branches() -> Response:
     form = parse_query(NearestForm)
-    if form.lat.data is None or form.lon.data is None:
-        message = str(_l("Give lat and lon."))
-        raise InvalidInput(fields={"lat": [message], "lon": [message]})
-    summaries = services.nearest_branches(form.lat.data, form.lon.data, form.limit.data or 10)
+    point = services.point_of(form.place.data, form.lat.data, form.lon.data)
+    if point is None:
+        message = str(_l("Give lat and lon, or a place."))
+        raise InvalidInput(fields={"lat": [message], "lon": [message], "place": [message]})
+    summaries = services.nearest_branches(*point, form.limit.data or 10)
     return jsonify([branch_json(s.branch, s.member_count)
                     | {"distance_km": round(s.distance_km or 0.0, 3)} for s in summaries])
 
@@ -127,6 +144,25 @@ def nearest_branches() -> Response:
 def get_branch(slug: str) -> Response:
     branch = services.get_branch(slug)
     return jsonify(branch_json(branch, services.member_count(branch)))
+
+
+@operation("/branches/<slug>/settings", "GET", _l("A branch's settings (leads)"),
+           response=BranchSettingsOut, errors=(403, 404))
+def get_settings(slug: str) -> Response:
+    branch = services.get_branch(slug)
+    services.require_manager(api_user(), branch)
+    return jsonify(settings_json(branch))
+
+
+@operation("/branches/<slug>/settings", "PUT",
+           _l("Replace a branch's settings, incl. the no-show rule (leads; "
+              "no_show_limit null or left out switches it off)"),
+           form=BranchSettingsForm, response=BranchSettingsOut, errors=(403, 404, 422))
+def put_settings(slug: str) -> Response:
+    branch = services.get_branch(slug)
+    services.require_manager(api_user(), branch)
+    settings = parse_json(BranchSettingsForm).to_settings()
+    return jsonify(settings_json(services.update_branch(api_user(), branch, settings)))
 
 
 @operation("/branches/<slug>/join", "POST", _l("Join a branch (or ask to, if it needs approval)"),

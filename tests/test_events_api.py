@@ -63,7 +63,7 @@ def test_booking_api_conflict_names_the_booking(client, cast):
     assert "Photo shoot" in error["message"]
     assert error["clashes"][0]["booking_id"] == hold.json["id"]
     week = client.get(f"/api/v1/venues/{venue.id}/bookings?from={YEAR}-06-29T00:00"
-                      f"&to={YEAR}-07-06T00:00").json
+                      f"&to={YEAR}-07-06T00:00", headers=lead).json
     assert [b["note"] for b in week] == ["Photo shoot"]
     assert client.delete(f"/api/v1/bookings/{hold.json['id']}", headers=lead).status_code == 204
 

@@ -11,9 +11,15 @@ from flask_babel import lazy_gettext as _l
 from branches import services as branches
 from planner import permissions
 from planner.api import api_user, created, operation, parse_json, parse_query
-from planner.errors import InvalidInput, NotAllowed
+from planner.errors import InvalidInput, NotAllowed, NotFound
 from planner.events import services
-from planner.events.forms import CancelForm, EventForm, EventSearchForm, HoldForm
+from planner.events.forms import (
+    CancelForm,
+    ConfirmHoldForm,
+    EventForm,
+    EventSearchForm,
+    HoldForm,
+)
 from planner.events.models import Booking, Event, EventStatus
 from planner.timeutil import utcnow
 
@@ -81,10 +87,13 @@ def event_json(event: Event) -> EventOut:
             "calendars.event_file", event_id=event.id, _external=True)}
 
 
-def booking_json(booking: Booking) -> BookingOut:
+def booking_json(booking: Booking, *, detailed: bool = True) -> BookingOut:
+    """A booking; without `detailed`, only that its time is booked (see permissions)."""
     zone = booking.venue.branch.timezone
-    return {"id": booking.id, "venue_id": booking.venue_id, "event_id": booking.event_id,
-            "status": booking.status.value, "note": booking.note,
+    return {"id": booking.id, "venue_id": booking.venue_id,
+            "event_id": booking.event_id if detailed else None,
+            "status": booking.status.value if detailed else "booked",
+            "note": booking.note if detailed else "",
             "starts_at": _iso(booking.starts_at, zone), "ends_at": _iso(booking.ends_at, zone),
             "blocked_from": _iso(booking.blocked_from, zone),
             "blocked_until": _iso(booking.blocked_until, zone)}
@@ -109,7 +118,7 @@ def list_events() -> Response:
     zone = branch.timezone if branch else "UTC"  # a time without offset is the branch's
     start = services.as_instant(form.start.data, zone) or utcnow()
     end = services.as_instant(form.end.data, zone) or start + timedelta(days=366)
-    if point := form.point():
+    if point := form.point() or branches.point_of(form.place.data, None, None):
         nearby = services.events_near(*point, radius_km=form.radius_km.data or 50, start=start)
         found = [n.event for n in nearby if n.event.starts_at < end
                  and (branch is None or n.event.branch_id == branch.id)]
@@ -181,7 +190,9 @@ def list_bookings(venue_id: int) -> Response:
     form = parse_query(EventSearchForm)
     start = services.as_instant(form.start.data, venue.branch.timezone) or utcnow()
     end = services.as_instant(form.end.data, venue.branch.timezone) or start + timedelta(days=7)
-    return jsonify([booking_json(b) for b in services.bookings_between(venue, start, end)])
+    detailed = permissions.can_see_booking_details(_viewer(), venue.branch)
+    return jsonify([booking_json(b, detailed=detailed)
+                    for b in services.bookings_between(venue, start, end)])
 
 
 @operation("/venues/<int:venue_id>/bookings", "POST",
@@ -194,6 +205,17 @@ def hold_venue(venue_id: int) -> tuple[Response, int]:
     form = parse_json(HoldForm)
     booking = services.hold_venue(api_user(), venue, form.to_input(venue.branch.timezone))
     return created(booking_json(booking))
+
+
+@operation("/venues/<int:venue_id>/bookings/<int:booking_id>", "PATCH",
+           _l("Confirm a tentative venue hold in place (leads)"), form=ConfirmHoldForm,
+           response=BookingOut, errors=(403, 404, 409, 422))
+def confirm_hold(venue_id: int, booking_id: int) -> Response:
+    booking = services.get_booking(booking_id)
+    if booking.venue_id != venue_id:
+        raise NotFound(_l("No such booking."))
+    parse_json(ConfirmHoldForm)
+    return jsonify(booking_json(services.confirm_hold(api_user(), booking)))
 
 
 @operation("/bookings/<int:booking_id>", "DELETE", _l("Release a venue hold (leads)"),

@@ -170,6 +170,12 @@ def _check_event(branch: Branch, data: EventInput) -> None:
         raise _field_error("rsvp_closes_at", _l("RSVPs must close before the meetup ends."))
 
 
+def _check_capacity(data: EventInput, venue: Venue | None) -> None:
+    if venue is not None and data.capacity is not None and data.capacity > venue.capacity:
+        raise _field_error("capacity", _l("The venue holds at most %(capacity)d people.",
+                                          capacity=venue.capacity))
+
+
 def _slots(data: EventInput | HoldInput, timezone: str,
            repeat: RepeatRule | None) -> list[Slot]:
     _to_utc(data.starts_local, timezone, "starts_at")
@@ -264,19 +270,47 @@ def schedule(actor: Any, branch: Branch, data: EventInput, repeat: RepeatRule | 
     """Create a meetup (or a series of them) and book its venue, all or nothing."""
     _require_manager(actor, branch)
     _check_event(branch, data)
-    slots = [s for s in _slots(data, branch.timezone, repeat) if s.local_date not in
-             set(skip_dates)]
+    # Skipping dates is for a series; a one-off meetup either saves or names its clash.
+    skipped = set(skip_dates) if repeat else set()
+    slots = [s for s in _slots(data, branch.timezone, repeat) if s.local_date not in skipped]
     if not slots:
         raise _field_error("skip_dates", _l("Every date was skipped; nothing to schedule."))
     venue = _venue_of(branch, data.venue_id, lock=True)
+    _check_capacity(data, venue)
     plans = _plan(slots, data.setup_minutes, data.teardown_minutes)
-    if venue is not None and (clashes := _find_clashes(venue, plans)):
-        raise _conflict(venue, clashes)
+    if venue is not None:
+        holds = _holds_taken_over(venue, plans)
+        if clashes := _find_clashes(venue, plans, ignore=[h.id for h in holds]):
+            raise _conflict(venue, clashes)
+        _replace(holds)
     series = EventSeries(branch_id=branch.id, freq=repeat.freq.value) if repeat else None
     events = [_new_event(actor, branch, data, venue, plan, series) for plan in plans]
     db.session.add_all(events)
     _commit_bookings(venue)
     return events
+
+
+def _holds_taken_over(venue: Venue, plans: list[Planned]) -> list[Booking]:
+    """The venue's holds (bookings without a meetup) that wholly contain a planned slot: the
+    meetup takes such a hold over instead of clashing with it. The venue belongs to one branch,
+    so its holds are the scheduling branch's own."""
+    start = min(p.blocked_from for p in plans)
+    end = max(p.blocked_until for p in plans)
+    holds = db.session.scalars(
+        select(Booking).where(Booking.venue_id == venue.id, Booking.event_id.is_(None),
+                              Booking.status != BookingStatus.CANCELLED,
+                              Booking.blocked_from < end, Booking.blocked_until > start)).all()
+    return [hold for hold in holds if any(
+        hold.blocked_from <= p.blocked_from and p.blocked_until <= hold.blocked_until
+        for p in plans)]
+
+
+def _replace(holds: list[Booking]) -> None:
+    """Remove the holds before the meetups' bookings are written, so PostgreSQL's exclusion
+    constraint (checked row by row) never sees both."""
+    for hold in holds:
+        db.session.delete(hold)
+    db.session.flush()
 
 
 def _new_event(actor: Any, branch: Branch, data: EventInput, venue: Venue | None,
@@ -330,6 +364,20 @@ def hold_venue(actor: Any, venue: Venue, data: HoldInput) -> Booking:
     return booking
 
 
+def confirm_hold(actor: Any, booking: Booking) -> Booking:
+    """Confirm a tentative hold in place: it keeps its time range, so nothing new can clash."""
+    _require_manager(actor, booking.venue.branch)
+    _venue_of(booking.venue.branch, booking.venue_id, lock=True)
+    db.session.refresh(booking)
+    if booking.event_id is not None:
+        raise Conflict(_l("This booking belongs to a meetup; it is confirmed with it."))
+    if booking.status is BookingStatus.CANCELLED:
+        raise Conflict(_l("This hold was released."))
+    booking.status = BookingStatus.CONFIRMED
+    db.session.commit()
+    return booking
+
+
 def release_booking(actor: Any, booking: Booking) -> None:
     _require_manager(actor, booking.venue.branch)
     if booking.event_id is not None:
@@ -373,6 +421,7 @@ def update_event(actor: Any, event: Event, data: EventInput, *,
     start_shift = data.starts_local - old_start
     length = data.ends_local - data.starts_local
     venue = _venue_of(branch, data.venue_id, lock=True)
+    _check_capacity(data, venue)
     plans = [_replan(target, branch, start_shift, length, data) for target in targets]
     own = [t.booking.id for t in targets if t.booking is not None]
     if venue is not None and (clashes := _find_clashes(venue, plans, ignore=own)):
