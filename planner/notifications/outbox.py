@@ -23,6 +23,7 @@ from branches.models import Branch
 from planner.accounts.models import User
 from planner.events.models import Event
 from planner.extensions import db
+from planner.i18n import zone_label
 from planner.notifications.kinds import Notice
 from planner.notifications.models import OutboxMessage, OutboxStatus
 from planner.registrations.models import ACTIVE_STATUSES, Registration, RegistrationStatus
@@ -149,13 +150,13 @@ def _waitlist_position(notice: Notice, registration: Registration) -> int | None
 
 
 def local_time_range(starts_at: datetime, ends_at: datetime, timezone: str) -> str:
-    """Like "Friday, March 5, 2027, 7:00 PM – 9:00 PM CST": in the current locale and the
+    """Like "Friday, March 5, 2027, 7:00 PM – 9:00 PM GMT+08:00": in the current locale and the
     branch's timezone. A mail wants the weekday but neither seconds nor the zone named twice,
     which rules out format_instant's ready-made formats."""
     zone = ZoneInfo(timezone)
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
     until = _clock(end) if end.date() == start.date() else _day_and_clock(end)
-    return f"{_day_and_clock(start)} – {until} {end.tzname()}"
+    return f"{_day_and_clock(start)} – {until} {zone_label(ends_at, timezone)}"
 
 
 def _day_and_clock(local: datetime) -> str:
