@@ -221,7 +221,8 @@ def test_each_member_is_mailed_in_their_language(cast, meetup, member_zh):
     assert english.subject == f"You're going: {TITLE}"
     assert chinese.subject == f"报名成功：{TITLE}"
     assert chinese.body.startswith("马明，你好：")
-    assert f"时间：{NEXT_YEAR}年3月5日星期" in chinese.body and " 19:00 – 21:00 GMT+08:00" in chinese.body
+    assert f"时间：{NEXT_YEAR}年3月5日星期" in chinese.body
+    assert " 19:00 – 21:00 GMT+08:00" in chinese.body
     assert "地点：Hall 030519, 1 Jinli Road" in chinese.body
     assert "You're going" not in chinese.body
 
