@@ -79,3 +79,25 @@ def test_every_catalogue_message_is_translated():
     assert len(catalog) > 100
     assert untranslated == []
     assert fuzzy == []
+
+
+def test_branch_is_always_fenzhan_in_chinese():
+    """One word for "branch" (分站): the catalogue once mixed in 29 strings of 分会."""
+    import re
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    path = Path(__file__).parent.parent / "planner/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+
+    def forms(value: str | tuple[str, ...]) -> tuple[str, ...]:
+        return value if isinstance(value, tuple) else (value,)
+
+    names_branch = [m for m in catalog if m.id and any(
+        re.search(r"\bbranch", re.sub(r"%\(\w+\)s", "", text), re.IGNORECASE)
+        for text in forms(m.id))]
+    assert len(names_branch) > 40
+    assert [m.id for m in names_branch if not any("分站" in s for s in forms(m.string))] == []
+    assert [m.id for m in catalog if any("分会" in s for s in forms(m.string))] == []
