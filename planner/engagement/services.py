@@ -128,7 +128,8 @@ def top_referrers(actor: Any, branch: Branch) -> list[referrals.ReferrerRow]:
 def branch_health(actor: Any, start: date, end: date, quiet_months: int) -> list[
         health.BranchHealth]:
     """Every branch over meetups starting from `start` to `end` (whole days, UTC); a branch is
-    quiet when no meetup started in the last `quiet_months` months. Admins only."""
+    quiet when no meetup started in the last `quiet_months` months and none is coming soon
+    (health.COMING_SOON). Admins only."""
     if not permissions.can_view_network(actor):
         raise NotAllowed(_l("Only network admins compare branches."))
     check_range(start, end)

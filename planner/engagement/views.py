@@ -22,7 +22,7 @@ from planner.accounts.models import User
 from planner.api import parse_query
 from planner.engagement import invitation, services
 from planner.engagement.forms import NUDGE, QUIET_MONTHS, BulkActionForm, HealthForm, SegmentForm
-from planner.engagement.health import BranchHealth
+from planner.engagement.health import COMING_SOON, BranchHealth
 from planner.engagement.referrals import referrer
 from planner.engagement.segments import REGULAR_DAYS, SEGMENT_LABELS, MemberEngagement, Segment
 from planner.engagement.services import MEMBERS_PER_PAGE
@@ -164,7 +164,8 @@ def health() -> str:
                             else (default_range(), QUIET_MONTHS))
     rows = services.branch_health(current_user, start, end, months)
     return render_template("engagement/health.html", rows=rows, form=form, start=start, end=end,
-                           months=months, header=health_header(), cells=health_cells)
+                           months=months, soon_days=COMING_SOON.days, header=health_header(),
+                           cells=health_cells)
 
 
 @bp.get("/admin/branches/health.csv")
