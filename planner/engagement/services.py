@@ -41,6 +41,12 @@ class Engagement:
 
 
 @dataclass(frozen=True)
+class Nudged:
+    queued: int
+    too_new: list[str]  # names of members who joined too recently to be told "a while"
+
+
+@dataclass(frozen=True)
 class Removal:
     removed: list[str]  # names
     refused: list[tuple[str, str]]  # (name, why)
@@ -88,13 +94,24 @@ def _members(branch: Branch, user_ids: Sequence[int]) -> list[User]:
     return users
 
 
-def nudge(actor: Any, branch: Branch, user_ids: Sequence[int]) -> int:
-    """Mail each selected member a nudge to come back; at most one per member per day (a second
-    click queues nothing). Returns how many were queued."""
+def nudge(actor: Any, branch: Branch, user_ids: Sequence[int]) -> Nudged:
+    """Mail each selected member who has been in the branch for the lurker tenure a nudge to
+    come back; at most one per member per day (a second click queues nothing). Newer members
+    are named, not mailed: "it has been a while since we saw you" would not be true."""
     _require_lead(actor, branch)
-    queued = notify_members(Notice.NUDGE, branch, _members(branch, user_ids), utcnow().date())
+    now = utcnow()
+    members = _members(branch, user_ids)
+    joined = _joined_at(branch, members)
+    settled = [user for user in members if joined[user.id] <= now - segments.lurker_tenure()]
+    queued = notify_members(Notice.NUDGE, branch, settled, now.date())
     db.session.commit()
-    return queued
+    return Nudged(queued, [user.display_name for user in members if user not in settled])
+
+
+def _joined_at(branch: Branch, users: Sequence[User]) -> dict[int, datetime]:
+    rows = db.session.execute(select(Membership.user_id, Membership.created_at).where(
+        Membership.branch_id == branch.id, Membership.user_id.in_([u.id for u in users])))
+    return {user_id: joined for user_id, joined in rows}
 
 
 def remove(actor: Any, branch: Branch, user_ids: Sequence[int], reason: str) -> Removal:

@@ -139,10 +139,13 @@ def bulk(slug: str) -> BaseResponse:
 
 def _apply(form: BulkActionForm, branch: Branch) -> None:
     if form.action.data == NUDGE:
-        queued = services.nudge(current_user, branch, form.members.data)
+        nudged = services.nudge(current_user, branch, form.members.data)
         flash(ngettext("%(num)d nudge queued (each member gets at most one a day).",
-                       "%(num)d nudges queued (each member gets at most one a day).", queued),
-              "success")
+                       "%(num)d nudges queued (each member gets at most one a day).",
+                       nudged.queued), "success")
+        for name in nudged.too_new:
+            flash(_("%(name)s was not nudged: they joined the branch too recently.", name=name),
+                  "info")
         return
     removal = services.remove(current_user, branch, form.members.data, form.reason.data or "")
     flash(ngettext("%(num)d member removed.", "%(num)d members removed.",
