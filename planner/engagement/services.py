@@ -82,16 +82,21 @@ def member_export(actor: Any, branch: Branch,
 
 def _members(branch: Branch, user_ids: Sequence[int]) -> list[User]:
     """The active members of the branch among `user_ids`; anyone else is refused outright."""
+    return [user for user, _joined in _members_since(branch, user_ids)]
+
+
+def _members_since(branch: Branch, user_ids: Sequence[int]) -> list[tuple[User, datetime]]:
+    """Like _members, each with when their membership began."""
     wanted = set(user_ids)
     if not wanted:
         raise InvalidInput(fields={"members": [str(_l("Select at least one member."))]})
-    users = list(db.session.scalars(
-        select(User).join(Membership, Membership.user_id == User.id)
+    rows = list(db.session.execute(
+        select(User, Membership.created_at).join(Membership, Membership.user_id == User.id)
         .where(Membership.branch_id == branch.id, Membership.status == MembershipStatus.ACTIVE,
                User.id.in_(wanted)).order_by(User.id)))
-    if len(users) != len(wanted):
+    if len(rows) != len(wanted):
         raise NotFound(_l("Some of the selected people are not members of this branch."))
-    return users
+    return [(user, joined) for user, joined in rows]
 
 
 def nudge(actor: Any, branch: Branch, user_ids: Sequence[int]) -> Nudged:
@@ -100,18 +105,12 @@ def nudge(actor: Any, branch: Branch, user_ids: Sequence[int]) -> Nudged:
     are named, not mailed: "it has been a while since we saw you" would not be true."""
     _require_lead(actor, branch)
     now = utcnow()
-    members = _members(branch, user_ids)
-    joined = _joined_at(branch, members)
-    settled = [user for user in members if joined[user.id] <= now - segments.lurker_tenure()]
+    members = _members_since(branch, user_ids)
+    settled = [user for user, joined in members if joined <= now - segments.lurker_tenure()]
     queued = notify_members(Notice.NUDGE, branch, settled, now.date())
     db.session.commit()
-    return Nudged(queued, [user.display_name for user in members if user not in settled])
-
-
-def _joined_at(branch: Branch, users: Sequence[User]) -> dict[int, datetime]:
-    rows = db.session.execute(select(Membership.user_id, Membership.created_at).where(
-        Membership.branch_id == branch.id, Membership.user_id.in_([u.id for u in users])))
-    return {user_id: joined for user_id, joined in rows}
+    return Nudged(queued, [user.display_name for user, _joined in members
+                           if user not in settled])
 
 
 def remove(actor: Any, branch: Branch, user_ids: Sequence[int], reason: str) -> Removal:
