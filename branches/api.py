@@ -20,6 +20,7 @@ from branches.forms import (
 )
 from branches.models import AuditEntry, Branch, JoinPolicy, Membership, Role, Venue
 from planner.api import api_user, created, operation, parse_json, parse_query
+from planner.api.pagination import paginated
 from planner.errors import InvalidInput
 
 
@@ -112,11 +113,11 @@ def venue_json(venue: Venue) -> VenueOut:
 
 
 @operation("/branches", "GET", _l("List and search branches"), query=BranchSearchForm,
-           response=list[BranchOut], auth=False, errors=(422,))
+           response=list[BranchOut], auth=False, errors=(422,), paginated=True)
 def list_branches() -> Response:
     search = parse_query(BranchSearchForm).q.data or ""
-    return jsonify([branch_json(s.branch, s.member_count)
-                    for s in services.branch_listing(search)])
+    return paginated(services.branch_listing(search),
+                     lambda s: branch_json(s.branch, s.member_count), lambda s: s.branch.id)
 
 
 @operation("/branches", "POST", _l("Create a branch (network admins)"), form=BranchForm,
@@ -178,11 +179,11 @@ def leave_branch(slug: str) -> tuple[str, int]:
 
 
 @operation("/branches/<slug>/members", "GET", _l("Members of a branch (leads)"),
-           response=list[MembershipOut], errors=(403, 404))
+           response=list[MembershipOut], errors=(403, 404), paginated=True)
 def list_members(slug: str) -> Response:
     branch = services.get_branch(slug)
     services.require_manager(api_user(), branch)
-    return jsonify([membership_json(m) for m in services.memberships(branch)])
+    return paginated(services.memberships(branch), membership_json)
 
 
 @operation("/branches/<slug>/members/<int:user_id>", "PUT",
@@ -216,16 +217,16 @@ def review_request(slug: str, user_id: int) -> Response | tuple[str, int]:
 
 
 @operation("/branches/<slug>/audit", "GET", _l("What happened to memberships (leads)"),
-           response=list[AuditEntryOut], errors=(403, 404))
+           response=list[AuditEntryOut], errors=(403, 404), paginated=True)
 def audit_log(slug: str) -> Response:
     entries = services.audit_log(api_user(), services.get_branch(slug))
-    return jsonify([audit_json(e) for e in entries])
+    return paginated(entries, audit_json)
 
 
 @operation("/branches/<slug>/venues", "GET", _l("Venues of a branch"),
-           response=list[VenueOut], auth=False, errors=(404,))
+           response=list[VenueOut], auth=False, errors=(404,), paginated=True)
 def list_venues(slug: str) -> Response:
-    return jsonify([venue_json(v) for v in services.venues(services.get_branch(slug))])
+    return paginated(services.venues(services.get_branch(slug)), venue_json)
 
 
 @operation("/branches/<slug>/venues", "POST", _l("Add a venue (leads)"), form=VenueForm,

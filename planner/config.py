@@ -60,6 +60,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "LANGUAGES": {"zh_CN": "简体中文", "en": "English"},
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "EVENT_MAX_HOURS": int(env.get("EVENT_MAX_HOURS", 7 * 24)),
+        # Days in a branch before a member counts as a lurker and may be nudged to come back.
+        "LURKER_MIN_TENURE_DAYS": int(env.get("LURKER_MIN_TENURE_DAYS", 60)),
     }
     config.update(overrides)
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ import vobject
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert, update
 
+from branches.models import Branch, Venue
 from branches.services import BranchInput, VenueInput, create_branch, join_branch, save_venue
 from planner.calendars import ics, services
 from planner.events import services as events
@@ -656,3 +658,37 @@ def test_registration_rows_are_not_needed_for_branch_feed(client, cast):
     db.session.commit()
     after = client.get("/branches/chengdu/calendar.ics")
     assert after.data == before.data
+
+
+def _retitle(lead: Any, event: Event, title: str) -> None:
+    events.update_event(lead, event, replace(events.event_input(event), title=title))
+    db.session.commit()
+
+
+def test_a_title_edit_changes_the_etag_and_the_old_one_stops_matching(client, cast, feed):
+    etag, _last_modified = feed
+    _retitle(cast.lead, db.session.scalars(db.select(Event)).one(), "Go club (new room)")
+    response = client.get("/branches/chengdu/calendar.ics", headers={"If-None-Match": etag})
+    assert response.status_code == 200 and response.headers["ETag"] != etag
+    assert b"Go club (new room)" in response.data
+    again = client.get("/branches/chengdu/calendar.ics",
+                       headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_if_modified_since_is_compared_to_the_second_not_the_day(client, cast):
+    event = one(cast.lead, cast.branch, "Go club")
+    now = utcnow()
+    earlier_today = max(now.replace(hour=0, minute=0, second=0, microsecond=0),
+                        now - timedelta(hours=2))
+    assert now - earlier_today >= timedelta(seconds=2) or pytest.fail("too close to midnight")
+    for model in (Event, Venue, Branch):  # the feed's copy was made earlier today
+        db.session.execute(update(model).values(updated_at=earlier_today))
+    db.session.commit()
+    copy = client.get("/branches/chengdu/calendar.ics").headers["Last-Modified"]
+    assert client.get("/branches/chengdu/calendar.ics",
+                      headers={"If-Modified-Since": copy}).status_code == 304
+    _retitle(cast.lead, db.session.get(Event, event.id), "Go club later today")
+    response = client.get("/branches/chengdu/calendar.ics", headers={"If-Modified-Since": copy})
+    assert response.status_code == 200 and b"Go club later today" in response.data
+    assert response.headers["Last-Modified"] != copy

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from branches import services as branches
 from planner import permissions
 from planner.api import api_user, created, operation, parse_json, parse_query
+from planner.api.pagination import paginated
 from planner.errors import InvalidInput, NotAllowed, NotFound
 from planner.events import services
 from planner.events.forms import (
@@ -111,7 +112,8 @@ def create_event(slug: str) -> tuple[Response, int]:
 
 
 @operation("/events", "GET", _l("Meetups by branch, time range and distance"),
-           query=EventSearchForm, response=list[EventOut], auth=False, errors=(404, 422))
+           query=EventSearchForm, response=list[EventOut], auth=False, errors=(404, 422),
+           paginated=True)
 def list_events() -> Response:
     form = parse_query(EventSearchForm)
     branch = branches.get_branch(form.branch.data) if form.branch.data else None
@@ -126,7 +128,7 @@ def list_events() -> Response:
         found = services.events_between(branch, start, end, _viewer())
     else:
         raise InvalidInput(fields={"branch": [str(_l("Give a branch or a place (near)."))]})
-    return jsonify([event_json(e) for e in found])
+    return paginated(found, event_json)
 
 
 def _viewer() -> Any:
@@ -184,15 +186,16 @@ def duplicate_event(event_id: int) -> tuple[Response, int]:
 
 
 @operation("/venues/<int:venue_id>/bookings", "GET", _l("A venue's bookings in a time range"),
-           query=EventSearchForm, response=list[BookingOut], auth=False, errors=(404, 422))
+           query=EventSearchForm, response=list[BookingOut], auth=False, errors=(404, 422),
+           paginated=True)
 def list_bookings(venue_id: int) -> Response:
     venue = branches.get_venue(venue_id)
     form = parse_query(EventSearchForm)
     start = services.as_instant(form.start.data, venue.branch.timezone) or utcnow()
     end = services.as_instant(form.end.data, venue.branch.timezone) or start + timedelta(days=7)
     detailed = permissions.can_see_booking_details(_viewer(), venue.branch)
-    return jsonify([booking_json(b, detailed=detailed)
-                    for b in services.bookings_between(venue, start, end)])
+    return paginated(services.bookings_between(venue, start, end),
+                     lambda booking: booking_json(booking, detailed=detailed))
 
 
 @operation("/venues/<int:venue_id>/bookings", "POST",

@@ -275,6 +275,8 @@ def schedule(actor: Any, branch: Branch, data: EventInput, repeat: RepeatRule | 
     slots = [s for s in _slots(data, branch.timezone, repeat) if s.local_date not in skipped]
     if not slots:
         raise _field_error("skip_dates", _l("Every date was skipped; nothing to schedule."))
+    if data.status is EventStatus.PUBLISHED:
+        _refuse_publishing_the_past(slots[0].starts_at)
     venue = _venue_of(branch, data.venue_id, lock=True)
     _check_capacity(data, venue)
     plans = _plan(slots, data.setup_minutes, data.teardown_minutes)
@@ -331,6 +333,12 @@ def _new_event(actor: Any, branch: Branch, data: EventInput, venue: Venue | None
         event.booking = _booking(actor, venue, plan, data.setup_minutes, data.teardown_minutes,
                                  BookingStatus.CONFIRMED, "")
     return event
+
+
+def _refuse_publishing_the_past(starts_at: datetime) -> None:
+    if starts_at < utcnow():
+        raise _field_error("starts_at", _l("A meetup that has already started cannot be "
+                                           "published."))
 
 
 def _shifted(local: datetime | None, branch: Branch, name: str,
@@ -423,6 +431,9 @@ def update_event(actor: Any, event: Event, data: EventInput, *,
     venue = _venue_of(branch, data.venue_id, lock=True)
     _check_capacity(data, venue)
     plans = [_replan(target, branch, start_shift, length, data) for target in targets]
+    for target, plan in zip(targets, plans, strict=True):
+        if target.status is not EventStatus.PUBLISHED and data.status is EventStatus.PUBLISHED:
+            _refuse_publishing_the_past(plan.slot.starts_at)
     own = [t.booking.id for t in targets if t.booking is not None]
     if venue is not None and (clashes := _find_clashes(venue, plans, ignore=own)):
         raise _conflict(venue, clashes)

@@ -179,7 +179,12 @@ def _tidy(body: str) -> str:
 
 
 def _calendar(notice: Notice, registration: Registration) -> bytes | None:
-    if notice not in WITH_CALENDAR:
+    """The meetup's file for a mail that puts it in the member's calendar, and for a change or
+    cancellation to those who got it (going): the same UID with a higher SEQUENCE moves or
+    cancels the entry there."""
+    holds_the_file = (notice in ABOUT_THE_EVENT
+                      and registration.status is RegistrationStatus.GOING)
+    if notice not in WITH_CALENDAR and not holds_the_file:
         return None
     from planner.calendars.ics import event_ics  # written beside this package; imported late
 

@@ -8,6 +8,7 @@ from flask import Response, jsonify, url_for
 from flask_babel import lazy_gettext as _l
 
 from planner.api import api_user, created, operation, parse_json
+from planner.api.pagination import paginated
 from planner.events.services import get_event
 from planner.funnel.attribution import rsvp_credit
 from planner.registrations import services
@@ -68,14 +69,13 @@ def cancel(event_id: int) -> Response:
 
 @operation("/events/<int:event_id>/registrations", "GET",
            _l("Everyone who RSVPed (leads and door staff)"), response=list[AttendeeOut],
-           errors=(403, 404))
+           errors=(403, 404), paginated=True)
 def attendees(event_id: int) -> Response:
     everyone = services.registrations(api_user(), get_event(event_id))
     positions = waitlist_positions(everyone)
-    return jsonify([registration_json(r, positions.get(r.id, 0) or None)
-                    | {"user_id": r.user_id, "display_name": r.name,
-                       "source": r.source, "created_at": r.created_at.isoformat()}
-                    for r in everyone])
+    return paginated(everyone, lambda r: registration_json(r, positions.get(r.id, 0) or None)
+                     | {"user_id": r.user_id, "display_name": r.name,
+                        "source": r.source, "created_at": r.created_at.isoformat()})
 
 
 @operation("/registrations/<int:registration_id>/review", "POST",
@@ -89,7 +89,7 @@ def review(registration_id: int) -> Response:
 
 
 @operation("/me/registrations", "GET", _l("My RSVPs, upcoming first"),
-           response=list[RegistrationOut])
+           response=list[RegistrationOut], paginated=True)
 def mine() -> Response:
     upcoming, past = services.my_registrations(api_user())
-    return jsonify([registration_json(r) for r in upcoming + past])
+    return paginated(upcoming + past, registration_json)
