@@ -93,7 +93,7 @@ def _taken_keys(keys: list[str]) -> set[str]:
 
 def _message(notice: Notice, registration: Registration, key: str) -> OutboxMessage:
     user = registration.user
-    with force_locale(user.locale):
+    with force_locale(user.locale or registration.event.branch.locale):
         subject, body = render_notice(notice, registration)
     return _row(notice, user, key, subject, body, _calendar(notice, registration))
 
@@ -133,7 +133,7 @@ def notify_members(notice: Notice, branch: Branch, users: Sequence[User], day: d
     fresh = [(key, user) for key, user in by_key.items() if key not in taken]
     branch_url = public_url("branches.show", slug=branch.slug)
     for key, user in fresh:
-        with force_locale(user.locale):
+        with force_locale(user.locale or branch.locale):
             subject, body = _subject_and_body(render_template(
                 f"notifications/{notice}.txt", user=user, branch=branch, branch_url=branch_url))
         db.session.add(_row(notice, user, key, subject, body, None))
