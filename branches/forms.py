@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from branches.models import AuditAction, JoinPolicy, Role
+from branches.models import AuditAction, AuditEntry, JoinPolicy, Role
 from branches.services import NO_SHOW_WINDOW_MAX, BranchInput, BranchSettings, VenueInput
 from planner.accounts.forms import LANGUAGE_CHOICES
 
@@ -45,6 +45,20 @@ def role_label(role: Role) -> str:
 
 def audit_label(action: AuditAction) -> str:
     return str(AUDIT_LABELS[action])
+
+
+def audit_detail(entry: AuditEntry) -> str:
+    """A role change is kept as role values ("member → staff"); people read the role names."""
+    if entry.action is not AuditAction.ROLE_CHANGED:
+        return entry.detail
+    return " → ".join(_role_name(value) for value in entry.detail.split(" → "))
+
+
+def _role_name(value: str) -> str:
+    try:
+        return role_label(Role(value))
+    except ValueError:  # "-": there was no role before
+        return value
 
 
 class BranchForm(FlaskForm):

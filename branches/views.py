@@ -21,6 +21,7 @@ from branches.forms import (
     ReviewForm,
     RoleForm,
     VenueForm,
+    audit_detail,
     audit_label,
     role_label,
 )
@@ -33,6 +34,7 @@ from planner.forms import show_field_errors
 bp = Blueprint("branches", __name__, url_prefix="/branches")
 bp.add_app_template_global(role_label)
 bp.add_app_template_global(audit_label)
+bp.add_app_template_global(audit_detail)
 
 
 @bp.get("")

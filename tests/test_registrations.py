@@ -187,10 +187,20 @@ def test_leads_list_and_add_by_hand(client, cast, meetup, people):
     client.post(f"/events/{meetup.id}/registrations/add",
                 data={"email": people[1].email, "guests": "1"})
     page = client.get(f"/events/{meetup.id}/registrations")
-    assert "Person 0" in page.text and "Person 1" in page.text and "manual" in page.text
+    assert "Person 0" in page.text and "Person 1" in page.text and "Added by a lead" in page.text
     client.post("/logout")
     login(client, cast.member)
     assert client.get(f"/events/{meetup.id}/registrations").status_code == 403
+
+
+def test_sources_written_by_the_site_read_as_words_in_chinese(client, cast, meetup, people):
+    services.add_by_hand(cast.lead, meetup.id, people[1].email)
+    cast.lead.locale = "zh_CN"
+    login(client, cast.lead)
+    page = client.get(f"/events/{meetup.id}/registrations").text
+    assert "负责人添加" in page and "manual" not in page
+    listed = client.get(f"/events/{meetup.id}/checkin-list.csv").data.decode("utf-8-sig")
+    assert "负责人添加" in listed and "manual" not in listed
 
 
 def test_staff_see_the_list_but_cannot_manage(client, cast, meetup, people):

@@ -26,7 +26,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str80]
     phone: Mapped[str | None] = mapped_column(String(32))
-    locale: Mapped[str] = mapped_column(String(8), default="zh_CN")
+    # None until the member chooses a language: pages then follow the browser's Accept-Language.
+    locale: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     is_admin: Mapped[bool] = mapped_column(default=False)
     # Secret part of the personal calendar feed URL; rotating it kills the old URL at once.

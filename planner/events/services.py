@@ -15,7 +15,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +28,7 @@ from planner.events.localtime import LocalTimeError, local_to_utc, utc_to_local
 from planner.events.models import Booking, BookingStatus, Event, EventSeries, EventStatus
 from planner.events.recurrence import RepeatError, RepeatRule, Slot, describe, occurrences
 from planner.extensions import db
+from planner.i18n import format_instant
 from planner.notifications.kinds import Notice
 from planner.notifications.outbox import notify_attendees
 from planner.registrations.waitlist import promote_waitlist
@@ -229,7 +229,7 @@ def _unsaved(plan: Planned) -> Booking:
 def _conflict(venue: Venue, clashes: list[Clash]) -> VenueConflict:
     first = clashes[0].booking
     what = first.event.title if first.event else (first.note or str(_l("a venue hold")))
-    when = format_datetime(utc_to_local(first.starts_at, venue.branch.timezone), "medium")
+    when = format_instant(first.starts_at, venue.branch.timezone)
     dates = sorted({c.local_date for c in clashes})
     message = _l("%(venue)s is already booked by “%(what)s” at %(when)s.",
                  venue=venue.name, what=what, when=when)

@@ -24,6 +24,11 @@ class RegistrationStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+# Sources written by the site itself; any other source is the label of the invite link or chat
+# group the member came through.
+MANUAL_SOURCE = "manual"  # added to the list by a lead
+WALK_IN_SOURCE = "walk-in"  # registered at the door with no channel named
+
 ACTIVE_STATUSES = (RegistrationStatus.GOING, RegistrationStatus.WAITLISTED,
                    RegistrationStatus.PENDING)
 

@@ -25,6 +25,7 @@ from planner.notifications.kinds import Notice
 from planner.notifications.outbox import notify
 from planner.registrations.models import (
     ACTIVE_STATUSES,
+    MANUAL_SOURCE,
     ApprovalReason,
     Registration,
     RegistrationStatus,
@@ -216,7 +217,7 @@ def add_by_hand(actor: Any, event_id: int, email: str, guests: int = 0) -> Regis
     registration = registration_of(user, event) or Registration(event=event, user=user)
     if registration.is_active:
         raise Conflict(_l("This member has already RSVPed."))
-    registration.guests, registration.source = guests, "manual"
+    registration.guests, registration.source = guests, MANUAL_SOURCE
     registration.added_by_id, registration.approval_reason = actor.id, None
     registration.cancelled_at = None
     _place(registration, event)

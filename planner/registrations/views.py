@@ -15,7 +15,13 @@ from planner.events.services import get_event, visible_event
 from planner.funnel.attribution import rsvp_credit
 from planner.registrations import services, tickets
 from planner.registrations.forms import AddAttendeeForm, CapacityForm, ReviewForm, RsvpForm
-from planner.registrations.models import ApprovalReason, Registration, RegistrationStatus
+from planner.registrations.models import (
+    MANUAL_SOURCE,
+    WALK_IN_SOURCE,
+    ApprovalReason,
+    Registration,
+    RegistrationStatus,
+)
 from planner.registrations.waitlist import waitlist_position, waitlist_positions
 
 bp = Blueprint("registrations", __name__)
@@ -36,6 +42,15 @@ APPROVAL_REASONS = {
 @bp.app_template_global()
 def status_label(registration: Registration) -> str:
     return str(STATUS_LABELS[registration.status])
+
+
+SOURCE_LABELS = {MANUAL_SOURCE: _l("Added by a lead"), WALK_IN_SOURCE: _l("Walk-in")}
+
+
+@bp.app_template_global()
+def source_label(registration: Registration) -> str:
+    source = registration.source
+    return str(SOURCE_LABELS.get(source, source)) if source else ""
 
 
 @bp.app_template_global()
