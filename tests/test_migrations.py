@@ -1,14 +1,81 @@
-"""The migrations build exactly the schema the models declare (indexes and constraints too)."""
+"""The migrations build exactly the schema the models declare (indexes and constraints too),
+and every one of them can be undone and redone on both backends."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import Flask
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import make_url
 
+from planner import create_app
 from planner.extensions import db
+from tests.conftest import _test_config, skip_or_fail
 
 
-def test_migrations_build_exactly_the_models(app):
+def _differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection)
+    return compare_metadata(context, db.metadata)
+
+
+def test_migrations_build_exactly_the_models(app: Flask) -> None:
     with app.app_context(), db.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
-    assert differences == []
+        assert _differences(connection) == []
+
+
+@contextmanager
+def _scratch_postgres_database() -> Iterator[str]:
+    """A database of its own next to TEST_DATABASE_URL's, so that migrating it down and up
+    leaves the session's shared, migrated database alone."""
+    base = os.environ.get("TEST_DATABASE_URL", "")
+    if not base:
+        skip_or_fail("PostgreSQL run skipped: set TEST_DATABASE_URL to a PostgreSQL database")
+    base_url = make_url(base)
+    name = f"{base_url.database}_scratch"
+    server = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+def _dispose_engine(app: Flask) -> None:
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """An app on an empty database nobody else uses."""
+    with ExitStack() as cleanup:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        else:
+            url = cleanup.enter_context(_scratch_postgres_database())
+        app = create_app(_test_config(url), instance_path=str(tmp_path))
+        cleanup.callback(_dispose_engine, app)
+        yield app
+
+
+def test_every_migration_downgrades_to_base_and_upgrades_again(fresh_app: Flask) -> None:
+    with fresh_app.app_context():
+        upgrade()
+        downgrade(revision="base")
+        with db.engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_revision() is None
+        upgrade()
+        with db.engine.connect() as connection:
+            assert _differences(connection) == []
