@@ -67,7 +67,7 @@ class Branch(db.Model):
     # No-show policy: after no_show_limit no-shows in the member's last no_show_window meetups
     # of this branch, their RSVPs need approval. NULL switches the policy off.
     no_show_limit: Mapped[int | None]
-    no_show_window: Mapped[int] = mapped_column(default=5)
+    no_show_window: Mapped[int] = mapped_column(default=5, server_default="5")
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

@@ -22,7 +22,8 @@ from tests.conftest import _test_config, skip_or_fail
 
 
 def _differences(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection)
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": True})
     return compare_metadata(context, db.metadata)
 
 

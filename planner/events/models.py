@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.db import created_at, instant, intpk, optional_instant, str_enum, updated_at
@@ -68,10 +68,10 @@ class Event(db.Model):
                                                  index=True)
     online_url: Mapped[str | None] = mapped_column(String(500))
     capacity: Mapped[int | None]
-    max_guests: Mapped[int] = mapped_column(default=0)
-    requires_approval: Mapped[bool] = mapped_column(default=False)
+    max_guests: Mapped[int] = mapped_column(default=0, server_default="0")
+    requires_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Door staff may register walk-ins even when every seat is taken.
-    walk_ins_over_capacity: Mapped[bool] = mapped_column(default=False)
+    walk_ins_over_capacity: Mapped[bool] = mapped_column(default=False, server_default=false())
     rsvp_opens_at: Mapped[optional_instant]
     rsvp_closes_at: Mapped[optional_instant]
     status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus, "event_status"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.db import created_at, instant, intpk, optional_instant, str_enum, updated_at
@@ -59,7 +59,7 @@ class Registration(db.Model):
                                                 index=True)
     attendee_name: Mapped[str | None] = mapped_column(String(80))  # walk-ins only
     attendee_phone: Mapped[str | None] = mapped_column(String(32))  # walk-ins only
-    walk_in: Mapped[bool] = mapped_column(default=False)
+    walk_in: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[RegistrationStatus] = mapped_column(
         str_enum(RegistrationStatus, "registration_status"))
     guests: Mapped[int] = mapped_column(default=0)
