@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, column, false, func, text
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.db import created_at, instant, intpk, optional_instant, str_enum, updated_at
@@ -102,7 +103,7 @@ class Booking(db.Model):
 
     blocked_from/blocked_until include the buffers; two live bookings of one venue may never
     overlap as half-open intervals [blocked_from, blocked_until). On PostgreSQL an exclusion
-    constraint (see the migration) enforces this as a second wall behind the service's lock.
+    constraint enforces this as a second wall behind the service's lock.
     """
 
     __tablename__ = "bookings"
@@ -115,6 +116,13 @@ class Booking(db.Model):
         Index("uq_bookings_event", "event_id", unique=True,
               sqlite_where=text("event_id IS NOT NULL"),
               postgresql_where=text("event_id IS NOT NULL")),
+        # Needs the btree_gist extension (the migration creates it); SQLite has no such thing.
+        ExcludeConstraint(
+            ("venue_id", "="),
+            (func.tstzrange(column("blocked_from"), column("blocked_until"), "[)"), "&&"),
+            name="excl_bookings_no_overlap", using="gist",
+            where=text("status <> 'cancelled'"),
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[intpk]
