@@ -114,8 +114,10 @@ class AuditEntry(db.Model):
     id: Mapped[intpk]
     branch_id: Mapped[int] = mapped_column(
         ForeignKey("branches.id", ondelete="CASCADE"), index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                 index=True)
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                   index=True)
     action: Mapped[AuditAction] = mapped_column(str_enum(AuditAction, "audit_action"))
     detail: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[created_at]

@@ -13,7 +13,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Index,
+    PrimaryKeyConstraint,
+    UniqueConstraint,
+    create_engine,
+    text,
+)
 from sqlalchemy.engine import make_url
 
 from planner import create_app
@@ -113,3 +121,33 @@ def test_models_declare_every_postgresql_constraint_the_migrations_make(app: Fla
         finally:
             engine.dispose()
     assert from_models == migrated
+
+
+def _serves_every_row(index: Index) -> bool:
+    """A partial index only finds the rows its WHERE keeps; "<its first column> IS NOT NULL"
+    keeps every row a foreign key lookup can match."""
+    where = index.dialect_options["postgresql"]["where"] or index.dialect_options["sqlite"]["where"]
+    first = next(iter(index.columns))
+    return where is None or str(where) == f"{first.name} IS NOT NULL"
+
+
+def _leads_an_index(column: Column[object]) -> bool:
+    """An index or a unique constraint (which PostgreSQL and SQLite back by an index) whose
+    first column this is, so a lookup by it needs no scan of the table."""
+    table = column.table
+    leading = [next(iter(index.columns)) for index in table.indexes
+               if index.columns and _serves_every_row(index)]
+    leading += [next(iter(constraint.columns)) for constraint in table.constraints
+                if isinstance(constraint, (UniqueConstraint, PrimaryKeyConstraint))
+                and constraint.columns]
+    return any(first is column for first in leading)
+
+
+def test_every_foreign_key_acted_on_at_delete_is_indexed(tmp_path: Path) -> None:
+    """Deleting a parent row makes the database find its children to null or delete them:
+    without an index on the referring column that is a scan of the child table."""
+    create_app(_test_config("sqlite://"), instance_path=str(tmp_path))  # imports every model
+    unindexed = [f"{key.parent.table.name}.{key.parent.name}"
+                 for table in db.metadata.sorted_tables for key in table.foreign_keys
+                 if key.ondelete is not None and not _leads_an_index(key.parent)]
+    assert unindexed == []

@@ -34,7 +34,8 @@ class EventSeries(db.Model):
     __tablename__ = "event_series"
 
     id: Mapped[intpk]
-    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"),
+                                           index=True)
     freq: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[created_at]
 
@@ -80,7 +81,8 @@ class Event(db.Model):
     cancel_message: Mapped[str] = mapped_column(String(1000), default="")
     # Bumped whenever time, place or status changes (iCalendar SEQUENCE).
     sequence: Mapped[int] = mapped_column(default=0)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
@@ -137,7 +139,8 @@ class Booking(db.Model):
     status: Mapped[BookingStatus] = mapped_column(str_enum(BookingStatus, "booking_status"),
                                                   default=BookingStatus.CONFIRMED)
     note: Mapped[str] = mapped_column(String(200), default="")
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

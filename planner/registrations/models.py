@@ -74,11 +74,12 @@ class Registration(db.Model):
     # The invite link that brought this RSVP (last touch within 30 days), see planner/funnel.
     invite_link_id: Mapped[int | None] = mapped_column(
         ForeignKey("invite_links.id", ondelete="SET NULL"), index=True)
-    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    added_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     cancelled_at: Mapped[optional_instant]
     checked_in_at: Mapped[optional_instant]
     checked_in_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"))
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
