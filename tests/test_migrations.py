@@ -126,9 +126,9 @@ def test_models_declare_every_postgresql_constraint_the_migrations_make(app: Fla
 def _serves_every_row(index: Index) -> bool:
     """A partial index only finds the rows its WHERE keeps; "<its first column> IS NOT NULL"
     keeps every row a foreign key lookup can match."""
-    where = index.dialect_options["postgresql"]["where"] or index.dialect_options["sqlite"]["where"]
     first = next(iter(index.columns))
-    return where is None or str(where) == f"{first.name} IS NOT NULL"
+    wheres = [index.dialect_options[dialect]["where"] for dialect in ("postgresql", "sqlite")]
+    return all(where is None or str(where) == f"{first.name} IS NOT NULL" for where in wheres)
 
 
 def _leads_an_index(column: Column[object]) -> bool:
