@@ -73,7 +73,7 @@ class Branch(db.Model):
     # No-show policy: after no_show_limit no-shows in the member's last no_show_window meetups
     # of this branch, their RSVPs need approval. NULL switches the policy off.
     no_show_limit: Mapped[int | None]
-    no_show_window: Mapped[int] = mapped_column(default=5)
+    no_show_window: Mapped[int] = mapped_column(default=5, server_default="5")
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
@@ -130,8 +130,10 @@ class AuditEntry(db.Model):
     id: Mapped[intpk]
     branch_id: Mapped[int] = mapped_column(
         ForeignKey("branches.id", ondelete="CASCADE"), index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                 index=True)
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                   index=True)
     action: Mapped[AuditAction] = mapped_column(str_enum(AuditAction, "audit_action"))
     detail: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[created_at]
