@@ -118,7 +118,8 @@ def test_five_queries_for_few_or_many_branches(network, cast) -> None:
     refreshed()
     few = _statements_during(run)
     for n in range(8):
-        branch = make_branch(cast.admin, f"extra-{n}", "上海")
+        branch = create_branch(cast.admin, BranchInput(name=f"Extra {n}", city="上海",
+                                                       slug=f"extra-{n}"))
         come(cast.admin, registrations.rsvp(cast.member, meetup(cast.admin, branch).id))
     db.session.commit()
     refreshed()

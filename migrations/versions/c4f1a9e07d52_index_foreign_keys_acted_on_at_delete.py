@@ -4,7 +4,7 @@ Deleting a user or a branch makes the database find the referring rows to null o
 without an index on the referring column that is a scan of the whole child table.
 
 Revision ID: c4f1a9e07d52
-Revises: 61365503b41c
+Revises: b2d4f6a8c0e1
 Create Date: 2026-12-02 14:25:00.000000
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c4f1a9e07d52'
-down_revision = '61365503b41c'
+down_revision = 'b2d4f6a8c0e1'
 branch_labels = None
 depends_on = None
 
