@@ -105,7 +105,7 @@ def test_event_ics_holds_one_meetup_without_a_calendar_name(cast):
     data = ics.event_ics(event)
     calendar = parse(data)
     assert [e.summary.value for e in calendar.vevent_list] == ["Go club"]
-    assert calendar.vevent.uid.value == f"event-{event.id}@127.0.0.1"  # PUBLIC_URL's host
+    assert calendar.vevent.uid.value == f"event-{event.id}@localhost"  # PUBLIC_URL's host
     assert b"X-WR-CALNAME" not in data and b"\r\nNAME:" not in data
     assert b"REFRESH-INTERVAL" not in data
 
