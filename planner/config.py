@@ -44,8 +44,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "GEOCODER_API_KEY": env.get("GEOCODER_API_KEY", ""),
         "GEOCODER_USER_AGENT": env.get("GEOCODER_USER_AGENT", "juhui-planner"),
         "MAIL_URL": env.get("MAIL_URL", ""),
-        # Where members reach the site: links in mail sent outside a request (commands).
-        "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Where members reach the site: every link in mail, calendar files and the API.
+        # Required in production (a warning at start-up when unset); see planner/urls.py.
+        "PUBLIC_URL": env.get("PUBLIC_URL", ""),
         "PASSWORD_HASH_PROFILE": "RFC_9106_LOW_MEMORY",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -251,8 +251,8 @@ def test_messages_render_outside_a_request_in_each_language(app, cast, meetup, m
     assert english.subject == f"Reminder: {TITLE} starts soon"
     assert chinese.subject == f"活动提醒：{TITLE} 即将开始"
     for message in (english, chinese):
-        assert f"http://127.0.0.1:5000/events/{meetup.id}" in message.body
-        assert "http://127.0.0.1:5000/tickets/" in message.body
+        assert f"http://localhost/events/{meetup.id}" in message.body
+        assert "http://localhost/tickets/" in message.body
 
 
 # --- delivery to files (the default) -----------------------------------------------------------

@@ -32,6 +32,7 @@ from planner.funnel import exports
 from planner.funnel import services as funnel
 from planner.funnel.forms import default_range
 from planner.funnel.views import share
+from planner.urls import public_url
 
 bp = Blueprint("engagement", __name__)
 
@@ -44,7 +45,7 @@ def segment_label(segment: Segment) -> str:
 @bp.app_template_global()
 def referral_url(user: User) -> str:
     """The member's personal invite link (the code is made on first use)."""
-    return url_for("engagement.referral", code=funnel.referral_code(user), _external=True)
+    return public_url("engagement.referral", code=funnel.referral_code(user))
 
 
 @bp.get("/r/<code>")

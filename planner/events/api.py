@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
-from flask import Response, g, jsonify, url_for
+from flask import Response, g, jsonify
 from flask_babel import lazy_gettext as _l
 
 from branches import services as branches
@@ -23,6 +23,7 @@ from planner.events.forms import (
 )
 from planner.events.models import Booking, Event, EventStatus
 from planner.timeutil import utcnow
+from planner.urls import public_url
 
 
 class VenueRef(TypedDict):
@@ -82,10 +83,10 @@ def event_json(event: Event) -> EventOut:
         "online_url": event.online_url, "capacity": event.capacity,
         "status": event.status.value, "series_id": event.series_id,
         "sequence": event.sequence, "going_count": 0, "waitlist_count": 0,
-        "url": url_for("events.show", event_id=event.id, _external=True),
+        "url": public_url("events.show", event_id=event.id),
         # Drafts have no calendar file (it would 404).
-        "ics_url": None if event.status is EventStatus.DRAFT else url_for(
-            "calendars.event_file", event_id=event.id, _external=True)}
+        "ics_url": None if event.status is EventStatus.DRAFT else public_url(
+            "calendars.event_file", event_id=event.id)}
 
 
 def booking_json(booking: Booking, *, detailed: bool = True) -> BookingOut:

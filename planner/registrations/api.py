@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from flask import Response, jsonify, url_for
+from flask import Response, jsonify
 from flask_babel import lazy_gettext as _l
 
 from planner.api import api_user, created, operation, parse_json
@@ -15,6 +15,7 @@ from planner.registrations import services
 from planner.registrations.forms import ReviewForm, RsvpForm
 from planner.registrations.models import Registration, RegistrationStatus
 from planner.registrations.waitlist import waitlist_position, waitlist_positions
+from planner.urls import public_url
 
 
 class RegistrationOut(TypedDict):
@@ -41,7 +42,7 @@ def registration_json(registration: Registration, position: int | None = None) -
             "status": registration.status, "guests": registration.guests,
             "position": position if position is not None else waitlist_position(registration),
             "ticket_code": code,
-            "ticket_qr_url": url_for("registrations.ticket_qr", code=code, _external=True)
+            "ticket_qr_url": public_url("registrations.ticket_qr", code=code)
             if code else None}
 
 
