@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from planner.urls import check_public_url
-
 # Scripts and styles only from our own files (static/js, static/css): no inline code runs, so an
 # injected <script> or onclick= is inert. img-src allows data: for small inline images.
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -32,7 +30,6 @@ STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
 
 def init_app(app: Flask) -> None:
-    check_public_url(app)
     if app.config["PROXY_FIX"]:
         # One proxy hop (nginx): client address, scheme and host come from its X-Forwarded-*
         # headers, so rate limits key on the real client and HSTS sees https.
