@@ -170,9 +170,13 @@ def _require_manager(actor: Any, event: Event) -> None:
 
 
 def review(actor: Any, registration_id: int, *, approve: bool, message: str = "") -> Registration:
-    registration = registration_by_id(registration_id)
-    event = _locked_event(registration.event_id)
+    """Approve or decline a pending RSVP. Deciding again the same way answers with the outcome
+    of the first decision (a double click, a retry) and changes and mails nothing."""
+    event = _locked_event(_event_id_of(registration_id))
     _require_manager(actor, event)
+    registration = _current(registration_id)
+    if _already_decided(registration, approve=approve):
+        return registration
     if registration.status is not RegistrationStatus.PENDING:
         raise Conflict(_l("This RSVP is not waiting for approval."))
     registration.decision_message = message.strip()[:500]
@@ -185,11 +189,36 @@ def review(actor: Any, registration_id: int, *, approve: bool, message: str = ""
     return registration
 
 
+def _already_decided(registration: Registration, *, approve: bool) -> bool:
+    if registration.approval_reason is None:  # never needed a decision
+        return False
+    if approve:
+        return registration.status in (RegistrationStatus.GOING, RegistrationStatus.WAITLISTED)
+    return registration.status is RegistrationStatus.DECLINED
+
+
 def registration_by_id(registration_id: int) -> Registration:
     registration = db.session.get(Registration, registration_id)
     if registration is None:
         raise NotFound(_l("No such RSVP."))
     return registration
+
+
+def _event_id_of(registration_id: int) -> int:
+    """The meetup an RSVP belongs to (it never changes), to lock before reading the RSVP."""
+    event_id = db.session.scalar(
+        select(Registration.event_id).where(Registration.id == registration_id))
+    if event_id is None:
+        raise NotFound(_l("No such RSVP."))
+    return event_id
+
+
+def _current(registration_id: int) -> Registration:
+    """The RSVP as it is now, read under the meetup's lock: a copy the session loaded earlier
+    (a view looking it up first) is refreshed, never trusted."""
+    return db.session.scalars(
+        select(Registration).where(Registration.id == registration_id)
+        .execution_options(populate_existing=True)).one()
 
 
 def set_capacity(actor: Any, event_id: int, capacity: int) -> list[Registration]:
