@@ -8,7 +8,7 @@ import pytest
 
 from branches.models import Role
 from branches.services import VenueInput, remove_member, save_venue, set_role
-from planner.errors import InvalidInput, NotAllowed
+from planner.errors import InvalidInput, NotAllowed, NotFound
 from planner.events import services as events
 from planner.events.models import EventStatus
 from planner.extensions import db
@@ -70,6 +70,27 @@ def test_cancel_promotes_in_order_and_skips_a_party_that_does_not_fit(meetup, pe
     assert big.status is GOING
 
 
+def test_promotion_counts_a_party_with_its_guests(meetup, people):
+    services.rsvp(people[0], meetup.id, guests=1)  # 2 seats
+    services.rsvp(people[1], meetup.id, guests=1)  # 2 seats: full
+    party_of_three = services.rsvp(people[2], meetup.id, guests=2)
+    services.cancel(people[0], meetup.id)  # 2 seats free: too few for a party of 3
+    db.session.refresh(party_of_three)
+    assert party_of_three.status is WAITLISTED
+    assert services.seats(meetup).left == 2
+
+
+def test_promotion_fills_freed_seats_party_by_party(meetup, people):
+    services.rsvp(people[0], meetup.id, guests=2)  # 3 seats
+    services.rsvp(people[1], meetup.id)  # 1 seat: full
+    pairs = [services.rsvp(p, meetup.id, guests=1) for p in people[2:4]]
+    services.cancel(people[0], meetup.id)  # 3 seats free: one pair fits, not two
+    for pair in pairs:
+        db.session.refresh(pair)
+    assert [p.status for p in pairs] == [GOING, WAITLISTED]
+    assert services.seats(meetup).going == 3
+
+
 def test_capacity_raise_promotes_and_lowering_removes_nobody(cast, meetup, people):
     for person in people[:6]:
         services.rsvp(person, meetup.id)
@@ -92,7 +113,9 @@ def test_bad_guest_numbers(meetup, people, guests, field):
 def test_refusals(cast, meetup, people):
     draft = events.duplicate_event(cast.lead, meetup)
     with pytest.raises(services.RsvpRefused, match="not open"):
-        services.rsvp(people[0], draft.id)
+        services.rsvp(cast.lead, draft.id)  # the lead sees the draft, but it is not open
+    with pytest.raises(NotFound):
+        services.rsvp(people[0], draft.id)  # to members a draft does not exist
     meetup.rsvp_opens_at = utcnow() + timedelta(days=1)
     db.session.commit()
     with pytest.raises(services.RsvpRefused, match="not opened"):

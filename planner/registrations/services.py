@@ -52,7 +52,9 @@ class Seats:
 
 
 def _locked_event(event_id: int) -> Event:
-    event = db.session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+    # populate_existing: a copy the request loaded before the lock is stale; reread it.
+    event = db.session.scalar(select(Event).where(Event.id == event_id).with_for_update()
+                              .execution_options(populate_existing=True))
     if event is None:
         raise NotFound(_l("No such meetup."))
     return event
@@ -62,7 +64,8 @@ def registration_of(user: Any, event: Event) -> Registration | None:
     if not getattr(user, "is_authenticated", False):
         return None
     return db.session.scalar(select(Registration).where(
-        Registration.event_id == event.id, Registration.user_id == user.id))
+        Registration.event_id == event.id, Registration.user_id == user.id)
+        .execution_options(populate_existing=True))
 
 
 def _refuse_if_closed(event: Event) -> None:
@@ -119,14 +122,29 @@ def _place(registration: Registration, event: Event) -> None:
         notify(Notice.WAITLISTED, registration)
 
 
+@dataclass(frozen=True)
+class RsvpAnswer:
+    registration: Registration
+    repeated: bool  # the member had RSVPed already: nothing changed
+
+
 def rsvp(user: User, event_id: int, guests: int = 0, source: str | None = None,
          invite_link_id: int | None = None) -> Registration:
-    """RSVP (or join the waitlist). Repeating it returns the same registration.
+    """RSVP (or join the waitlist). Repeating it returns the same registration."""
+    return rsvp_answer(user, event_id, guests, source, invite_link_id).registration
+
+
+def rsvp_answer(user: User, event_id: int, guests: int = 0, source: str | None = None,
+                invite_link_id: int | None = None) -> RsvpAnswer:
+    """RSVP, saying whether it repeats an earlier one (the only place that rule lives).
     `invite_link_id` credits the invite link that brought the RSVP (planner/funnel)."""
     event = _locked_event(event_id)
+    if event.status is EventStatus.DRAFT and not permissions.can_manage_branch(
+            user, event.branch):
+        raise NotFound(_l("No such meetup."))  # a draft stays invisible, as on its page
     existing = registration_of(user, event)
     if existing is not None and existing.status is not RegistrationStatus.CANCELLED:
-        return existing
+        return RsvpAnswer(existing, repeated=True)
     _refuse_if_closed(event)
     membership = membership_of(user, event.branch)
     if membership is not None and membership.status is MembershipStatus.BANNED:
@@ -145,7 +163,7 @@ def rsvp(user: User, event_id: int, guests: int = 0, source: str | None = None,
         _place(registration, event)
     db.session.add(registration)
     db.session.commit()
-    return registration
+    return RsvpAnswer(registration, repeated=False)
 
 
 def cancel(user: User, event_id: int) -> Registration:
