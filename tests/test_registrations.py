@@ -222,3 +222,40 @@ def test_staff_see_the_list_but_cannot_manage(client, cast, meetup, people):
     assert client.get(f"/events/{meetup.id}/registrations").status_code == 200
     response = client.post(f"/events/{meetup.id}/capacity", data={"capacity": "50"})
     assert response.status_code == 403
+
+
+def test_a_meetup_that_is_over_takes_no_rsvp_and_its_page_says_so(client, meetup, people):
+    meetup.starts_at, meetup.ends_at = utcnow() - timedelta(hours=3), utcnow() - timedelta(hours=1)
+    db.session.commit()
+    with pytest.raises(services.RsvpRefused, match="over") as raised:
+        services.rsvp(people[0], meetup.id)
+    assert raised.value.extra["reason"] == "past"
+    login(client, people[1])
+    page = client.get(f"/events/{meetup.id}").text
+    assert "This meetup is over." in page
+    assert f'action="/events/{meetup.id}/rsvp"' not in page
+    assert services.registration_of(people[1], meetup) is None
+
+
+def test_a_started_meetup_shows_no_rsvp_or_cancel_button(client, meetup, people):
+    services.rsvp(people[0], meetup.id)
+    meetup.starts_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    login(client, people[1])
+    page = client.get(f"/events/{meetup.id}").text
+    assert "This meetup has already started." in page
+    assert f'action="/events/{meetup.id}/rsvp"' not in page
+    client.post("/logout")
+    login(client, people[0])
+    assert "/rsvp/cancel" not in client.get(f"/events/{meetup.id}").text
+
+
+def test_nobody_is_added_by_hand_to_a_meetup_that_is_over(cast, meetup, people):
+    from planner.notifications.models import OutboxMessage
+
+    meetup.starts_at, meetup.ends_at = utcnow() - timedelta(hours=3), utcnow() - timedelta(hours=1)
+    db.session.commit()
+    with pytest.raises(services.RsvpRefused, match="over"):
+        services.add_by_hand(cast.lead, meetup.id, people[0].email)
+    assert services.registration_of(people[0], meetup) is None
+    assert db.session.scalars(db.select(OutboxMessage)).all() == []

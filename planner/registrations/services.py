@@ -70,17 +70,30 @@ def registration_of(user: Any, event: Event) -> Registration | None:
 
 
 def _refuse_if_closed(event: Event) -> None:
+    if (refusal := rsvp_refusal(event)) is not None:
+        raise refusal
+
+
+def rsvp_refusal(event: Event) -> RsvpRefused | None:
+    """Why a new RSVP to the meetup would be refused now, or None while RSVPs are open."""
     now = utcnow()
     if event.status is EventStatus.CANCELLED:
-        raise RsvpRefused(_l("This meetup is cancelled."), reason="cancelled")
+        return RsvpRefused(_l("This meetup is cancelled."), reason="cancelled")
     if event.status is not EventStatus.PUBLISHED:
-        raise RsvpRefused(_l("This meetup is not open for RSVPs yet."), reason="draft")
+        return RsvpRefused(_l("This meetup is not open for RSVPs yet."), reason="draft")
+    if event.ends_at <= now:
+        return RsvpRefused(_l("This meetup is over."), reason="past")
     if event.starts_at <= now:
-        raise RsvpRefused(_l("This meetup has already started."), reason="past")
+        return RsvpRefused(_l("This meetup has already started."), reason="past")
     if event.rsvp_opens_at and now < event.rsvp_opens_at:
-        raise RsvpRefused(_l("RSVPs have not opened yet."), reason="not_open")
+        return RsvpRefused(_l("RSVPs have not opened yet."), reason="not_open")
     if event.rsvp_closes_at and now >= event.rsvp_closes_at:
-        raise RsvpRefused(_l("RSVPs are closed."), reason="closed")
+        return RsvpRefused(_l("RSVPs are closed."), reason="closed")
+    return None
+
+
+def has_started(event: Event) -> bool:
+    return event.starts_at <= utcnow()
 
 
 def _check_guests(event: Event, guests: int) -> None:
@@ -173,7 +186,7 @@ def cancel(user: User, event_id: int) -> Registration:
     registration = registration_of(user, event)
     if registration is None or not registration.is_active:
         raise NotFound(_l("You have no RSVP for this meetup."))
-    if event.starts_at <= utcnow():
+    if has_started(event):
         raise RsvpRefused(_l("This meetup has already started."), reason="past")
     was_going = registration.status is RegistrationStatus.GOING
     registration.status, registration.cancelled_at = RegistrationStatus.CANCELLED, utcnow()
@@ -257,6 +270,9 @@ def add_by_hand(actor: Any, event_id: int, email: str, guests: int = 0) -> Regis
     """A lead adds a member who asked in person or in the chat group."""
     event = _locked_event(event_id)
     _require_manager(actor, event)
+    if event.status is EventStatus.CANCELLED or event.ends_at <= utcnow():
+        raise RsvpRefused(_l("This meetup is cancelled or over: nobody can be added."),
+                          reason="closed")
     user = find_user_by_email(email)
     if user is None:
         raise InvalidInput(fields={"email": [str(_l("No member has this email."))]})

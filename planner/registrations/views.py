@@ -55,6 +55,18 @@ def my_registration(event: Event) -> Registration | None:
 
 
 @bp.app_template_global()
+def rsvp_refusal(event: Event) -> str | None:
+    """Why the meetup takes no RSVP now (it is over, RSVPs closed, …), for its page."""
+    refusal = services.rsvp_refusal(event)
+    return None if refusal is None else refusal.message
+
+
+@bp.app_template_global()
+def rsvp_started(event: Event) -> bool:
+    return services.has_started(event)
+
+
+@bp.app_template_global()
 def rsvp_form() -> RsvpForm:
     return RsvpForm()
 
