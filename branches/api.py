@@ -117,7 +117,7 @@ def venue_json(venue: Venue) -> VenueOut:
 def list_branches() -> Response:
     search = parse_query(BranchSearchForm).q.data or ""
     return paginated(services.branch_listing(search),
-                     lambda s: branch_json(s.branch, s.member_count), lambda s: s.branch.id)
+                     lambda s: branch_json(s.branch, s.member_count), ident=lambda s: s.branch.id)
 
 
 @operation("/branches", "POST", _l("Create a branch (network admins)"), form=BranchForm,

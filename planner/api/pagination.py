@@ -66,16 +66,21 @@ def _next_url(cursor: str) -> str:
     return public_url(request.endpoint or "", **(request.view_args or {}), **args)
 
 
-def paginated(items: Sequence[ItemT], render: Callable[[ItemT], Any],
+def paginated(items: Sequence[ItemT], render: Callable[[ItemT], Any] | None = None, *,
+              render_page: Callable[[Sequence[ItemT]], list[Any]] | None = None,
               ident: Callable[[ItemT], int] = attrgetter("id")) -> Response:
     """One page of `items` (already in the list's order; `ident` gives each one's id) as the
-    JSON array of `render`ed items, with the Link and X-Total-Count headers."""
+    JSON array of `render`ed items, with the Link and X-Total-Count headers. `render_page`
+    renders the page's items together instead (e.g. to count their seats in one query)."""
+    if render_page is None:
+        assert render is not None, "paginated() needs render or render_page"
+        render_page = lambda page: [render(item) for item in page]  # noqa: E731
     form = parse_query(PageForm)
     limit = form.limit.data or DEFAULT_LIMIT
     ids = [ident(item) for item in items]
     start = _start(ids, form.cursor.data) if form.cursor.data else 0
     page = items[start:start + limit]
-    response = jsonify([render(item) for item in page])
+    response = jsonify(render_page(page))
     response.headers["X-Total-Count"] = str(len(items))
     if start + limit < len(items):
         response.headers["Link"] = f'<{_next_url(_signer().dumps(ident(page[-1])))}>; rel="next"'

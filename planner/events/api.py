@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
@@ -22,6 +23,7 @@ from planner.events.forms import (
     HoldForm,
 )
 from planner.events.models import Booking, Event, EventStatus
+from planner.registrations.services import Seats, seats_of
 from planner.timeutil import utcnow
 from planner.urls import public_url
 
@@ -48,8 +50,9 @@ class EventOut(TypedDict):
     status: str
     series_id: int | None
     sequence: int
-    going_count: int
-    waitlist_count: int
+    going_count: int  # people going, guests included
+    waitlist_count: int  # RSVPs on the waitlist
+    seats_left: int | None  # null when the meetup has no limit
     url: str
     ics_url: str | None
 
@@ -71,7 +74,14 @@ def _iso(instant: datetime, timezone: str) -> str:
     return services.utc_to_zone(instant, timezone).isoformat()
 
 
-def event_json(event: Event) -> EventOut:
+def events_json(events: Sequence[Event]) -> list[EventOut]:
+    """Many meetups, their seats counted in one query."""
+    counted = seats_of(events)
+    return [event_json(event, counted[event.id]) for event in events]
+
+
+def event_json(event: Event, seats: Seats | None = None) -> EventOut:
+    seats = seats if seats is not None else seats_of([event])[event.id]
     zone = event.branch.timezone
     venue = event.venue
     return {
@@ -82,7 +92,8 @@ def event_json(event: Event) -> EventOut:
                   "latitude": venue.latitude, "longitude": venue.longitude} if venue else None,
         "online_url": event.online_url, "capacity": event.capacity,
         "status": event.status.value, "series_id": event.series_id,
-        "sequence": event.sequence, "going_count": 0, "waitlist_count": 0,
+        "sequence": event.sequence, "going_count": seats.going,
+        "waitlist_count": seats.waitlisted, "seats_left": seats.left,
         "url": public_url("events.show", event_id=event.id),
         # Drafts have no calendar file (it would 404).
         "ics_url": None if event.status is EventStatus.DRAFT else public_url(
@@ -109,7 +120,7 @@ def create_event(slug: str) -> tuple[Response, int]:
     form = parse_json(EventForm, {"status": "draft"}, branch=branch)
     events = services.schedule(api_user(), branch, form.to_input(), form.repeat.to_rule(),
                                form.skipped())
-    return created([event_json(e) for e in events])
+    return created(events_json(events))
 
 
 @operation("/events", "GET", _l("Meetups by branch, time range and distance"),
@@ -129,7 +140,7 @@ def list_events() -> Response:
         found = services.events_between(branch, start, end, _viewer())
     else:
         raise InvalidInput(fields={"branch": [str(_l("Give a branch or a place (near)."))]})
-    return paginated(found, event_json)
+    return paginated(found, render_page=events_json)
 
 
 def _viewer() -> Any:
@@ -162,7 +173,7 @@ def update_event(event_id: int) -> Response:
     form = parse_json(EventForm, defaults, branch=event.branch)
     events = services.update_event(api_user(), event, form.to_input(),
                                    this_and_following=form.scope.data == "following")
-    return jsonify([event_json(e) for e in events])
+    return jsonify(events_json(events))
 
 
 def _isoformat(value: datetime | None) -> str | None:
@@ -175,7 +186,7 @@ def cancel_event(event_id: int) -> Response:
     form = parse_json(CancelForm)
     events = services.cancel_event(api_user(), services.get_event(event_id), form.message.data,
                                    this_and_following=form.scope.data == "following")
-    return jsonify([event_json(e) for e in events])
+    return jsonify(events_json(events))
 
 
 @operation("/events/<int:event_id>/duplicate", "POST",

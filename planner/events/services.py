@@ -413,6 +413,15 @@ def _following(event: Event) -> list[Event]:
         .order_by(Event.starts_at)))
 
 
+def _lock(events: list[Event]) -> list[Event]:
+    """Lock the meetups' rows (in id order, so two edits never deadlock) and reread them: RSVPs
+    lock the same row, so seats are counted against the capacity that is really set."""
+    db.session.scalars(select(Event).where(Event.id.in_([e.id for e in events]))
+                       .order_by(Event.id).with_for_update()
+                       .execution_options(populate_existing=True)).all()
+    return events
+
+
 def update_event(actor: Any, event: Event, data: EventInput, *,
                  this_and_following: bool = False) -> list[Event]:
     """Edit a meetup, or it and the later occurrences of its series.
@@ -422,9 +431,10 @@ def update_event(actor: Any, event: Event, data: EventInput, *,
     branch = event.branch
     _require_manager(actor, branch)
     _check_event(branch, data)
+    _lock([event])
     if event.is_cancelled:
         raise Conflict(_l("This meetup is cancelled."))
-    targets = _following(event) if this_and_following else [event]
+    targets = _lock(_following(event)) if this_and_following else [event]
     old_start = utc_to_local(event.starts_at, branch.timezone)
     start_shift = data.starts_local - old_start
     length = data.ends_local - data.starts_local

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from planner.api import api_user, created, operation, parse_json
 from planner.api.pagination import paginated
-from planner.events.services import get_event
+from planner.events.services import visible_event
 from planner.funnel.attribution import rsvp_credit
 from planner.registrations import services
 from planner.registrations.forms import ReviewForm, RsvpForm
@@ -52,13 +52,12 @@ def registration_json(registration: Registration, position: int | None = None) -
 def rsvp(event_id: int) -> tuple[Response, int]:
     user = api_user()
     form = parse_json(RsvpForm)
-    event = get_event(event_id)
-    existing = services.registration_of(user, event)
-    if existing is not None and existing.status is not RegistrationStatus.CANCELLED:
-        return jsonify(registration_json(existing)), 200
-    registration = services.rsvp(user, event_id, form.guests.data or 0,
-                                 **rsvp_credit(event, form.invite.data))
-    return created(registration_json(registration))
+    event = visible_event(user, event_id)
+    answer = services.rsvp_answer(user, event_id, form.guests.data or 0,
+                                  **rsvp_credit(event, form.invite.data))
+    if answer.repeated:
+        return jsonify(registration_json(answer.registration)), 200
+    return created(registration_json(answer.registration))
 
 
 @operation("/events/<int:event_id>/registrations/me", "DELETE",
@@ -72,7 +71,7 @@ def cancel(event_id: int) -> Response:
            _l("Everyone who RSVPed (leads and door staff)"), response=list[AttendeeOut],
            errors=(403, 404), paginated=True)
 def attendees(event_id: int) -> Response:
-    everyone = services.registrations(api_user(), get_event(event_id))
+    everyone = services.registrations(api_user(), visible_event(api_user(), event_id))
     positions = waitlist_positions(everyone)
     return paginated(everyone, lambda r: registration_json(r, positions.get(r.id, 0) or None)
                      | {"user_id": r.user_id, "display_name": r.name,

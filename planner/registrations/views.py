@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from planner import permissions
 from planner.errors import DomainError, NotAllowed
 from planner.events.models import Event
-from planner.events.services import get_event, visible_event
+from planner.events.services import visible_event
 from planner.funnel.attribution import rsvp_credit
 from planner.registrations import services, tickets
 from planner.registrations.forms import AddAttendeeForm, CapacityForm, ReviewForm, RsvpForm
@@ -70,6 +70,18 @@ def my_registration(event: Event) -> Registration | None:
 
 
 @bp.app_template_global()
+def rsvp_refusal(event: Event) -> str | None:
+    """Why the meetup takes no RSVP now (it is over, RSVPs closed, …), for its page."""
+    refusal = services.rsvp_refusal(event)
+    return None if refusal is None else refusal.message
+
+
+@bp.app_template_global()
+def rsvp_started(event: Event) -> bool:
+    return services.has_started(event)
+
+
+@bp.app_template_global()
 def rsvp_form() -> RsvpForm:
     return RsvpForm()
 
@@ -81,13 +93,14 @@ def _back(event_id: int) -> BaseResponse:
 @bp.post("/events/<int:event_id>/rsvp")
 @login_required
 def rsvp(event_id: int) -> BaseResponse:
+    event = visible_event(current_user, event_id)
     form = RsvpForm()
     if not form.validate_on_submit():
         flash(" ".join(form.guests.errors) or _("Some fields are not valid."), "error")
         return _back(event_id)
     try:
         registration = services.rsvp(current_user, event_id, form.guests.data or 0,
-                                     **rsvp_credit(get_event(event_id), form.invite.data))
+                                     **rsvp_credit(event, form.invite.data))
     except DomainError as error:
         flash(_explained(error), "error")
         return _back(event_id)
@@ -192,7 +205,7 @@ def capacity(event_id: int) -> BaseResponse:
 @login_required
 def add(event_id: int) -> BaseResponse:
     form = AddAttendeeForm()
-    event = get_event(event_id)
+    event = visible_event(current_user, event_id)
     if not permissions.can_manage_branch(current_user, event.branch):
         raise NotAllowed()
     if form.validate_on_submit():
