@@ -11,6 +11,7 @@ from branches import services
 from branches.forms import (
     BranchForm,
     BranchSearchForm,
+    BranchSettingsForm,
     NearestForm,
     RemoveMemberForm,
     ReviewForm,
@@ -19,6 +20,7 @@ from branches.forms import (
 )
 from branches.models import AuditEntry, Branch, JoinPolicy, Membership, Role, Venue
 from planner.api import api_user, created, operation, parse_json, parse_query
+from planner.api.pagination import paginated
 from planner.errors import InvalidInput
 
 
@@ -33,6 +35,15 @@ class BranchOut(TypedDict):
     member_count: int
     join_policy: JoinPolicy
     url: str
+
+
+class BranchSettingsOut(TypedDict):
+    name: str
+    description: str
+    join_policy: JoinPolicy
+    locale: str
+    no_show_limit: int | None
+    no_show_window: int
 
 
 class NearestBranchOut(BranchOut):
@@ -76,6 +87,12 @@ def branch_json(branch: Branch, member_count: int) -> BranchOut:
             "url": url_for("branches.show", slug=branch.slug, _external=True)}
 
 
+def settings_json(branch: Branch) -> BranchSettingsOut:
+    return {"name": branch.name, "description": branch.description,
+            "join_policy": branch.join_policy, "locale": branch.locale,
+            "no_show_limit": branch.no_show_limit, "no_show_window": branch.no_show_window}
+
+
 def membership_json(membership: Membership) -> MembershipOut:
     return {"branch": membership.branch.slug, "user_id": membership.user_id,
             "display_name": membership.user.display_name, "role": membership.role,
@@ -96,11 +113,11 @@ def venue_json(venue: Venue) -> VenueOut:
 
 
 @operation("/branches", "GET", _l("List and search branches"), query=BranchSearchForm,
-           response=list[BranchOut], auth=False, errors=(422,))
+           response=list[BranchOut], auth=False, errors=(422,), paginated=True)
 def list_branches() -> Response:
     search = parse_query(BranchSearchForm).q.data or ""
-    return jsonify([branch_json(s.branch, s.member_count)
-                    for s in services.branch_listing(search)])
+    return paginated(services.branch_listing(search),
+                     lambda s: branch_json(s.branch, s.member_count), ident=lambda s: s.branch.id)
 
 
 @operation("/branches", "POST", _l("Create a branch (network admins)"), form=BranchForm,
@@ -114,10 +131,11 @@ def create_branch() -> tuple[Response, int]:
            response=list[NearestBranchOut], auth=False, errors=(422,))
 def nearest_branches() -> Response:
     form = parse_query(NearestForm)
-    if form.lat.data is None or form.lon.data is None:
-        message = str(_l("Give lat and lon."))
-        raise InvalidInput(fields={"lat": [message], "lon": [message]})
-    summaries = services.nearest_branches(form.lat.data, form.lon.data, form.limit.data or 10)
+    point = services.point_of(form.place.data, form.lat.data, form.lon.data)
+    if point is None:
+        message = str(_l("Give lat and lon, or a place."))
+        raise InvalidInput(fields={"lat": [message], "lon": [message], "place": [message]})
+    summaries = services.nearest_branches(*point, form.limit.data or 10)
     return jsonify([branch_json(s.branch, s.member_count)
                     | {"distance_km": round(s.distance_km or 0.0, 3)} for s in summaries])
 
@@ -127,6 +145,25 @@ def nearest_branches() -> Response:
 def get_branch(slug: str) -> Response:
     branch = services.get_branch(slug)
     return jsonify(branch_json(branch, services.member_count(branch)))
+
+
+@operation("/branches/<slug>/settings", "GET", _l("A branch's settings (leads)"),
+           response=BranchSettingsOut, errors=(403, 404))
+def get_settings(slug: str) -> Response:
+    branch = services.get_branch(slug)
+    services.require_manager(api_user(), branch)
+    return jsonify(settings_json(branch))
+
+
+@operation("/branches/<slug>/settings", "PUT",
+           _l("Replace a branch's settings, incl. the no-show rule (leads; "
+              "no_show_limit null or left out switches it off)"),
+           form=BranchSettingsForm, response=BranchSettingsOut, errors=(403, 404, 422))
+def put_settings(slug: str) -> Response:
+    branch = services.get_branch(slug)
+    services.require_manager(api_user(), branch)
+    settings = parse_json(BranchSettingsForm).to_settings()
+    return jsonify(settings_json(services.update_branch(api_user(), branch, settings)))
 
 
 @operation("/branches/<slug>/join", "POST", _l("Join a branch (or ask to, if it needs approval)"),
@@ -142,11 +179,11 @@ def leave_branch(slug: str) -> tuple[str, int]:
 
 
 @operation("/branches/<slug>/members", "GET", _l("Members of a branch (leads)"),
-           response=list[MembershipOut], errors=(403, 404))
+           response=list[MembershipOut], errors=(403, 404), paginated=True)
 def list_members(slug: str) -> Response:
     branch = services.get_branch(slug)
     services.require_manager(api_user(), branch)
-    return jsonify([membership_json(m) for m in services.memberships(branch)])
+    return paginated(services.memberships(branch), membership_json)
 
 
 @operation("/branches/<slug>/members/<int:user_id>", "PUT",
@@ -180,16 +217,16 @@ def review_request(slug: str, user_id: int) -> Response | tuple[str, int]:
 
 
 @operation("/branches/<slug>/audit", "GET", _l("What happened to memberships (leads)"),
-           response=list[AuditEntryOut], errors=(403, 404))
+           response=list[AuditEntryOut], errors=(403, 404), paginated=True)
 def audit_log(slug: str) -> Response:
     entries = services.audit_log(api_user(), services.get_branch(slug))
-    return jsonify([audit_json(e) for e in entries])
+    return paginated(entries, audit_json)
 
 
 @operation("/branches/<slug>/venues", "GET", _l("Venues of a branch"),
-           response=list[VenueOut], auth=False, errors=(404,))
+           response=list[VenueOut], auth=False, errors=(404,), paginated=True)
 def list_venues(slug: str) -> Response:
-    return jsonify([venue_json(v) for v in services.venues(services.get_branch(slug))])
+    return paginated(services.venues(services.get_branch(slug)), venue_json)
 
 
 @operation("/branches/<slug>/venues", "POST", _l("Add a venue (leads)"), form=VenueForm,

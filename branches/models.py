@@ -6,7 +6,7 @@ import enum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from planner.db import created_at, intpk, str80, str200, str_enum, updated_at
 from planner.extensions import db
@@ -50,12 +50,18 @@ class Branch(db.Model):
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
         Index("ix_branches_lat_lon", "latitude", "longitude"),
+        # One branch per name in a city, whatever the case or spacing: a second submit of the
+        # same form must not found a twin.
+        UniqueConstraint("country", "city_key", "name_key", name="uq_branches_name_city"),
     )
 
     id: Mapped[intpk]
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str80]
     city: Mapped[str80]
+    # name and city as compared for twins (see twin_key); kept in step by _keep_keys.
+    name_key: Mapped[str80]
+    city_key: Mapped[str80]
     country: Mapped[str] = mapped_column(String(2))
     timezone: Mapped[str] = mapped_column(String(64))
     latitude: Mapped[float]
@@ -67,15 +73,25 @@ class Branch(db.Model):
     # No-show policy: after no_show_limit no-shows in the member's last no_show_window meetups
     # of this branch, their RSVPs need approval. NULL switches the policy off.
     no_show_limit: Mapped[int | None]
-    no_show_window: Mapped[int] = mapped_column(default=5)
+    no_show_window: Mapped[int] = mapped_column(default=5, server_default="5")
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
     venues: Mapped[list[Venue]] = relationship(
         back_populates="branch", order_by="Venue.name", passive_deletes=True)
 
+    @validates("name", "city")
+    def _keep_keys(self, attribute: str, value: str) -> str:
+        setattr(self, f"{attribute}_key", twin_key(value))
+        return value
+
     def __repr__(self) -> str:
         return f"<Branch {self.slug}>"
+
+
+def twin_key(text: str) -> str:
+    """How a branch name or city is compared: case folded, spaces collapsed."""
+    return " ".join(text.casefold().split())[:80]
 
 
 class Membership(db.Model):
@@ -114,8 +130,10 @@ class AuditEntry(db.Model):
     id: Mapped[intpk]
     branch_id: Mapped[int] = mapped_column(
         ForeignKey("branches.id", ondelete="CASCADE"), index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                 index=True)
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                   index=True)
     action: Mapped[AuditAction] = mapped_column(str_enum(AuditAction, "audit_action"))
     detail: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[created_at]

@@ -12,6 +12,7 @@ from typing import Any
 
 from blinker import Namespace
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from geopy.geocoders.base import Geocoder
 from sqlalchemy import Select, func, or_, select
@@ -26,6 +27,7 @@ from branches.geography import (
     distance_km,
     make_geocoder,
     place_from_coordinates,
+    region_name,
     resolve_place,
 )
 from branches.models import (
@@ -37,6 +39,7 @@ from branches.models import (
     MembershipStatus,
     Role,
     Venue,
+    twin_key,
 )
 from planner import permissions
 from planner.accounts.models import User
@@ -48,6 +51,8 @@ from planner.timeutil import is_timezone
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 # Search radii tried in turn for "nearest": small boxes first so the SQL prefilter stays cheap.
 NEAREST_RADII_KM = (50.0, 250.0, 1000.0, 5000.0, 20040.0)
+# The no-show policy looks back at most this many of a member's past meetups.
+NO_SHOW_WINDOW_MAX = 50
 
 # Sent with a new Membership before it is committed, so other areas (the funnel's attribution)
 # can fill in what they know without this domain importing them.
@@ -102,27 +107,40 @@ def configured_geocoder() -> Geocoder:
     return cache["geocoder"]
 
 
-def locate(query: str, country: str | None = None) -> Place:
-    """Resolve a typed place to coordinates, or raise InvalidInput naming the `city` field."""
+def locate(query: str, country: str | None = None, field: str = "city") -> Place:
+    """Resolve a typed place to coordinates, or raise InvalidInput naming `field`."""
     try:
         return resolve_place(query, country, configured_geocoder())
     except UnknownPlace:
         raise InvalidInput(
             _l("We could not find this city. Check the spelling or enter coordinates."),
-            fields={"city": [str(_l("Unknown city: enter coordinates instead."))]},
+            fields={field: [str(_l("Unknown city: enter coordinates instead."))]},
         ) from None
     except AmbiguousPlace as ambiguous:
         raise InvalidInput(
             _l("Several places have this name. Pick one, or give the country."),
-            fields={"city": [str(_l("Several places have this name."))]},
+            fields={field: [str(_l("Several places have this name."))]},
             candidates=[_place_json(p) for p in ambiguous.candidates],
         ) from None
+
+
+def point_of(place: str | None, latitude: float | None,
+             longitude: float | None) -> tuple[float, float] | None:
+    """Where a search measures from: given coordinates, else the named place (resolved
+    offline, InvalidInput naming `place` when unknown), else None."""
+    if latitude is not None and longitude is not None:
+        return latitude, longitude
+    if place:
+        found = locate(place, field="place")
+        return found.latitude, found.longitude
+    return None
 
 
 def _place_json(place: Place) -> dict[str, Any]:
     return {"name": place.name, "country": place.country, "latitude": place.latitude,
             "longitude": place.longitude, "timezone": place.timezone,
-            "population": place.population}
+            "population": place.population,
+            "region": region_name(place, get_locale().language if get_locale() else "en")}
 
 
 # --- branches --------------------------------------------------------------------------------
@@ -249,22 +267,71 @@ def create_branch(actor: Any, data: BranchInput) -> Branch:
         raise InvalidInput(fields={"slug": [str(_l(
             "Use lowercase letters, digits and hyphens."))]})
     slug = data.slug or _unique_slug(place.name or data.city)
-    branch = Branch(slug=slug, name=data.name.strip(), city=data.city.strip(),
-                    country=(data.country or place.country).upper(), timezone=timezone,
+    name, city, country = _spaced(data.name), _spaced(data.city), (
+        data.country or place.country).upper()
+    _refuse_twin(name, city, country)
+    branch = Branch(slug=slug, name=name, city=city, country=country, timezone=timezone,
                     latitude=data.latitude if data.latitude is not None else place.latitude,
                     longitude=data.longitude if data.longitude is not None else place.longitude,
                     join_policy=data.join_policy, description=data.description,
                     locale=data.locale)
     db.session.add(branch)
-    _commit_or_conflict(_l("A branch with this address (slug) already exists."), "slug")
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent request won: say which rule it broke
+        db.session.rollback()
+        _refuse_twin(name, city, country)
+        message = _l("A branch with this address (slug) already exists.")
+        raise Conflict(message, fields={"slug": [str(message)]}) from None
     return branch
 
 
-def update_branch(actor: Any, branch: Branch, *, name: str, description: str,
-                  join_policy: JoinPolicy, locale: str) -> Branch:
+def _spaced(text: str) -> str:
+    """Spaces collapsed: "Suzhou  Chapter " and "Suzhou Chapter" are one name."""
+    return " ".join(text.split())
+
+
+def _refuse_twin(name: str, city: str, country: str, *, other_than: Branch | None = None) -> None:
+    """One branch per name in a city (case and spacing ignored), as the unique constraint
+    uq_branches_name_city also insists."""
+    query = select(Branch.id).where(Branch.name_key == twin_key(name),
+                                    Branch.city_key == twin_key(city),
+                                    Branch.country == country)
+    if other_than is not None:
+        query = query.where(Branch.id != other_than.id)
+    if db.session.scalar(query.limit(1)) is not None:
+        raise InvalidInput(fields={"name": [str(_l(
+            "%(city)s already has a branch called %(name)s.", city=city, name=name))]})
+
+
+@dataclass(frozen=True)
+class BranchSettings:
+    name: str
+    description: str
+    join_policy: JoinPolicy
+    locale: str
+    no_show_limit: int | None = None  # None: the no-show policy is off
+    no_show_window: int = 5
+
+
+def _check_no_show_policy(settings: BranchSettings) -> None:
+    limit, window = settings.no_show_limit, settings.no_show_window
+    if not 1 <= window <= NO_SHOW_WINDOW_MAX:
+        raise InvalidInput(fields={"no_show_window": [str(_l(
+            "Count between 1 and %(max)d past meetups.", max=NO_SHOW_WINDOW_MAX))]})
+    if limit is not None and not 1 <= limit <= window:
+        raise InvalidInput(fields={"no_show_limit": [str(_l(
+            "Between 1 and the number of meetups counted (%(window)d), or empty for off.",
+            window=window))]})
+
+
+def update_branch(actor: Any, branch: Branch, settings: BranchSettings) -> Branch:
     require_manager(actor, branch)
-    branch.name, branch.description = name.strip(), description
-    branch.join_policy, branch.locale = join_policy, locale
+    _check_no_show_policy(settings)
+    _refuse_twin(_spaced(settings.name), branch.city, branch.country, other_than=branch)
+    branch.name, branch.description = _spaced(settings.name), settings.description
+    branch.join_policy, branch.locale = settings.join_policy, settings.locale
+    branch.no_show_limit, branch.no_show_window = settings.no_show_limit, settings.no_show_window
     db.session.commit()
     return branch
 

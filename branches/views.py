@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -19,10 +21,11 @@ from branches.forms import (
     ReviewForm,
     RoleForm,
     VenueForm,
+    audit_detail,
     audit_label,
     role_label,
 )
-from branches.models import Branch, JoinPolicy, MembershipStatus, Role, Venue
+from branches.models import Branch, MembershipStatus, Role, Venue
 from planner import permissions
 from planner.accounts.services import find_user_by_email
 from planner.errors import Conflict, InvalidInput, NotAllowed
@@ -31,6 +34,7 @@ from planner.forms import show_field_errors
 bp = Blueprint("branches", __name__, url_prefix="/branches")
 bp.add_app_template_global(role_label)
 bp.add_app_template_global(audit_label)
+bp.add_app_template_global(audit_detail)
 
 
 @bp.get("")
@@ -45,21 +49,15 @@ def index() -> str:
 def nearest() -> str:
     form = NearestForm(request.args)
     summaries, origin = [], None
-    if form.validate() and (form.place.data or form.lat.data is not None):
+    if form.validate():
         try:
-            origin = _origin(form)
-            summaries = services.nearest_branches(origin[0], origin[1], form.limit.data or 10)
+            origin = services.point_of(form.place.data, form.lat.data, form.lon.data)
         except InvalidInput as error:
-            form.place.errors = [*form.place.errors, *error.fields.get("city", [error.message])]
+            show_field_errors(form, error)
+        if origin is not None:
+            summaries = services.nearest_branches(*origin, form.limit.data or 10)
     return render_template("branches/nearest.html", form=form, summaries=summaries,
                            origin=origin)
-
-
-def _origin(form: NearestForm) -> tuple[float, float]:
-    if form.lat.data is not None and form.lon.data is not None:
-        return form.lat.data, form.lon.data
-    place = services.locate(form.place.data)
-    return place.latitude, place.longitude
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -76,14 +74,20 @@ def create() -> str | Response:
             show_field_errors(form, error)
             candidates = error.extra.get("candidates", [])
             form.candidate.choices = [(f"{c['latitude']},{c['longitude']}",
-                                       f"{c['name']}, {c['country']} ({c['timezone']})")
-                                      for c in candidates]
+                                       _candidate_label(c)) for c in candidates]
         except Conflict as error:
             show_field_errors(form, error)
         else:
             flash(_("Branch %(name)s created.", name=branch.name), "success")
             return redirect(url_for("branches.show", slug=branch.slug))
     return render_template("branches/new.html", form=form, candidates=candidates)
+
+
+def _candidate_label(candidate: dict[str, Any]) -> str:
+    """"Suzhou, Jiangsu, CN (Asia/Shanghai)": the province tells same-named cities apart."""
+    where = ", ".join(part for part in (candidate["name"], candidate["region"],
+                                        candidate["country"]) if part)
+    return f"{where} ({candidate['timezone']})"
 
 
 @bp.get("/<slug>")
@@ -131,12 +135,13 @@ def settings(slug: str) -> str | Response:
     branch = _managed_branch(slug)
     form = BranchSettingsForm(obj=branch)
     if form.validate_on_submit():
-        services.update_branch(current_user, branch, name=form.name.data,
-                               description=form.description.data or "",
-                               join_policy=JoinPolicy(form.join_policy.data),
-                               locale=form.locale.data)
-        flash(_("Settings saved."), "success")
-        return redirect(url_for("branches.show", slug=slug))
+        try:
+            services.update_branch(current_user, branch, form.to_settings())
+        except InvalidInput as error:
+            show_field_errors(form, error)
+        else:
+            flash(_("Settings saved."), "success")
+            return redirect(url_for("branches.show", slug=slug))
     return render_template("branches/settings.html", branch=branch, form=form)
 
 

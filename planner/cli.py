@@ -25,13 +25,15 @@ def register_commands(app: Flask) -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="Prompted for when not given.")
 @click.option("--name", default="Admin", show_default=True, help="Display name.")
-def create_admin(email: str, password: str, name: str) -> None:
+@click.option("--locale", type=click.Choice(["zh_CN", "en"]), default=None,
+              help="Language of the admin's pages and mail; without it they follow the browser.")
+def create_admin(email: str, password: str, name: str, locale: str | None) -> None:
     """Create a network admin, or make an existing account one (and set its password)."""
     if len(password) < 8:
         raise click.BadParameter("at least 8 characters", param_hint="--password")
     user = accounts.find_user_by_email(email)
     if user is None:
-        profile = accounts.Profile(display_name=name, phone=None, locale="zh_CN",
+        profile = accounts.Profile(display_name=name, phone=None, locale=locale,
                                    timezone="Asia/Shanghai")
         user = accounts.sign_up(email, password, profile, is_admin=True)
         click.echo(f"Created network admin {user.email}.")

@@ -44,8 +44,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "GEOCODER_API_KEY": env.get("GEOCODER_API_KEY", ""),
         "GEOCODER_USER_AGENT": env.get("GEOCODER_USER_AGENT", "juhui-planner"),
         "MAIL_URL": env.get("MAIL_URL", ""),
-        # Where members reach the site: links in mail sent outside a request (commands).
-        "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Where members reach the site: every link in mail, calendar files and the API.
+        # Required in production (a warning at start-up when unset); see planner/urls.py.
+        "PUBLIC_URL": env.get("PUBLIC_URL", ""),
         "PASSWORD_HASH_PROFILE": "RFC_9106_LOW_MEMORY",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -64,6 +65,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "CHECKIN_OPENS_BEFORE": float(env.get("CHECKIN_OPENS_BEFORE", 3)),
         "CHECKIN_CLOSES_AFTER": float(env.get("CHECKIN_CLOSES_AFTER", 6)),
         "EVENT_MAX_HOURS": int(env.get("EVENT_MAX_HOURS", 7 * 24)),
+        # Days in a branch before a member counts as a lurker and may be nudged to come back.
+        "LURKER_MIN_TENURE_DAYS": int(env.get("LURKER_MIN_TENURE_DAYS", 60)),
     }
     config.update(overrides)
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",

@@ -12,12 +12,16 @@ from planner.errors import DomainError
 
 
 def show_field_errors(form: FlaskForm, error: DomainError) -> None:
-    """Put a service's field errors on the form so the page shows them next to the fields."""
+    """Put a service's field errors on the form so the page shows them next to the fields;
+    errors of fields this form does not have (a hold's clash names `venue_id`) go on top."""
+    unshown = not error.fields
     for name, messages in error.fields.items():
         field = form._fields.get(name)
         if field is not None:
             field.errors = [*field.errors, *messages]
-    if not error.fields:
+        else:
+            unshown = True
+    if unshown:
         form.form_errors.append(error.message)
 
 

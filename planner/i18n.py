@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import get_timezone_gmt
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -47,5 +48,10 @@ def format_instant(instant: datetime | None, timezone: str, fmt: str = "medium")
         return ""
     zone = ZoneInfo(timezone)
     text = babel_format_datetime(instant, fmt, tzinfo=zone, locale=get_locale())
-    abbreviation = instant.astimezone(zone).tzname() or timezone
-    return f"{text} {abbreviation}"
+    return f"{text} {zone_label(instant, timezone)}"
+
+
+def zone_label(instant: datetime, timezone: str) -> str:
+    """The offset in force at `instant`, like "GMT+08:00": abbreviations are ambiguous ("CST" is
+    China Standard Time and US Central Time), an offset is not."""
+    return get_timezone_gmt(instant.astimezone(ZoneInfo(timezone)), "long", locale=get_locale())

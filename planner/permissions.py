@@ -51,6 +51,12 @@ def can_manage_venues(user: Any, branch: Branch) -> bool:
     return can_manage_branch(user, branch)
 
 
+def can_see_booking_details(user: Any, branch: Branch) -> bool:
+    """Who a venue booking is for (a draft's title, a hold's private note): the branch's
+    leads. Everyone else sees only that the time is booked."""
+    return can_manage_branch(user, branch)
+
+
 def can_check_in_at(user: Any, branch: Branch) -> bool:
     """Door staff and leads of the branch (and admins) check people in."""
     return is_admin(user) or active_role(user, branch) in (Role.STAFF, Role.LEAD)

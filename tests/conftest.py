@@ -75,6 +75,9 @@ def _test_config(url: str) -> dict[str, object]:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "PASSWORD_HASH_PROFILE": "CHEAPEST",
+        # The test client's own host, so links read naturally; tests of a forged Host send
+        # another one and expect this.
+        "PUBLIC_URL": "http://localhost",
     }
 
 

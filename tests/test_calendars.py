@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ import vobject
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert, update
 
+from branches.models import Branch, Venue
 from branches.services import BranchInput, VenueInput, create_branch, join_branch, save_venue
 from planner.calendars import ics, services
 from planner.events import services as events
@@ -105,7 +107,7 @@ def test_event_ics_holds_one_meetup_without_a_calendar_name(cast):
     data = ics.event_ics(event)
     calendar = parse(data)
     assert [e.summary.value for e in calendar.vevent_list] == ["Go club"]
-    assert calendar.vevent.uid.value == f"event-{event.id}@127.0.0.1"  # PUBLIC_URL's host
+    assert calendar.vevent.uid.value == f"event-{event.id}@localhost"  # PUBLIC_URL's host
     assert b"X-WR-CALNAME" not in data and b"\r\nNAME:" not in data
     assert b"REFRESH-INTERVAL" not in data
 
@@ -126,7 +128,7 @@ def test_event_ics_outside_a_request_has_the_same_uid(app, cast):
     outside = parse(contextvars.Context().run(build)).vevent
     assert outside.uid.value == in_request.uid.value == f"event-{event_id}@juhui.example"
     assert outside.url.value == f"https://juhui.example/events/{event_id}"
-    assert in_request.url.value == f"http://localhost/events/{event_id}"
+    assert in_request.url.value == outside.url.value  # the request's host plays no part
 
 
 def test_event_file_over_http(client, cast):
@@ -656,3 +658,37 @@ def test_registration_rows_are_not_needed_for_branch_feed(client, cast):
     db.session.commit()
     after = client.get("/branches/chengdu/calendar.ics")
     assert after.data == before.data
+
+
+def _retitle(lead: Any, event: Event, title: str) -> None:
+    events.update_event(lead, event, replace(events.event_input(event), title=title))
+    db.session.commit()
+
+
+def test_a_title_edit_changes_the_etag_and_the_old_one_stops_matching(client, cast, feed):
+    etag, _last_modified = feed
+    _retitle(cast.lead, db.session.scalars(db.select(Event)).one(), "Go club (new room)")
+    response = client.get("/branches/chengdu/calendar.ics", headers={"If-None-Match": etag})
+    assert response.status_code == 200 and response.headers["ETag"] != etag
+    assert b"Go club (new room)" in response.data
+    again = client.get("/branches/chengdu/calendar.ics",
+                       headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_if_modified_since_is_compared_to_the_second_not_the_day(client, cast):
+    event = one(cast.lead, cast.branch, "Go club")
+    now = utcnow()
+    earlier_today = max(now.replace(hour=0, minute=0, second=0, microsecond=0),
+                        now - timedelta(hours=2))
+    assert now - earlier_today >= timedelta(seconds=2) or pytest.fail("too close to midnight")
+    for model in (Event, Venue, Branch):  # the feed's copy was made earlier today
+        db.session.execute(update(model).values(updated_at=earlier_today))
+    db.session.commit()
+    copy = client.get("/branches/chengdu/calendar.ics").headers["Last-Modified"]
+    assert client.get("/branches/chengdu/calendar.ics",
+                      headers={"If-Modified-Since": copy}).status_code == 304
+    _retitle(cast.lead, db.session.get(Event, event.id), "Go club later today")
+    response = client.get("/branches/chengdu/calendar.ics", headers={"If-Modified-Since": copy})
+    assert response.status_code == 200 and b"Go club later today" in response.data
+    assert response.headers["Last-Modified"] != copy

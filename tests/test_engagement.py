@@ -294,8 +294,8 @@ def outbox(kind: str = "nudge") -> list[OutboxMessage]:
 
 def test_nudge_is_queued_once_per_member_per_day(world: World, cast) -> None:
     lee, olga = world.people["Lee"], world.people["Olga"]
-    assert services.nudge(cast.lead, cast.branch, [lee.id, olga.id]) == 2
-    assert services.nudge(cast.lead, cast.branch, [olga.id, lee.id]) == 0
+    assert services.nudge(cast.lead, cast.branch, [lee.id, olga.id]) == services.Nudged(2, [])
+    assert services.nudge(cast.lead, cast.branch, [olga.id, lee.id]) == services.Nudged(0, [])
     messages = outbox()
     assert [(m.user_id, m.to_address) for m in messages] == [(lee.id, lee.email),
                                                              (olga.id, olga.email)]
@@ -309,10 +309,30 @@ def test_nudge_is_queued_once_per_member_per_day(world: World, cast) -> None:
 
 def test_nudge_in_chinese_for_a_chinese_member(world: World, cast, make_user) -> None:
     person = make_user("Zhang", locale="zh_CN")
-    join_branch(person, cast.branch)
+    member_since(person, cast.branch, 100)
     services.nudge(cast.lead, cast.branch, [person.id])
     [message] = outbox()
     assert "Hello" not in message.body and "Zhang" in message.body
+
+
+def test_only_members_of_long_enough_standing_are_nudged(app, world: World, cast,
+                                                         make_user) -> None:
+    """Exactly the lurker tenure (60 days by default, configurable) in the branch is enough; a
+    moment less, or having joined today, is not: they are named instead of mailed."""
+    now = utcnow()
+    people = {name: make_user(name) for name in ("Sixty", "Almost", "Forty")}
+    for name, days in (("Sixty", 60), ("Almost", 59.99), ("Forty", 40)):
+        member_since(people[name], cast.branch, days, now)
+    db.session.commit()
+    chosen = [person.id for person in (*people.values(), world.people["Nina"], cast.member)]
+    nudged = services.nudge(cast.lead, cast.branch, chosen)
+    assert (nudged.queued, sorted(nudged.too_new)) == (
+        1, sorted(["Almost", "Forty", "Nina", cast.member.display_name]))
+    assert [m.user_id for m in outbox()] == [people["Sixty"].id]
+    app.config["LURKER_MIN_TENURE_DAYS"] = 30
+    assert services.nudge(cast.lead, cast.branch, chosen).queued == 2  # Almost and Forty
+    lurkers = {row.name for row in segments.member_rows(cast.branch, utcnow(), S.LURKER)}
+    assert {"Sixty", "Almost", "Forty"} <= lurkers and "Nina" not in lurkers
 
 
 def test_bulk_actions_refuse_people_outside_the_branch(world: World, cast) -> None:
@@ -370,6 +390,10 @@ def test_lead_page_filters_and_applies_bulk_actions(client, world: World, cast) 
     assert nudged.status_code == 302
     assert nudged.headers["Location"] == f"/branches/{slug}/members/engagement?segment=lurker"
     assert "2 nudges queued" in client.get(nudged.headers["Location"]).text
+    assert len(outbox()) == 2
+    newcomer = client.post(f"/branches/{slug}/members/engagement", follow_redirects=True,
+                           data={"members": [world.people["Nina"].id], "action": "nudge"})
+    assert "Nina was not nudged: they joined the branch too recently." in newcomer.text
     assert len(outbox()) == 2
     no_reason = client.post(f"/branches/{slug}/members/engagement",
                             data={"members": [lee.id], "action": "remove", "reason": ""},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -85,7 +86,8 @@ def test_back_to_back_is_fine_but_buffers_clash(cast, hall):
 
 
 def test_repeating_meetup_reports_clashing_dates_and_can_skip_them(cast, hall):
-    services.hold_venue(cast.lead, hall, services.HoldInput(at(3, 19, 18), at(3, 19, 22),
+    # The hold ends mid-meetup, so the meetup cannot take it over: it clashes.
+    services.hold_venue(cast.lead, hall, services.HoldInput(at(3, 19, 18), at(3, 19, 20),
                                                             note="Private party"))
     weekly = RepeatRule(Frequency.WEEKLY, count=4)
     with pytest.raises(services.VenueConflict) as raised:
@@ -145,7 +147,9 @@ def london(cast):
 
 def test_weekly_london_meetup_keeps_wall_time_across_dst(cast, london):
     branch, venue = london
-    events = services.schedule(cast.lead, branch, meetup(venue, start=datetime(2026, 3, 19, 19)),
+    events = services.schedule(cast.lead, branch,  # a draft: these dates are past now
+                               meetup(venue, start=datetime(2026, 3, 19, 19),
+                                      status=EventStatus.DRAFT),
                                RepeatRule(Frequency.WEEKLY, count=3))
     assert [e.starts_at.hour for e in events] == [19, 19, 18]  # UTC; 19:00 local each week
 
@@ -161,8 +165,9 @@ def test_nonexistent_and_ambiguous_london_times(cast, london, start, field, word
 
 
 def test_shanghai_has_no_dst(cast, hall):
-    events = services.schedule(cast.lead, cast.branch, meetup(hall, start=datetime(2026, 3, 19,
-                                                                                    19)),
+    events = services.schedule(cast.lead, cast.branch,  # a draft: these dates are past now
+                               meetup(hall, start=datetime(2026, 3, 19, 19),
+                                      status=EventStatus.DRAFT),
                                RepeatRule(Frequency.WEEKLY, count=3))
     assert [e.starts_at.hour for e in events] == [11, 11, 11]
 
@@ -239,7 +244,7 @@ def test_drafts_are_hidden_from_members(client, cast, hall):
 
 
 def test_create_form_refuses_a_clash_and_offers_to_skip(client, cast, hall):
-    services.hold_venue(cast.lead, hall, services.HoldInput(at(3, 12, 18), at(3, 12, 22)))
+    services.hold_venue(cast.lead, hall, services.HoldInput(at(3, 12, 18), at(3, 12, 20)))
     login(client, cast.lead)
     form = {"title": "Weekly", "starts_at": f"{NEXT_YEAR}-03-05T19:00",
             "ends_at": f"{NEXT_YEAR}-03-05T21:00", "venue_id": str(hall.id),
@@ -258,6 +263,7 @@ def test_month_view_and_venue_week(client, cast, hall):
     services.schedule(cast.lead, cast.branch, meetup(hall, title="Dumplings"))
     month = client.get(f"/branches/chengdu/events?month={NEXT_YEAR}-03")
     assert "Dumplings" in month.text
+    login(client, cast.lead)
     week = client.get(f"/venues/{hall.id}/bookings?week={NEXT_YEAR}-03-05")
     assert "Dumplings" in week.text and "19:00–21:00" in week.text
 
@@ -268,3 +274,48 @@ def test_near_me_page(client, cast, hall):
     assert "Hotpot" in near.text
     far = client.get("/events/near?place=上海&radius_km=30")
     assert "Hotpot" not in far.text
+
+
+# --- publishing only what is still ahead -----------------------------------------------------
+
+def _an_hour_ago_local(cast) -> datetime:
+    return services.utc_to_zone(datetime.now(UTC) - timedelta(hours=1),
+                                cast.branch.timezone).replace(tzinfo=None, microsecond=0)
+
+
+def test_a_meetup_in_the_past_is_not_published(cast, hall):
+    with pytest.raises(InvalidInput) as refused:
+        services.schedule(cast.lead, cast.branch, meetup(hall, start=_an_hour_ago_local(cast)))
+    assert set(refused.value.fields) == {"starts_at"}
+    assert count(Event) == 0 and count(Booking) == 0
+    [draft] = services.schedule(cast.lead, cast.branch,
+                                meetup(hall, start=_an_hour_ago_local(cast),
+                                       status=EventStatus.DRAFT))
+    db.session.commit()
+    with pytest.raises(InvalidInput) as refused:
+        services.update_event(cast.lead, draft, replace(services.event_input(draft),
+                                                             status=EventStatus.PUBLISHED))
+    assert set(refused.value.fields) == {"starts_at"}
+    db.session.rollback()
+    assert db.session.get(Event, draft.id).status is EventStatus.DRAFT
+
+
+def test_a_published_meetup_that_began_can_still_be_corrected(cast, hall):
+    [made] = services.schedule(cast.lead, cast.branch, meetup(hall))
+    made.starts_at = datetime.now(UTC) - timedelta(hours=1)
+    made.ends_at = made.starts_at + timedelta(hours=2)
+    db.session.commit()
+    fixed = services.update_event(cast.lead, made, replace(services.event_input(made),
+                                                          title="Board games (fixed typo)"))
+    assert fixed[0].title == "Board games (fixed typo)"
+
+
+def test_web_form_refuses_publishing_the_past_on_the_start_field(client, cast, hall):
+    login(client, cast.lead)
+    start = _an_hour_ago_local(cast)
+    page = client.post("/branches/chengdu/events/new", data={
+        "title": "Too late", "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+        "venue_id": str(hall.id), "status": "published"})
+    assert page.status_code == 200 and "already started cannot be published" in page.text
+    assert count(Event) == 0

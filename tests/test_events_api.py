@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from branches.services import VenueInput, save_venue
 from tests.conftest import bearer
@@ -63,7 +63,7 @@ def test_booking_api_conflict_names_the_booking(client, cast):
     assert "Photo shoot" in error["message"]
     assert error["clashes"][0]["booking_id"] == hold.json["id"]
     week = client.get(f"/api/v1/venues/{venue.id}/bookings?from={YEAR}-06-29T00:00"
-                      f"&to={YEAR}-07-06T00:00").json
+                      f"&to={YEAR}-07-06T00:00", headers=lead).json
     assert [b["note"] for b in week] == ["Photo shoot"]
     assert client.delete(f"/api/v1/bookings/{hold.json['id']}", headers=lead).status_code == 204
 
@@ -82,3 +82,23 @@ def test_event_api_errors(client, cast):
     assert forbidden.status_code == 403
     assert client.get("/api/v1/events").status_code == 422
     assert client.get("/api/v1/events/99999").status_code == 404
+
+
+def test_api_refuses_publishing_a_meetup_in_the_past(client, cast):
+    lead = bearer(client, cast.lead)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    meetup = {"title": "Too late", "starts_at": start.isoformat(),
+              "ends_at": (start + timedelta(hours=2)).isoformat(),
+              "online_url": "https://meet.example/x"}
+    refused = client.post("/api/v1/branches/chengdu/events", headers=lead,
+                          json=meetup | {"status": "published"})
+    assert refused.status_code == 422 and set(refused.json["error"]["fields"]) == {"starts_at"}
+    draft = client.post("/api/v1/branches/chengdu/events", headers=lead,
+                        json=meetup | {"status": "draft"})
+    assert draft.status_code == 201
+    published = client.patch(f"/api/v1/events/{draft.json[0]['id']}", headers=lead,
+                             json={"status": "published"})
+    assert published.status_code == 422 and set(published.json["error"]["fields"]) == {
+        "starts_at"}
+    assert client.get(f"/api/v1/events/{draft.json[0]['id']}",
+                      headers=lead).json["status"] == "draft"

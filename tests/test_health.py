@@ -118,7 +118,8 @@ def test_five_queries_for_few_or_many_branches(network, cast) -> None:
     refreshed()
     few = _statements_during(run)
     for n in range(8):
-        branch = make_branch(cast.admin, f"extra-{n}", "上海")
+        branch = create_branch(cast.admin, BranchInput(name=f"Extra {n}", city="上海",
+                                                       slug=f"extra-{n}"))
         come(cast.admin, registrations.rsvp(cast.member, meetup(cast.admin, branch).id))
     db.session.commit()
     refreshed()
@@ -213,3 +214,17 @@ def test_network_funnel_page_and_api(client, network, cast) -> None:
                               {"name": "attended", "count": 5},
                               {"name": "returned", "count": 2}]
     assert body["no_show_rate"] == pytest.approx(1 / 6)
+
+
+def test_quiet_means_no_meetup_lately_and_none_coming_soon(cast) -> None:
+    """Chengdu meets in three hours (nothing before), Beijing met last week, Hangzhou last met
+    half a year ago and has nothing planned, Shanghai only has a meetup far ahead."""
+    hangzhou = make_branch(cast.admin, "hangzhou", "杭州")
+    shanghai = make_branch(cast.admin, "shanghai", "上海")
+    held(meetup(cast.lead, cast.branch, "Tonight"), -3 / 24)
+    held(meetup(cast.other_lead, cast.other_branch, "Last week"), 7)
+    held(meetup(cast.admin, hangzhou, "Long ago"), 180)
+    held(meetup(cast.admin, shanghai, "Far ahead"), -120)
+    db.session.commit()
+    quiet = {slug: row.quiet for slug, row in _rows(cast.admin).items()}
+    assert quiet == {"chengdu": False, "beijing": False, "hangzhou": True, "shanghai": True}

@@ -60,10 +60,10 @@ def test_times_in_branch_timezone_for_the_locale(app):
 
     summer = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
     winter = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-    assert shown(summer, "Europe/London", "en") == "7/1/26, 1:00 PM BST"
-    assert shown(winter, "Europe/London", "en") == "1/15/26, 12:00 PM GMT"
-    assert shown(summer, "Asia/Shanghai", "en") == "7/1/26, 8:00 PM CST"
-    assert shown(summer, "Asia/Shanghai", "zh_CN") == "2026/7/1 20:00 CST"
+    assert shown(summer, "Europe/London", "en") == "7/1/26, 1:00 PM GMT+01:00"
+    assert shown(winter, "Europe/London", "en") == "1/15/26, 12:00 PM GMT+00:00"
+    assert shown(summer, "Asia/Shanghai", "en") == "7/1/26, 8:00 PM GMT+08:00"
+    assert shown(summer, "Asia/Shanghai", "zh_CN") == "2026/7/1 20:00 GMT+08:00"
 
 
 def test_every_catalogue_message_is_translated():
@@ -79,3 +79,80 @@ def test_every_catalogue_message_is_translated():
     assert len(catalog) > 100
     assert untranslated == []
     assert fuzzy == []
+
+
+def test_branch_is_always_fenzhan_in_chinese():
+    """One word for "branch" (分站): the catalogue once mixed in 29 strings of 分会."""
+    import re
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    path = Path(__file__).parent.parent / "planner/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+
+    def forms(value: str | tuple[str, ...]) -> tuple[str, ...]:
+        return value if isinstance(value, tuple) else (value,)
+
+    names_branch = [m for m in catalog if m.id and any(
+        re.search(r"\bbranch", re.sub(r"%\(\w+\)s", "", text), re.IGNORECASE)
+        for text in forms(m.id))]
+    assert len(names_branch) > 40
+    assert [m.id for m in names_branch if not any("分站" in s for s in forms(m.string))] == []
+    assert [m.id for m in catalog if any("分会" in s for s in forms(m.string))] == []
+
+
+def _signed_up(client, email: str, **choice: str):
+    from planner.accounts.services import find_user_by_email
+
+    answer = client.post("/signup", data={"email": email, "password": "a long enough secret",
+                                          "display_name": "Newcomer", "timezone": "Asia/Shanghai",
+                                          **choice}, headers={"Accept-Language": "en"})
+    assert answer.status_code == 302, answer.text
+    return find_user_by_email(email)
+
+
+def test_a_member_who_never_chose_follows_the_browser(client):
+    assert _signed_up(client, "new@example.com").locale is None
+    assert ">Branches<" in client.get("/", headers={"Accept-Language": "en"}).text
+    assert ">Branches<" not in client.get("/", headers={"Accept-Language": "zh-CN"}).text
+
+
+def test_a_language_chosen_is_kept_and_wins_over_the_browser(client):
+    assert _signed_up(client, "chose@example.com", locale="zh_CN").locale == "zh_CN"
+    assert ">Branches<" not in client.get("/", headers={"Accept-Language": "en"}).text
+
+
+def test_create_admin_pins_no_language_unless_asked(runner):
+    from planner.accounts.services import find_user_by_email
+
+    for email, extra in (("boss@example.com", []), ("chef@example.com", ["--locale", "en"])):
+        result = runner.invoke(args=["create-admin", email, "--password", "a long secret here",
+                                     *extra])
+        assert result.exit_code == 0, result.output
+    assert find_user_by_email("boss@example.com").locale is None
+    assert find_user_by_email("chef@example.com").locale == "en"
+
+
+def test_mail_to_a_member_without_a_choice_speaks_the_branchs_language(cast, make_user):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from planner.events.models import EventStatus
+    from planner.events.services import EventInput, schedule
+    from planner.extensions import db
+    from planner.notifications.models import OutboxMessage
+    from planner.registrations.services import rsvp
+
+    member = make_user("Wang", locale="en")
+    member.locale = None
+    start = datetime.now(UTC).replace(tzinfo=None, microsecond=0) + timedelta(days=9)
+    event = schedule(cast.lead, cast.branch, EventInput(
+        title="茶话会", starts_local=start, ends_local=start + timedelta(hours=2),
+        online_url="https://meet.example/tea", status=EventStatus.PUBLISHED))[0]
+    rsvp(member, event.id)
+    subject = db.session.scalars(select(OutboxMessage.subject)
+                                 .where(OutboxMessage.user_id == member.id)).one()
+    assert cast.branch.locale == "zh_CN" and subject.startswith("报名成功")

@@ -95,6 +95,14 @@ def test_members_page_and_audit_page_for_leads(client, cast):
     assert "banned" in audit.text
 
 
+def test_the_audit_page_names_roles_in_the_readers_language(client, cast):
+    cast.lead.locale = "zh_CN"
+    login(client, cast.lead)
+    audit = client.get("/branches/chengdu/audit").text
+    assert "成员 → 签到人员（门口签到）" in audit and "- → 负责人" in audit
+    assert "member → staff" not in audit and "staff" not in audit
+
+
 def test_admin_appoints_lead_by_email(client, cast):
     login(client, cast.admin)
     client.post("/branches/chengdu/leads", data={"email": cast.outsider.email})

@@ -1,14 +1,153 @@
-"""The migrations build exactly the schema the models declare (indexes and constraints too)."""
+"""The migrations build exactly the schema the models declare (indexes and constraints too),
+and every one of them can be undone and redone on both backends."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import Flask
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import (
+    Column,
+    Connection,
+    Index,
+    PrimaryKeyConstraint,
+    UniqueConstraint,
+    create_engine,
+    text,
+)
+from sqlalchemy.engine import make_url
 
+from planner import create_app
 from planner.extensions import db
+from tests.conftest import _test_config, skip_or_fail
 
 
-def test_migrations_build_exactly_the_models(app):
+def _differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": True})
+    return compare_metadata(context, db.metadata)
+
+
+def test_migrations_build_exactly_the_models(app: Flask) -> None:
     with app.app_context(), db.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
-    assert differences == []
+        assert _differences(connection) == []
+
+
+@contextmanager
+def _scratch_postgres_database() -> Iterator[str]:
+    """A database of its own next to TEST_DATABASE_URL's, so that migrating it down and up
+    leaves the session's shared, migrated database alone."""
+    base = os.environ.get("TEST_DATABASE_URL", "")
+    if not base:
+        skip_or_fail("PostgreSQL run skipped: set TEST_DATABASE_URL to a PostgreSQL database")
+    base_url = make_url(base)
+    name = f"{base_url.database}_scratch"
+    server = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+def _dispose_engine(app: Flask) -> None:
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """An app on an empty database nobody else uses."""
+    with ExitStack() as cleanup:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        else:
+            url = cleanup.enter_context(_scratch_postgres_database())
+        app = create_app(_test_config(url), instance_path=str(tmp_path))
+        cleanup.callback(_dispose_engine, app)
+        yield app
+
+
+def test_every_migration_downgrades_to_base_and_upgrades_again(fresh_app: Flask) -> None:
+    with fresh_app.app_context():
+        upgrade()
+        downgrade(revision="base")
+        with db.engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_revision() is None
+        upgrade()
+        with db.engine.connect() as connection:
+            assert _differences(connection) == []
+
+
+# alembic_version is Alembic's own bookkeeping, not a model.
+_POSTGRESQL_SCHEMA = text("""
+    SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
+     WHERE connamespace = current_schema()::regnamespace
+       AND conrelid::regclass::text <> 'alembic_version'
+    UNION ALL
+    SELECT tablename, indexname, indexdef FROM pg_indexes
+     WHERE schemaname = current_schema() AND tablename <> 'alembic_version'
+""")
+
+
+def _postgresql_schema(connection: Connection) -> set[tuple[str, str, str]]:
+    """Every constraint and index as PostgreSQL itself spells it, including the kinds
+    (exclusion constraints) that compare_metadata does not look at."""
+    return {tuple(row) for row in connection.execute(_POSTGRESQL_SCHEMA)}
+
+
+@pytest.mark.postgres_only
+def test_models_declare_every_postgresql_constraint_the_migrations_make(app: Flask) -> None:
+    with app.app_context(), db.engine.connect() as connection:
+        migrated = _postgresql_schema(connection)
+    with _scratch_postgres_database() as url:
+        engine = create_engine(url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text("CREATE EXTENSION btree_gist"))
+                db.metadata.create_all(connection)
+                from_models = _postgresql_schema(connection)
+        finally:
+            engine.dispose()
+    assert from_models == migrated
+
+
+def _serves_every_row(index: Index) -> bool:
+    """A partial index only finds the rows its WHERE keeps; "<its first column> IS NOT NULL"
+    keeps every row a foreign key lookup can match."""
+    first = next(iter(index.columns))
+    wheres = [index.dialect_options[dialect]["where"] for dialect in ("postgresql", "sqlite")]
+    return all(where is None or str(where) == f"{first.name} IS NOT NULL" for where in wheres)
+
+
+def _leads_an_index(column: Column[object]) -> bool:
+    """An index or a unique constraint (which PostgreSQL and SQLite back by an index) whose
+    first column this is, so a lookup by it needs no scan of the table."""
+    table = column.table
+    leading = [next(iter(index.columns)) for index in table.indexes
+               if index.columns and _serves_every_row(index)]
+    leading += [next(iter(constraint.columns)) for constraint in table.constraints
+                if isinstance(constraint, (UniqueConstraint, PrimaryKeyConstraint))
+                and constraint.columns]
+    return any(first is column for first in leading)
+
+
+def test_every_foreign_key_acted_on_at_delete_is_indexed(tmp_path: Path) -> None:
+    """Deleting a parent row makes the database find its children to null or delete them:
+    without an index on the referring column that is a scan of the child table."""
+    create_app(_test_config("sqlite://"), instance_path=str(tmp_path))  # imports every model
+    unindexed = [f"{key.parent.table.name}.{key.parent.name}"
+                 for table in db.metadata.sorted_tables for key in table.foreign_keys
+                 if key.ondelete is not None and not _leads_an_index(key.parent)]
+    assert unindexed == []

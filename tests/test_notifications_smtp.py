@@ -6,9 +6,10 @@ from __future__ import annotations
 import email
 import socket
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
+from typing import Any
 
 import icalendar
 import pytest
@@ -16,6 +17,7 @@ import vobject
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from branches.services import join_branch
 from planner.accounts.models import User
 from planner.extensions import db
 from planner.notifications import delivery
@@ -24,6 +26,7 @@ from planner.notifications.models import OutboxMessage, OutboxStatus
 from planner.registrations import services as registrations
 from planner.registrations.models import RegistrationStatus
 from planner.timeutil import utcnow
+from tests.conftest import bearer
 from tests.test_notifications import START, TITLE, chinese_member, messages, schedule
 
 ACCEPTED = "250 Message accepted for delivery"
@@ -44,6 +47,14 @@ def meetup(cast):
 @pytest.fixture
 def member_zh(cast, make_user):
     return chinese_member(cast, make_user)
+
+
+@pytest.fixture
+def others(cast, make_user):
+    people = [make_user(f"Other {n}") for n in range(2)]
+    for person in people:
+        join_branch(person, cast.branch)
+    return people
 
 
 class Inbox:
@@ -249,3 +260,59 @@ def test_sending_after_the_request_can_be_switched_off(site, smtp, cast, meetup)
     assert (message.kind, message.status, message.attempts) == (Notice.CONFIRMED,
                                                                 OutboxStatus.PENDING, 0)
     assert smtp.received == []
+
+
+# --- calendar files that follow the meetup ----------------------------------------------------
+
+def _calendar_of(mail: EmailMessage) -> tuple[Any, Any]:
+    """The attached meetup, as icalendar and as vobject read it."""
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_content_type() == "text/calendar"
+    text = attachment.get_content()
+    [vevent] = icalendar.Calendar.from_ical(text).walk("VEVENT")
+    return vevent, vobject.readOne(text).vevent
+
+
+def _mail_to(smtp: Inbox, address: str, subject_start: str) -> EmailMessage:
+    [mail] = [m for m in smtp.received
+              if m["To"] == address and m["Subject"].startswith(subject_start)]
+    return mail
+
+
+def test_a_moved_meetup_mails_a_file_that_moves_the_calendar_entry(smtp, client, cast, meetup,
+                                                                  others):
+    registrations.rsvp(cast.member, meetup.id)
+    registrations.rsvp(others[0], meetup.id)
+    registrations.rsvp(others[1], meetup.id)  # two seats: waitlisted, holds no file
+    assert delivery.deliver_due() == 3
+    before, _same = _calendar_of(_mail_to(smtp, cast.member.email, "You're going"))
+    moved = client.patch(f"/api/v1/events/{meetup.id}", headers=bearer(client, cast.lead),
+                         json={"starts_at": f"{START.year}-03-06T20:00:00+08:00",
+                               "ends_at": f"{START.year}-03-06T22:00:00+08:00"})
+    assert moved.status_code == 200, moved.json
+    assert delivery.deliver_due() == 3
+    after, read_again = _calendar_of(_mail_to(smtp, cast.member.email, "Meetup changed"))
+    assert str(after["UID"]) == str(before["UID"]) == read_again.uid.value
+    assert after.decoded("SEQUENCE") > before.decoded("SEQUENCE")
+    assert int(read_again.sequence.value) == after.decoded("SEQUENCE")
+    new_start = datetime(START.year, 3, 6, 12, tzinfo=UTC)
+    assert after.decoded("DTSTART") == new_start == read_again.dtstart.value
+    assert str(after["STATUS"]) == "CONFIRMED"
+    waiting = _mail_to(smtp, others[1].email, "Meetup changed")
+    assert list(waiting.iter_attachments()) == []
+
+
+def test_a_cancelled_meetup_mails_a_file_that_cancels_the_calendar_entry(smtp, client, cast,
+                                                                        meetup):
+    registrations.rsvp(cast.member, meetup.id)
+    assert delivery.deliver_due() == 1
+    before, _same = _calendar_of(smtp.received[0])
+    cancelled = client.post(f"/api/v1/events/{meetup.id}/cancel",
+                            headers=bearer(client, cast.lead), json={"message": "Typhoon"})
+    assert cancelled.status_code == 200, cancelled.json
+    assert delivery.deliver_due() == 1
+    after, read_again = _calendar_of(_mail_to(smtp, cast.member.email, "Meetup cancelled"))
+    assert str(after["UID"]) == str(before["UID"]) == read_again.uid.value
+    assert after.decoded("SEQUENCE") > before.decoded("SEQUENCE")
+    assert str(after["STATUS"]) == "CANCELLED" == read_again.status.value
+    assert after.decoded("DTSTART") == meetup.starts_at

@@ -294,7 +294,7 @@ def test_a_fresh_process_with_log_format_json_writes_json_lines(tmp_path):
     """The handler set up by create_app itself (no test runner in the way), as under gunicorn."""
     script = ("from planner import create_app\n"
               "create_app().test_client().get('/healthz', headers={'X-Request-ID': 'probe-7'})\n")
-    env = os.environ | {"LOG_FORMAT": "json", "SECRET_KEY": "x",
+    env = os.environ | {"LOG_FORMAT": "json", "SECRET_KEY": "x", "PUBLIC_URL": "https://juhui.example",
                         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
     env.pop("REDIS_URL", None)
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True,

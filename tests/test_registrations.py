@@ -8,7 +8,7 @@ import pytest
 
 from branches.models import Role
 from branches.services import VenueInput, remove_member, save_venue, set_role
-from planner.errors import InvalidInput, NotAllowed
+from planner.errors import InvalidInput, NotAllowed, NotFound
 from planner.events import services as events
 from planner.events.models import EventStatus
 from planner.extensions import db
@@ -70,6 +70,27 @@ def test_cancel_promotes_in_order_and_skips_a_party_that_does_not_fit(meetup, pe
     assert big.status is GOING
 
 
+def test_promotion_counts_a_party_with_its_guests(meetup, people):
+    services.rsvp(people[0], meetup.id, guests=1)  # 2 seats
+    services.rsvp(people[1], meetup.id, guests=1)  # 2 seats: full
+    party_of_three = services.rsvp(people[2], meetup.id, guests=2)
+    services.cancel(people[0], meetup.id)  # 2 seats free: too few for a party of 3
+    db.session.refresh(party_of_three)
+    assert party_of_three.status is WAITLISTED
+    assert services.seats(meetup).left == 2
+
+
+def test_promotion_fills_freed_seats_party_by_party(meetup, people):
+    services.rsvp(people[0], meetup.id, guests=2)  # 3 seats
+    services.rsvp(people[1], meetup.id)  # 1 seat: full
+    pairs = [services.rsvp(p, meetup.id, guests=1) for p in people[2:4]]
+    services.cancel(people[0], meetup.id)  # 3 seats free: one pair fits, not two
+    for pair in pairs:
+        db.session.refresh(pair)
+    assert [p.status for p in pairs] == [GOING, WAITLISTED]
+    assert services.seats(meetup).going == 3
+
+
 def test_capacity_raise_promotes_and_lowering_removes_nobody(cast, meetup, people):
     for person in people[:6]:
         services.rsvp(person, meetup.id)
@@ -92,7 +113,9 @@ def test_bad_guest_numbers(meetup, people, guests, field):
 def test_refusals(cast, meetup, people):
     draft = events.duplicate_event(cast.lead, meetup)
     with pytest.raises(services.RsvpRefused, match="not open"):
-        services.rsvp(people[0], draft.id)
+        services.rsvp(cast.lead, draft.id)  # the lead sees the draft, but it is not open
+    with pytest.raises(NotFound):
+        services.rsvp(people[0], draft.id)  # to members a draft does not exist
     meetup.rsvp_opens_at = utcnow() + timedelta(days=1)
     db.session.commit()
     with pytest.raises(services.RsvpRefused, match="not opened"):
@@ -187,10 +210,20 @@ def test_leads_list_and_add_by_hand(client, cast, meetup, people):
     client.post(f"/events/{meetup.id}/registrations/add",
                 data={"email": people[1].email, "guests": "1"})
     page = client.get(f"/events/{meetup.id}/registrations")
-    assert "Person 0" in page.text and "Person 1" in page.text and "manual" in page.text
+    assert "Person 0" in page.text and "Person 1" in page.text and "Added by a lead" in page.text
     client.post("/logout")
     login(client, cast.member)
     assert client.get(f"/events/{meetup.id}/registrations").status_code == 403
+
+
+def test_sources_written_by_the_site_read_as_words_in_chinese(client, cast, meetup, people):
+    services.add_by_hand(cast.lead, meetup.id, people[1].email)
+    cast.lead.locale = "zh_CN"
+    login(client, cast.lead)
+    page = client.get(f"/events/{meetup.id}/registrations").text
+    assert "负责人添加" in page and "manual" not in page
+    listed = client.get(f"/events/{meetup.id}/checkin-list.csv").data.decode("utf-8-sig")
+    assert "负责人添加" in listed and "manual" not in listed
 
 
 def test_staff_see_the_list_but_cannot_manage(client, cast, meetup, people):
@@ -199,3 +232,40 @@ def test_staff_see_the_list_but_cannot_manage(client, cast, meetup, people):
     assert client.get(f"/events/{meetup.id}/registrations").status_code == 200
     response = client.post(f"/events/{meetup.id}/capacity", data={"capacity": "50"})
     assert response.status_code == 403
+
+
+def test_a_meetup_that_is_over_takes_no_rsvp_and_its_page_says_so(client, meetup, people):
+    meetup.starts_at, meetup.ends_at = utcnow() - timedelta(hours=3), utcnow() - timedelta(hours=1)
+    db.session.commit()
+    with pytest.raises(services.RsvpRefused, match="over") as raised:
+        services.rsvp(people[0], meetup.id)
+    assert raised.value.extra["reason"] == "past"
+    login(client, people[1])
+    page = client.get(f"/events/{meetup.id}").text
+    assert "This meetup is over." in page
+    assert f'action="/events/{meetup.id}/rsvp"' not in page
+    assert services.registration_of(people[1], meetup) is None
+
+
+def test_a_started_meetup_shows_no_rsvp_or_cancel_button(client, meetup, people):
+    services.rsvp(people[0], meetup.id)
+    meetup.starts_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    login(client, people[1])
+    page = client.get(f"/events/{meetup.id}").text
+    assert "This meetup has already started." in page
+    assert f'action="/events/{meetup.id}/rsvp"' not in page
+    client.post("/logout")
+    login(client, people[0])
+    assert "/rsvp/cancel" not in client.get(f"/events/{meetup.id}").text
+
+
+def test_nobody_is_added_by_hand_to_a_meetup_that_is_over(cast, meetup, people):
+    from planner.notifications.models import OutboxMessage
+
+    meetup.starts_at, meetup.ends_at = utcnow() - timedelta(hours=3), utcnow() - timedelta(hours=1)
+    db.session.commit()
+    with pytest.raises(services.RsvpRefused, match="over"):
+        services.add_by_hand(cast.lead, meetup.id, people[0].email)
+    assert services.registration_of(people[0], meetup) is None
+    assert db.session.scalars(db.select(OutboxMessage)).all() == []

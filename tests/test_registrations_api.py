@@ -9,7 +9,7 @@ import pytest
 from branches.services import VenueInput, save_venue
 from planner.events import services as events
 from planner.events.models import EventStatus
-from tests.conftest import bearer
+from tests.conftest import bearer, login
 
 YEAR = datetime.now(UTC).year + 1
 
@@ -32,7 +32,7 @@ def test_rsvp_is_idempotent_and_cancel_promotes(client, cast, meetup, make_user)
     assert body["status"] == "going" and body["ticket_code"]
     assert body["ticket_qr_url"].endswith(f"/tickets/{body['ticket_code']}/qr.svg")
     repeated = client.post(url, headers=first, json={"guests": 0})
-    assert repeated.status_code == 200 and repeated.json["id"] == body["id"]
+    assert repeated.status_code == 200 and repeated.json == body  # unchanged, guests kept
     waiting = client.post(url, headers=second, json={}).json
     also = client.post(url, headers=third, json={}).json
     assert (waiting["status"], waiting["position"], waiting["ticket_code"]) == (
@@ -54,11 +54,23 @@ def test_rsvp_errors(client, cast, meetup):
     negative = client.post(url, headers=member, json={"guests": -1})
     assert negative.status_code == 422
     assert client.post(url, json={}).status_code == 401
-    draft = events.duplicate_event(cast.lead, meetup)
-    refused = client.post(f"/api/v1/events/{draft.id}/registrations", headers=member, json={})
-    assert refused.status_code == 409
-    assert refused.json["error"]["reason"] == "draft"
     assert client.delete(f"{url}/me", headers=member).status_code == 404
+
+
+def test_a_draft_is_not_found_by_those_who_cannot_manage_it(client, cast, meetup):
+    draft = events.duplicate_event(cast.lead, meetup)
+    url = f"/api/v1/events/{draft.id}/registrations"
+    for person in (cast.member, cast.other_lead):
+        headers = bearer(client, person)
+        assert client.get(f"/api/v1/events/{draft.id}", headers=headers).status_code == 404
+        refused = client.post(url, headers=headers, json={})
+        assert refused.status_code == 404, refused.json
+        assert client.get(url, headers=headers).status_code == 404
+    lead = client.post(url, headers=bearer(client, cast.lead), json={})
+    assert (lead.status_code, lead.json["error"]["reason"]) == (409, "draft")
+    login(client, cast.other_lead)
+    assert client.post(f"/events/{draft.id}/rsvp", data={}).status_code == 404
+    assert client.get(f"/events/{draft.id}").status_code == 404
 
 
 def test_list_and_review_permissions(client, cast, meetup):

@@ -96,6 +96,7 @@ def downgrade():
         batch_op.drop_column('calendar_token')
 
     with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_events_max_guests_range'), type_='check')
         batch_op.drop_column('requires_approval')
         batch_op.drop_column('max_guests')
 

@@ -19,7 +19,7 @@ class UserOut(TypedDict):
     email: str
     display_name: str
     phone: str | None
-    locale: str
+    locale: str | None
     timezone: str
     is_admin: bool
 

@@ -25,7 +25,8 @@ class ProfileFields(FlaskForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=80)])
     phone = StringField(_l("Phone"), validators=[
         Optional(), Length(max=32), Regexp(PHONE_PATTERN, message=_l("Enter a phone number."))])
-    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="zh_CN")
+    locale = SelectField(_l("Language"), default="",
+                         choices=[SelectChoice("", _l("Follow my browser")), *LANGUAGE_CHOICES])
     timezone = SelectField(_l("Timezone"), default="Asia/Shanghai")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -35,7 +36,7 @@ class ProfileFields(FlaskForm):
     def to_profile(self) -> Profile:
         return Profile(display_name=self.display_name.data.strip(),
                        phone=(self.phone.data or "").strip() or None,
-                       locale=self.locale.data, timezone=self.timezone.data)
+                       locale=self.locale.data or None, timezone=self.timezone.data)
 
 
 class SignUpForm(ProfileFields):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.db import created_at, intpk, optional_instant, str80, updated_at
@@ -26,13 +26,14 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str80]
     phone: Mapped[str | None] = mapped_column(String(32))
-    locale: Mapped[str] = mapped_column(String(8), default="zh_CN")
+    # None until the member chooses a language: pages then follow the browser's Accept-Language.
+    locale: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     is_admin: Mapped[bool] = mapped_column(default=False)
     # Secret part of the personal calendar feed URL; rotating it kills the old URL at once.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     # The personal feed also lists every meetup of the branches they belong to.
-    calendar_includes_branches: Mapped[bool] = mapped_column(default=False)
+    calendar_includes_branches: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Personal invite code (random, made on first use) and who invited this person (first wins).
     referral_code: Mapped[str | None] = mapped_column(String(32), unique=True)
     referred_by_id: Mapped[int | None] = mapped_column(

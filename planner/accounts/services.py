@@ -36,7 +36,7 @@ class InvalidCredentials(DomainError):
 class Profile:
     display_name: str
     phone: str | None
-    locale: str
+    locale: str | None  # None: no choice made, follow the browser
     timezone: str
 
 
@@ -56,7 +56,7 @@ def get_user(user_id: int) -> User:
 
 
 def _check_profile(profile: Profile) -> None:
-    if profile.locale not in LOCALES:
+    if profile.locale is not None and profile.locale not in LOCALES:
         raise InvalidInput(fields={"locale": [str(_l("Unknown language."))]})
     if not is_timezone(profile.timezone):
         raise InvalidInput(fields={"timezone": [str(_l("Unknown timezone."))]})

@@ -5,8 +5,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -34,8 +34,6 @@ def _safe_next(default: str) -> str:
 @limiter.limit(configured_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
 def signup() -> str | Response:
     form = SignUpForm()
-    if not form.is_submitted():
-        form.locale.data = str(get_locale())
     if form.validate_on_submit():
         try:
             user = services.sign_up(form.email.data, form.password.data, form.to_profile())

@@ -49,6 +49,7 @@ class Operation:
     status: int = 200
     auth: bool = True
     errors: tuple[int, ...] = field(default_factory=tuple)
+    paginated: bool = False  # takes limit/cursor, answers Link and X-Total-Count (pagination.py)
 
 
 OPERATIONS: list[Operation] = []
@@ -56,13 +57,15 @@ OPERATIONS: list[Operation] = []
 
 def operation(rule: str, method: str, summary: str, *, form: type[FlaskForm] | None = None,
               query: type[FlaskForm] | None = None, response: Any = None, status: int = 200,
-              auth: bool = True, errors: tuple[int, ...] = ()) -> Callable[[View], View]:
+              auth: bool = True, errors: tuple[int, ...] = (),
+              paginated: bool = False) -> Callable[[View], View]:
     """Register an API route and describe it for /api/v1/openapi.json in one place."""
 
     def decorate(view: View) -> View:
         endpoint = f"{view.__module__.rsplit('.', 1)[0].replace('.', '_')}_{view.__name__}"
         OPERATIONS.append(Operation(rule, method, summary, endpoint, form, query, response,
-                                    status, auth, errors))
+                                    status, auth, (*errors, 400, 422) if paginated else errors,
+                                    paginated))
         bp.add_url_rule(rule, endpoint, view, methods=[method])
         return view
 

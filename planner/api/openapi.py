@@ -38,11 +38,17 @@ from wtforms import validators as v
 from wtforms.csrf.core import CSRFTokenField
 
 from planner.api import OPERATIONS, Operation, bp
+from planner.api.pagination import PageForm
 
 Schema = dict[str, Any]
 
 REF_PREFIX = "#/components/schemas/"
 ERROR_SCHEMA_NAME = "Error"
+PAGE_HEADERS: dict[str, Any] = {
+    "Link": {"description": 'RFC 8288 <absolute URL of the next page>; rel="next", when more '
+                            "follows", "schema": {"type": "string"}},
+    "X-Total-Count": {"description": "How many items the whole list has",
+                      "schema": {"type": "integer"}}}
 ERROR_SCHEMA: Schema = {
     "type": "object",
     "required": ["error"],
@@ -368,6 +374,8 @@ def _responses(op: Operation, components: Components) -> Schema:
     success: Schema = {"description": _status_phrase(op.status)}
     if op.response is not None and op.status != 204:
         success["content"] = _json_content(typed_schema(op.response, components))
+    if op.paginated:
+        success["headers"] = PAGE_HEADERS
     responses = {str(op.status): success}
     for status in sorted({*op.errors, *((401,) if op.auth else ())}):
         responses[str(status)] = {
@@ -380,6 +388,8 @@ def _operation(op: Operation, components: Components) -> Schema:
     _, parameters = openapi_path(op.rule)
     if op.query is not None:
         parameters += query_parameters(op.query)
+    if op.paginated:
+        parameters += query_parameters(PageForm)
     description: Schema = {"operationId": op.endpoint, "summary": str(op.summary)}
     if parameters:
         description["parameters"] = parameters

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
 from sqlalchemy.orm import joinedload
@@ -119,7 +120,8 @@ def branch_feed(branch: Branch, now: datetime) -> bytes:
 
 def personal_feed(user: User, now: datetime) -> bytes:
     """The member's own feed, in the member's language."""
-    return ics.calendar_ics(personal_entries(user, now), user.locale,
+    return ics.calendar_ics(personal_entries(user, now),
+                            user.locale or current_app.config["BABEL_DEFAULT_LOCALE"],
                             name=lambda: _("My meetups · Juhui"))
 
 

@@ -21,6 +21,7 @@ from planner.calendars.forms import CalendarSettingsForm, RotateTokenForm
 from planner.calendars.ics import plain
 from planner.events.models import Event, EventStatus
 from planner.timeutil import utcnow
+from planner.urls import public_url, site_root
 
 bp = Blueprint("calendars", __name__)
 
@@ -35,7 +36,7 @@ GOOGLE_DETAILS_LENGTH = 500
 @bp.get("/events/<int:event_id>.ics")
 def event_file(event_id: int) -> Response:
     event = services.published_event(event_id) or abort(404)
-    response = _conditional(services.event_validator(event, request.host_url),
+    response = _conditional(services.event_validator(event, site_root()),
                             lambda: services.event_file(event), PUBLIC_CACHE)
     response.headers["Content-Disposition"] = f'attachment; filename="meetup-{event.id}.ics"'
     return response
@@ -45,7 +46,7 @@ def event_file(event_id: int) -> Response:
 def branch_feed(slug: str) -> Response:
     branch = branches.get_branch(slug)
     now = utcnow()
-    return _conditional(services.branch_validator(branch, now, request.host_url),
+    return _conditional(services.branch_validator(branch, now, site_root()),
                         lambda: services.branch_feed(branch, now), PUBLIC_CACHE)
 
 
@@ -55,7 +56,7 @@ def personal_feed(token: str) -> Response:
     the site's ordinary 404, the same as any path that does not exist."""
     user = services.user_for_token(token) or abort(404)
     now = utcnow()
-    return _conditional(services.personal_validator(user, now, request.host_url),
+    return _conditional(services.personal_validator(user, now, site_root()),
                         lambda: services.personal_feed(user, now), PRIVATE_CACHE)
 
 
@@ -125,14 +126,14 @@ def subscribe_links(https_url: str) -> SubscribeLinks:
 
 @bp.app_template_global()
 def branch_feed_links(branch: Branch) -> SubscribeLinks:
-    return subscribe_links(url_for("calendars.branch_feed", slug=branch.slug, _external=True))
+    return subscribe_links(public_url("calendars.branch_feed", slug=branch.slug))
 
 
 @bp.app_template_global()
 def personal_feed_links(user: User) -> SubscribeLinks:
     """The member's feed links; the token is made the first time they are shown."""
     token = services.feed_token(user)
-    return subscribe_links(url_for("calendars.personal_feed", token=token, _external=True))
+    return subscribe_links(public_url("calendars.personal_feed", token=token))
 
 
 @bp.app_template_global()
@@ -146,7 +147,7 @@ def event_calendar_links(event: Event) -> EventLinks | None:
     """Download, Google and Outlook links; none for drafts, no "add" links once cancelled."""
     if event.status is EventStatus.DRAFT:
         return None
-    download = url_for("calendars.event_file", event_id=event.id, _external=True)
+    download = public_url("calendars.event_file", event_id=event.id)
     if event.is_cancelled:
         return {"download": download, "google": None, "outlook": None}
     return {"download": download, "google": _google_link(event), "outlook": _outlook_link(event)}
@@ -159,7 +160,7 @@ def _place(event: Event) -> str:
 
 
 def _details(event: Event) -> str:
-    page = url_for("events.show", event_id=event.id, _external=True)
+    page = public_url("events.show", event_id=event.id)
     text = plain(event.description.strip())
     if len(text) > GOOGLE_DETAILS_LENGTH:
         text = text[:GOOGLE_DETAILS_LENGTH].rstrip() + "…"

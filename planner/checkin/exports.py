@@ -57,12 +57,15 @@ def mask_phone(phone: str | None) -> str:
     return f"{digits[:3]}****{digits[-4:]}"
 
 
-def rows(registrations: Iterable[Registration], status_label: Callable[[Registration], str], *,
+Label = Callable[[Registration], str]
+
+
+def rows(registrations: Iterable[Registration], status_label: Label, source_label: Label, *,
          full_phones: bool) -> list[ListRow]:
     listed = [ListRow(
         name=r.name, pinyin=pinyin_of(r.name),
         phone=(r.phone or "") if full_phones else mask_phone(r.phone), guests=r.guests,
-        status=status_label(r), source=r.source or "",
+        status=status_label(r), source=source_label(r),
         ticket_code=r.ticket_code or "",
         checked_in_at=format_instant(r.checked_in_at, r.event.branch.timezone, "short"),
         checked_in_by=checked_in_by(r)) for r in registrations]

@@ -45,7 +45,8 @@ class CheckinScan(db.Model):
     nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
     outcome: Mapped[ScanOutcome] = mapped_column(str_enum(ScanOutcome, "scan_outcome"))
     door: Mapped[str] = mapped_column(String(40), default="")
-    scanned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    scanned_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     scanned_at: Mapped[instant]  # on the door's clock: offline scans arrive later
     received_at: Mapped[created_at]
 

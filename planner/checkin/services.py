@@ -32,7 +32,7 @@ from planner.checkin.models import CheckinScan, ScanOutcome
 from planner.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from planner.events.models import Event
 from planner.extensions import db
-from planner.registrations.models import Registration, RegistrationStatus
+from planner.registrations.models import WALK_IN_SOURCE, Registration, RegistrationStatus
 from planner.registrations.tickets import code_from_payload
 from planner.registrations.waitlist import fits, new_ticket_code
 from planner.timeutil import utcnow
@@ -232,7 +232,7 @@ def register_walk_in(actor: Any, event_id: int, walk_in: WalkIn, *, nonce: str |
     registration = Registration(
         event=event, attendee_name=walk_in.name.strip(), attendee_phone=walk_in.phone or None,
         walk_in=True, status=RegistrationStatus.GOING, ticket_code=new_ticket_code(),
-        guests=walk_in.guests, queued_at=when, source=(walk_in.source or "walk-in")[:64],
+        guests=walk_in.guests, queued_at=when, source=(walk_in.source or WALK_IN_SOURCE)[:64],
         added_by_id=actor.id, checked_in_at=when, checked_in_by_id=actor.id)
     db.session.add(registration)
     scan = _log(event, actor, ScanOutcome.OK, registration, nonce=nonce, door=door,

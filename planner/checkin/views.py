@@ -22,7 +22,7 @@ from planner.checkin.forms import ScanForm, UndoForm, WalkInForm
 from planner.errors import DomainError, InvalidInput
 from planner.events.models import Event
 from planner.events.services import get_event
-from planner.registrations.views import status_label
+from planner.registrations.views import source_label, status_label
 from planner.timeutil import utcnow
 
 bp = Blueprint("checkin", __name__)
@@ -131,7 +131,7 @@ def _run(event_id: int, action: dict[str, Any], door: str) -> services.ScanResul
 
 def _list_rows(event: Event) -> list[exports.ListRow]:
     people = services.expected(current_user, event)
-    return exports.rows(people, status_label,
+    return exports.rows(people, status_label, source_label,
                         full_phones=permissions.can_manage_branch(current_user, event.branch))
 
 
@@ -141,7 +141,7 @@ def checkin_list(event_id: int) -> str:
     """For printing on A4: phones are always masked on paper."""
     event = _door_event(event_id)
     people = services.expected(current_user, event)
-    listed = exports.rows(people, status_label, full_phones=False)
+    listed = exports.rows(people, status_label, source_label, full_phones=False)
     return render_template("checkin/list.html", event=event, groups=exports.by_initial(listed),
                            counts=services.door_counts(event))
 

@@ -10,7 +10,9 @@ Columns (the health page shows the same text as help):
   hours from the meetup's creation (meetups keep no publication time) to the moment it was full:
   RSVPs going now (walk-ins included), counted in the order they were queued, first took every
   seat (guests included). "—" when no meetup filled.
-- **quiet**: no meetup (not cancelled) started in the last N months (N chosen on the page).
+- **quiet**: no meetup (not cancelled) started in the last N months (N chosen on the page), and
+  none is scheduled to start within the next COMING_SOON days (a branch meeting tonight is not
+  quiet).
 
 Four set-based statements, however many branches: branches with their member and meetup counts
 and last meetup, the funnel's two (from the kept totals of planner/funnel/rollups.py), and the
@@ -22,7 +24,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -34,6 +36,7 @@ from planner.funnel.models import MeetupFill
 from planner.funnel.report import Figures, days_between
 
 NOTHING = Figures(0, 0, 0, 0, 0, 0, 0, 0, 0)  # a branch nobody was reached by nor came to
+COMING_SOON = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -60,12 +63,14 @@ def health_rows(start: date, end: date, now: datetime,
     fills = fill_hours(scope)
     return [BranchHealth(branch, members, meetups, figures.get(branch.id, NOTHING),
                          fills.get(branch.id), last,
-                         last is None or last < quiet_since)
-            for branch, members, meetups, last in _branch_counts(scope, now)]
+                         (last is None or last < quiet_since) and not coming)
+            for branch, members, meetups, last, coming in _branch_counts(scope, now)]
 
 
 def _branch_counts(scope: report.Scope, now: datetime) -> list[tuple[Branch, int, int,
-                                                                       datetime | None]]:
+                                                                       datetime | None, bool]]:
+    """Each branch with its active members, meetups in scope, last meetup that started, and
+    whether one is coming soon."""
     members = (select(Membership.branch_id, func.count().label("n"))
                .where(Membership.status == MembershipStatus.ACTIVE)
                .group_by(Membership.branch_id).subquery())
@@ -74,14 +79,20 @@ def _branch_counts(scope: report.Scope, now: datetime) -> list[tuple[Branch, int
     held = (select(Event.branch_id, func.max(Event.starts_at).label("last"))
             .where(Event.status != EventStatus.CANCELLED, Event.starts_at <= now)
             .group_by(Event.branch_id).subquery())
+    coming = (select(Event.branch_id)
+              .where(Event.status != EventStatus.CANCELLED, Event.starts_at > now,
+                     Event.starts_at <= now + COMING_SOON)
+              .group_by(Event.branch_id).subquery())
     rows = db.session.execute(
-        select(Branch, func.coalesce(members.c.n, 0), func.coalesce(meetups.c.n, 0), held.c.last)
+        select(Branch, func.coalesce(members.c.n, 0), func.coalesce(meetups.c.n, 0), held.c.last,
+               coming.c.branch_id.is_not(None))
         .outerjoin(members, members.c.branch_id == Branch.id)
         .outerjoin(meetups, meetups.c.branch_id == Branch.id)
         .outerjoin(held, held.c.branch_id == Branch.id)
+        .outerjoin(coming, coming.c.branch_id == Branch.id)
         .order_by(Branch.name, Branch.id))
-    return [(branch, int(n_members), int(n_meetups), last)
-            for branch, n_members, n_meetups, last in rows]
+    return [(branch, int(n_members), int(n_meetups), last, bool(soon))
+            for branch, n_members, n_meetups, last, soon in rows]
 
 
 def fill_hours(scope: report.Scope) -> dict[int, float]:

@@ -7,7 +7,8 @@ meetup of this branch that was not cancelled, "now" is the moment the page is co
 - **new**: joined the branch in the last 30 days.
 - **active**: attended a meetup that started in the last 90 days.
 - **regular**: attended at least 3 meetups that started in the last 180 days.
-- **lurker**: a member for 60 days or more who never attended, or not in the last 180 days.
+- **lurker**: a member for 60 days or more (LURKER_MIN_TENURE_DAYS in the configuration) who
+  never attended, or not in the last 180 days.
 - **no-show-prone**: would need a lead's approval to RSVP under the branch's no-show policy:
   at least `no_show_limit` no-shows (going, never checked in) among their last `no_show_window`
   ended meetups of the branch, as planner/registrations/services.no_shows counts them. With the
@@ -28,6 +29,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CTE, ColumnElement, Select, Subquery, case, false, func, select
 
@@ -40,7 +42,7 @@ from planner.registrations.models import Registration, RegistrationStatus
 NEW_DAYS = 30
 ACTIVE_DAYS = 90
 REGULAR_DAYS, REGULAR_MEETUPS = 180, 3
-LURKER_MEMBER_DAYS, LURKER_ABSENT_DAYS = 60, 180
+LURKER_ABSENT_DAYS = 180
 
 
 class Segment(enum.StrEnum):
@@ -79,6 +81,11 @@ class Figures:
     no_shows: ColumnElement[int]  # in the no-show policy's window
 
 
+def lurker_tenure() -> timedelta:
+    """How long someone must have been a member before they count as a lurker (or are nudged)."""
+    return timedelta(days=current_app.config["LURKER_MIN_TENURE_DAYS"])
+
+
 def segment_flags(branch: Branch, now: datetime,
                   member: Figures) -> dict[Segment, ColumnElement[bool]]:
     """The definitions of the module docstring as SQL booleans (never NULL), in Segment order."""
@@ -89,7 +96,7 @@ def segment_flags(branch: Branch, now: datetime,
         Segment.NEW: member.joined_at >= now - timedelta(days=NEW_DAYS),
         Segment.ACTIVE: last.is_not(None) & (last >= now - timedelta(days=ACTIVE_DAYS)),
         Segment.REGULAR: member.attended_recently >= REGULAR_MEETUPS,
-        Segment.LURKER: (member.joined_at <= now - timedelta(days=LURKER_MEMBER_DAYS)) & absent,
+        Segment.LURKER: (member.joined_at <= now - lurker_tenure()) & absent,
         Segment.NO_SHOW_PRONE: false() if limit is None else member.no_shows >= limit,
     }
 

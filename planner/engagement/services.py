@@ -41,6 +41,12 @@ class Engagement:
 
 
 @dataclass(frozen=True)
+class Nudged:
+    queued: int
+    too_new: list[str]  # names of members who joined too recently to be told "a while"
+
+
+@dataclass(frozen=True)
 class Removal:
     removed: list[str]  # names
     refused: list[tuple[str, str]]  # (name, why)
@@ -76,25 +82,35 @@ def member_export(actor: Any, branch: Branch,
 
 def _members(branch: Branch, user_ids: Sequence[int]) -> list[User]:
     """The active members of the branch among `user_ids`; anyone else is refused outright."""
+    return [user for user, _joined in _members_since(branch, user_ids)]
+
+
+def _members_since(branch: Branch, user_ids: Sequence[int]) -> list[tuple[User, datetime]]:
+    """Like _members, each with when their membership began."""
     wanted = set(user_ids)
     if not wanted:
         raise InvalidInput(fields={"members": [str(_l("Select at least one member."))]})
-    users = list(db.session.scalars(
-        select(User).join(Membership, Membership.user_id == User.id)
+    rows = list(db.session.execute(
+        select(User, Membership.created_at).join(Membership, Membership.user_id == User.id)
         .where(Membership.branch_id == branch.id, Membership.status == MembershipStatus.ACTIVE,
                User.id.in_(wanted)).order_by(User.id)))
-    if len(users) != len(wanted):
+    if len(rows) != len(wanted):
         raise NotFound(_l("Some of the selected people are not members of this branch."))
-    return users
+    return [(user, joined) for user, joined in rows]
 
 
-def nudge(actor: Any, branch: Branch, user_ids: Sequence[int]) -> int:
-    """Mail each selected member a nudge to come back; at most one per member per day (a second
-    click queues nothing). Returns how many were queued."""
+def nudge(actor: Any, branch: Branch, user_ids: Sequence[int]) -> Nudged:
+    """Mail each selected member who has been in the branch for the lurker tenure a nudge to
+    come back; at most one per member per day (a second click queues nothing). Newer members
+    are named, not mailed: "it has been a while since we saw you" would not be true."""
     _require_lead(actor, branch)
-    queued = notify_members(Notice.NUDGE, branch, _members(branch, user_ids), utcnow().date())
+    now = utcnow()
+    members = _members_since(branch, user_ids)
+    settled = [user for user, joined in members if joined <= now - segments.lurker_tenure()]
+    queued = notify_members(Notice.NUDGE, branch, settled, now.date())
     db.session.commit()
-    return queued
+    return Nudged(queued, [user.display_name for user, _joined in members
+                           if user not in settled])
 
 
 def remove(actor: Any, branch: Branch, user_ids: Sequence[int], reason: str) -> Removal:
@@ -128,7 +144,8 @@ def top_referrers(actor: Any, branch: Branch) -> list[referrals.ReferrerRow]:
 def branch_health(actor: Any, start: date, end: date, quiet_months: int) -> list[
         health.BranchHealth]:
     """Every branch over meetups starting from `start` to `end` (whole days, UTC); a branch is
-    quiet when no meetup started in the last `quiet_months` months. Admins only."""
+    quiet when no meetup started in the last `quiet_months` months and none is coming soon
+    (health.COMING_SOON). Admins only."""
     if not permissions.can_view_network(actor):
         raise NotAllowed(_l("Only network admins compare branches."))
     check_range(start, end)

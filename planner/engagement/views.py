@@ -22,7 +22,7 @@ from planner.accounts.models import User
 from planner.api import parse_query
 from planner.engagement import invitation, services
 from planner.engagement.forms import NUDGE, QUIET_MONTHS, BulkActionForm, HealthForm, SegmentForm
-from planner.engagement.health import BranchHealth
+from planner.engagement.health import COMING_SOON, BranchHealth
 from planner.engagement.referrals import referrer
 from planner.engagement.segments import REGULAR_DAYS, SEGMENT_LABELS, MemberEngagement, Segment
 from planner.engagement.services import MEMBERS_PER_PAGE
@@ -32,6 +32,7 @@ from planner.funnel import exports
 from planner.funnel import services as funnel
 from planner.funnel.forms import default_range
 from planner.funnel.views import share
+from planner.urls import public_url
 
 bp = Blueprint("engagement", __name__)
 
@@ -44,7 +45,7 @@ def segment_label(segment: Segment) -> str:
 @bp.app_template_global()
 def referral_url(user: User) -> str:
     """The member's personal invite link (the code is made on first use)."""
-    return url_for("engagement.referral", code=funnel.referral_code(user), _external=True)
+    return public_url("engagement.referral", code=funnel.referral_code(user))
 
 
 @bp.get("/r/<code>")
@@ -139,10 +140,13 @@ def bulk(slug: str) -> BaseResponse:
 
 def _apply(form: BulkActionForm, branch: Branch) -> None:
     if form.action.data == NUDGE:
-        queued = services.nudge(current_user, branch, form.members.data)
+        nudged = services.nudge(current_user, branch, form.members.data)
         flash(ngettext("%(num)d nudge queued (each member gets at most one a day).",
-                       "%(num)d nudges queued (each member gets at most one a day).", queued),
-              "success")
+                       "%(num)d nudges queued (each member gets at most one a day).",
+                       nudged.queued), "success")
+        for name in nudged.too_new:
+            flash(_("%(name)s was not nudged: they joined the branch too recently.", name=name),
+                  "info")
         return
     removal = services.remove(current_user, branch, form.members.data, form.reason.data or "")
     flash(ngettext("%(num)d member removed.", "%(num)d members removed.",
@@ -164,7 +168,8 @@ def health() -> str:
                             else (default_range(), QUIET_MONTHS))
     rows = services.branch_health(current_user, start, end, months)
     return render_template("engagement/health.html", rows=rows, form=form, start=start, end=end,
-                           months=months, header=health_header(), cells=health_cells)
+                           months=months, soon_days=COMING_SOON.days, header=health_header(),
+                           cells=health_cells)
 
 
 @bp.get("/admin/branches/health.csv")

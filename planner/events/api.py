@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
-from flask import Response, g, jsonify, url_for
+from flask import Response, g, jsonify
 from flask_babel import lazy_gettext as _l
 
 from branches import services as branches
 from planner import permissions
 from planner.api import api_user, created, operation, parse_json, parse_query
-from planner.errors import InvalidInput, NotAllowed
+from planner.api.pagination import paginated
+from planner.errors import InvalidInput, NotAllowed, NotFound
 from planner.events import services
-from planner.events.forms import CancelForm, EventForm, EventSearchForm, HoldForm
+from planner.events.forms import (
+    CancelForm,
+    ConfirmHoldForm,
+    EventForm,
+    EventSearchForm,
+    HoldForm,
+)
 from planner.events.models import Booking, Event, EventStatus
+from planner.registrations.services import Seats, seats_of
 from planner.timeutil import utcnow
+from planner.urls import public_url
 
 
 class VenueRef(TypedDict):
@@ -40,8 +50,9 @@ class EventOut(TypedDict):
     status: str
     series_id: int | None
     sequence: int
-    going_count: int
-    waitlist_count: int
+    going_count: int  # people going, guests included
+    waitlist_count: int  # RSVPs on the waitlist
+    seats_left: int | None  # null when the meetup has no limit
     url: str
     ics_url: str | None
 
@@ -63,7 +74,14 @@ def _iso(instant: datetime, timezone: str) -> str:
     return services.utc_to_zone(instant, timezone).isoformat()
 
 
-def event_json(event: Event) -> EventOut:
+def events_json(events: Sequence[Event]) -> list[EventOut]:
+    """Many meetups, their seats counted in one query."""
+    counted = seats_of(events)
+    return [event_json(event, counted[event.id]) for event in events]
+
+
+def event_json(event: Event, seats: Seats | None = None) -> EventOut:
+    seats = seats if seats is not None else seats_of([event])[event.id]
     zone = event.branch.timezone
     venue = event.venue
     return {
@@ -74,17 +92,21 @@ def event_json(event: Event) -> EventOut:
                   "latitude": venue.latitude, "longitude": venue.longitude} if venue else None,
         "online_url": event.online_url, "capacity": event.capacity,
         "status": event.status.value, "series_id": event.series_id,
-        "sequence": event.sequence, "going_count": 0, "waitlist_count": 0,
-        "url": url_for("events.show", event_id=event.id, _external=True),
+        "sequence": event.sequence, "going_count": seats.going,
+        "waitlist_count": seats.waitlisted, "seats_left": seats.left,
+        "url": public_url("events.show", event_id=event.id),
         # Drafts have no calendar file (it would 404).
-        "ics_url": None if event.status is EventStatus.DRAFT else url_for(
-            "calendars.event_file", event_id=event.id, _external=True)}
+        "ics_url": None if event.status is EventStatus.DRAFT else public_url(
+            "calendars.event_file", event_id=event.id)}
 
 
-def booking_json(booking: Booking) -> BookingOut:
+def booking_json(booking: Booking, *, detailed: bool = True) -> BookingOut:
+    """A booking; without `detailed`, only that its time is booked (see permissions)."""
     zone = booking.venue.branch.timezone
-    return {"id": booking.id, "venue_id": booking.venue_id, "event_id": booking.event_id,
-            "status": booking.status.value, "note": booking.note,
+    return {"id": booking.id, "venue_id": booking.venue_id,
+            "event_id": booking.event_id if detailed else None,
+            "status": booking.status.value if detailed else "booked",
+            "note": booking.note if detailed else "",
             "starts_at": _iso(booking.starts_at, zone), "ends_at": _iso(booking.ends_at, zone),
             "blocked_from": _iso(booking.blocked_from, zone),
             "blocked_until": _iso(booking.blocked_until, zone)}
@@ -98,18 +120,19 @@ def create_event(slug: str) -> tuple[Response, int]:
     form = parse_json(EventForm, {"status": "draft"}, branch=branch)
     events = services.schedule(api_user(), branch, form.to_input(), form.repeat.to_rule(),
                                form.skipped())
-    return created([event_json(e) for e in events])
+    return created(events_json(events))
 
 
 @operation("/events", "GET", _l("Meetups by branch, time range and distance"),
-           query=EventSearchForm, response=list[EventOut], auth=False, errors=(404, 422))
+           query=EventSearchForm, response=list[EventOut], auth=False, errors=(404, 422),
+           paginated=True)
 def list_events() -> Response:
     form = parse_query(EventSearchForm)
     branch = branches.get_branch(form.branch.data) if form.branch.data else None
     zone = branch.timezone if branch else "UTC"  # a time without offset is the branch's
     start = services.as_instant(form.start.data, zone) or utcnow()
     end = services.as_instant(form.end.data, zone) or start + timedelta(days=366)
-    if point := form.point():
+    if point := form.point() or branches.point_of(form.place.data, None, None):
         nearby = services.events_near(*point, radius_km=form.radius_km.data or 50, start=start)
         found = [n.event for n in nearby if n.event.starts_at < end
                  and (branch is None or n.event.branch_id == branch.id)]
@@ -117,7 +140,7 @@ def list_events() -> Response:
         found = services.events_between(branch, start, end, _viewer())
     else:
         raise InvalidInput(fields={"branch": [str(_l("Give a branch or a place (near)."))]})
-    return jsonify([event_json(e) for e in found])
+    return paginated(found, render_page=events_json)
 
 
 def _viewer() -> Any:
@@ -150,7 +173,7 @@ def update_event(event_id: int) -> Response:
     form = parse_json(EventForm, defaults, branch=event.branch)
     events = services.update_event(api_user(), event, form.to_input(),
                                    this_and_following=form.scope.data == "following")
-    return jsonify([event_json(e) for e in events])
+    return jsonify(events_json(events))
 
 
 def _isoformat(value: datetime | None) -> str | None:
@@ -163,7 +186,7 @@ def cancel_event(event_id: int) -> Response:
     form = parse_json(CancelForm)
     events = services.cancel_event(api_user(), services.get_event(event_id), form.message.data,
                                    this_and_following=form.scope.data == "following")
-    return jsonify([event_json(e) for e in events])
+    return jsonify(events_json(events))
 
 
 @operation("/events/<int:event_id>/duplicate", "POST",
@@ -175,13 +198,16 @@ def duplicate_event(event_id: int) -> tuple[Response, int]:
 
 
 @operation("/venues/<int:venue_id>/bookings", "GET", _l("A venue's bookings in a time range"),
-           query=EventSearchForm, response=list[BookingOut], auth=False, errors=(404, 422))
+           query=EventSearchForm, response=list[BookingOut], auth=False, errors=(404, 422),
+           paginated=True)
 def list_bookings(venue_id: int) -> Response:
     venue = branches.get_venue(venue_id)
     form = parse_query(EventSearchForm)
     start = services.as_instant(form.start.data, venue.branch.timezone) or utcnow()
     end = services.as_instant(form.end.data, venue.branch.timezone) or start + timedelta(days=7)
-    return jsonify([booking_json(b) for b in services.bookings_between(venue, start, end)])
+    detailed = permissions.can_see_booking_details(_viewer(), venue.branch)
+    return paginated(services.bookings_between(venue, start, end),
+                     lambda booking: booking_json(booking, detailed=detailed))
 
 
 @operation("/venues/<int:venue_id>/bookings", "POST",
@@ -194,6 +220,17 @@ def hold_venue(venue_id: int) -> tuple[Response, int]:
     form = parse_json(HoldForm)
     booking = services.hold_venue(api_user(), venue, form.to_input(venue.branch.timezone))
     return created(booking_json(booking))
+
+
+@operation("/venues/<int:venue_id>/bookings/<int:booking_id>", "PATCH",
+           _l("Confirm a tentative venue hold in place (leads)"), form=ConfirmHoldForm,
+           response=BookingOut, errors=(403, 404, 409, 422))
+def confirm_hold(venue_id: int, booking_id: int) -> Response:
+    booking = services.get_booking(booking_id)
+    if booking.venue_id != venue_id:
+        raise NotFound(_l("No such booking."))
+    parse_json(ConfirmHoldForm)
+    return jsonify(booking_json(services.confirm_hold(api_user(), booking)))
 
 
 @operation("/bookings/<int:booking_id>", "DELETE", _l("Release a venue hold (leads)"),

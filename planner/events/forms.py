@@ -167,6 +167,12 @@ class HoldForm(FlaskForm):
             teardown_minutes=self.teardown_minutes.data or 0)
 
 
+class ConfirmHoldForm(FlaskForm):
+    status = SelectField(_l("Status"), validators=[DataRequired()], choices=[
+        SelectChoice(BookingStatus.CONFIRMED.value, _l("Confirmed"))])
+    submit = SubmitField(_l("Confirm"))
+
+
 class EventSearchForm(FlaskForm):
     """Query parameters for listing meetups (API) and the near-me page."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, column, false, func, text
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.db import created_at, instant, intpk, optional_instant, str_enum, updated_at
@@ -33,7 +34,8 @@ class EventSeries(db.Model):
     __tablename__ = "event_series"
 
     id: Mapped[intpk]
-    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"),
+                                           index=True)
     freq: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[created_at]
 
@@ -68,10 +70,10 @@ class Event(db.Model):
                                                  index=True)
     online_url: Mapped[str | None] = mapped_column(String(500))
     capacity: Mapped[int | None]
-    max_guests: Mapped[int] = mapped_column(default=0)
-    requires_approval: Mapped[bool] = mapped_column(default=False)
+    max_guests: Mapped[int] = mapped_column(default=0, server_default="0")
+    requires_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Door staff may register walk-ins even when every seat is taken.
-    walk_ins_over_capacity: Mapped[bool] = mapped_column(default=False)
+    walk_ins_over_capacity: Mapped[bool] = mapped_column(default=False, server_default=false())
     rsvp_opens_at: Mapped[optional_instant]
     rsvp_closes_at: Mapped[optional_instant]
     status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus, "event_status"),
@@ -79,7 +81,8 @@ class Event(db.Model):
     cancel_message: Mapped[str] = mapped_column(String(1000), default="")
     # Bumped whenever time, place or status changes (iCalendar SEQUENCE).
     sequence: Mapped[int] = mapped_column(default=0)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
@@ -102,7 +105,7 @@ class Booking(db.Model):
 
     blocked_from/blocked_until include the buffers; two live bookings of one venue may never
     overlap as half-open intervals [blocked_from, blocked_until). On PostgreSQL an exclusion
-    constraint (see the migration) enforces this as a second wall behind the service's lock.
+    constraint enforces this as a second wall behind the service's lock.
     """
 
     __tablename__ = "bookings"
@@ -115,6 +118,13 @@ class Booking(db.Model):
         Index("uq_bookings_event", "event_id", unique=True,
               sqlite_where=text("event_id IS NOT NULL"),
               postgresql_where=text("event_id IS NOT NULL")),
+        # Needs the btree_gist extension (the migration creates it); SQLite has no such thing.
+        ExcludeConstraint(
+            ("venue_id", "="),
+            (func.tstzrange(column("blocked_from"), column("blocked_until"), "[)"), "&&"),
+            name="excl_bookings_no_overlap", using="gist",
+            where=text("status <> 'cancelled'"),
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[intpk]
@@ -129,7 +139,8 @@ class Booking(db.Model):
     status: Mapped[BookingStatus] = mapped_column(str_enum(BookingStatus, "booking_status"),
                                                   default=BookingStatus.CONFIRMED)
     note: Mapped[str] = mapped_column(String(200), default="")
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

@@ -15,7 +15,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +28,7 @@ from planner.events.localtime import LocalTimeError, local_to_utc, utc_to_local
 from planner.events.models import Booking, BookingStatus, Event, EventSeries, EventStatus
 from planner.events.recurrence import RepeatError, RepeatRule, Slot, describe, occurrences
 from planner.extensions import db
+from planner.i18n import format_instant
 from planner.notifications.kinds import Notice
 from planner.notifications.outbox import notify_attendees
 from planner.registrations.waitlist import promote_waitlist
@@ -170,6 +170,12 @@ def _check_event(branch: Branch, data: EventInput) -> None:
         raise _field_error("rsvp_closes_at", _l("RSVPs must close before the meetup ends."))
 
 
+def _check_capacity(data: EventInput, venue: Venue | None) -> None:
+    if venue is not None and data.capacity is not None and data.capacity > venue.capacity:
+        raise _field_error("capacity", _l("The venue holds at most %(capacity)d people.",
+                                          capacity=venue.capacity))
+
+
 def _slots(data: EventInput | HoldInput, timezone: str,
            repeat: RepeatRule | None) -> list[Slot]:
     _to_utc(data.starts_local, timezone, "starts_at")
@@ -223,7 +229,7 @@ def _unsaved(plan: Planned) -> Booking:
 def _conflict(venue: Venue, clashes: list[Clash]) -> VenueConflict:
     first = clashes[0].booking
     what = first.event.title if first.event else (first.note or str(_l("a venue hold")))
-    when = format_datetime(utc_to_local(first.starts_at, venue.branch.timezone), "medium")
+    when = format_instant(first.starts_at, venue.branch.timezone)
     dates = sorted({c.local_date for c in clashes})
     message = _l("%(venue)s is already booked by “%(what)s” at %(when)s.",
                  venue=venue.name, what=what, when=when)
@@ -264,19 +270,49 @@ def schedule(actor: Any, branch: Branch, data: EventInput, repeat: RepeatRule | 
     """Create a meetup (or a series of them) and book its venue, all or nothing."""
     _require_manager(actor, branch)
     _check_event(branch, data)
-    slots = [s for s in _slots(data, branch.timezone, repeat) if s.local_date not in
-             set(skip_dates)]
+    # Skipping dates is for a series; a one-off meetup either saves or names its clash.
+    skipped = set(skip_dates) if repeat else set()
+    slots = [s for s in _slots(data, branch.timezone, repeat) if s.local_date not in skipped]
     if not slots:
         raise _field_error("skip_dates", _l("Every date was skipped; nothing to schedule."))
+    if data.status is EventStatus.PUBLISHED:
+        _refuse_publishing_the_past(slots[0].starts_at)
     venue = _venue_of(branch, data.venue_id, lock=True)
+    _check_capacity(data, venue)
     plans = _plan(slots, data.setup_minutes, data.teardown_minutes)
-    if venue is not None and (clashes := _find_clashes(venue, plans)):
-        raise _conflict(venue, clashes)
+    if venue is not None:
+        holds = _holds_taken_over(venue, plans)
+        if clashes := _find_clashes(venue, plans, ignore=[h.id for h in holds]):
+            raise _conflict(venue, clashes)
+        _replace(holds)
     series = EventSeries(branch_id=branch.id, freq=repeat.freq.value) if repeat else None
     events = [_new_event(actor, branch, data, venue, plan, series) for plan in plans]
     db.session.add_all(events)
     _commit_bookings(venue)
     return events
+
+
+def _holds_taken_over(venue: Venue, plans: list[Planned]) -> list[Booking]:
+    """The venue's holds (bookings without a meetup) that wholly contain a planned slot: the
+    meetup takes such a hold over instead of clashing with it. The venue belongs to one branch,
+    so its holds are the scheduling branch's own."""
+    start = min(p.blocked_from for p in plans)
+    end = max(p.blocked_until for p in plans)
+    holds = db.session.scalars(
+        select(Booking).where(Booking.venue_id == venue.id, Booking.event_id.is_(None),
+                              Booking.status != BookingStatus.CANCELLED,
+                              Booking.blocked_from < end, Booking.blocked_until > start)).all()
+    return [hold for hold in holds if any(
+        hold.blocked_from <= p.blocked_from and p.blocked_until <= hold.blocked_until
+        for p in plans)]
+
+
+def _replace(holds: list[Booking]) -> None:
+    """Remove the holds before the meetups' bookings are written, so PostgreSQL's exclusion
+    constraint (checked row by row) never sees both."""
+    for hold in holds:
+        db.session.delete(hold)
+    db.session.flush()
 
 
 def _new_event(actor: Any, branch: Branch, data: EventInput, venue: Venue | None,
@@ -297,6 +333,12 @@ def _new_event(actor: Any, branch: Branch, data: EventInput, venue: Venue | None
         event.booking = _booking(actor, venue, plan, data.setup_minutes, data.teardown_minutes,
                                  BookingStatus.CONFIRMED, "")
     return event
+
+
+def _refuse_publishing_the_past(starts_at: datetime) -> None:
+    if starts_at < utcnow():
+        raise _field_error("starts_at", _l("A meetup that has already started cannot be "
+                                           "published."))
 
 
 def _shifted(local: datetime | None, branch: Branch, name: str,
@@ -330,6 +372,20 @@ def hold_venue(actor: Any, venue: Venue, data: HoldInput) -> Booking:
     return booking
 
 
+def confirm_hold(actor: Any, booking: Booking) -> Booking:
+    """Confirm a tentative hold in place: it keeps its time range, so nothing new can clash."""
+    _require_manager(actor, booking.venue.branch)
+    _venue_of(booking.venue.branch, booking.venue_id, lock=True)
+    db.session.refresh(booking)
+    if booking.event_id is not None:
+        raise Conflict(_l("This booking belongs to a meetup; it is confirmed with it."))
+    if booking.status is BookingStatus.CANCELLED:
+        raise Conflict(_l("This hold was released."))
+    booking.status = BookingStatus.CONFIRMED
+    db.session.commit()
+    return booking
+
+
 def release_booking(actor: Any, booking: Booking) -> None:
     _require_manager(actor, booking.venue.branch)
     if booking.event_id is not None:
@@ -357,6 +413,15 @@ def _following(event: Event) -> list[Event]:
         .order_by(Event.starts_at)))
 
 
+def _lock(events: list[Event]) -> list[Event]:
+    """Lock the meetups' rows (in id order, so two edits never deadlock) and reread them: RSVPs
+    lock the same row, so seats are counted against the capacity that is really set."""
+    db.session.scalars(select(Event).where(Event.id.in_([e.id for e in events]))
+                       .order_by(Event.id).with_for_update()
+                       .execution_options(populate_existing=True)).all()
+    return events
+
+
 def update_event(actor: Any, event: Event, data: EventInput, *,
                  this_and_following: bool = False) -> list[Event]:
     """Edit a meetup, or it and the later occurrences of its series.
@@ -366,14 +431,19 @@ def update_event(actor: Any, event: Event, data: EventInput, *,
     branch = event.branch
     _require_manager(actor, branch)
     _check_event(branch, data)
+    _lock([event])
     if event.is_cancelled:
         raise Conflict(_l("This meetup is cancelled."))
-    targets = _following(event) if this_and_following else [event]
+    targets = _lock(_following(event)) if this_and_following else [event]
     old_start = utc_to_local(event.starts_at, branch.timezone)
     start_shift = data.starts_local - old_start
     length = data.ends_local - data.starts_local
     venue = _venue_of(branch, data.venue_id, lock=True)
+    _check_capacity(data, venue)
     plans = [_replan(target, branch, start_shift, length, data) for target in targets]
+    for target, plan in zip(targets, plans, strict=True):
+        if target.status is not EventStatus.PUBLISHED and data.status is EventStatus.PUBLISHED:
+            _refuse_publishing_the_past(plan.slot.starts_at)
     own = [t.booking.id for t in targets if t.booking is not None]
     if venue is not None and (clashes := _find_clashes(venue, plans, ignore=own)):
         raise _conflict(venue, clashes)

@@ -17,9 +17,15 @@ from branches.models import Branch
 from planner import permissions
 from planner.errors import Conflict, InvalidInput, NotAllowed
 from planner.events import services
-from planner.events.forms import CancelForm, EventForm, EventSearchForm, HoldForm
+from planner.events.forms import (
+    CancelForm,
+    ConfirmHoldForm,
+    EventForm,
+    EventSearchForm,
+    HoldForm,
+)
 from planner.events.localtime import local_to_utc, utc_to_local
-from planner.events.models import Event
+from planner.events.models import Booking, Event
 from planner.events.rendering import render_markdown
 from planner.forms import show_field_errors
 from planner.timeutil import utcnow
@@ -158,16 +164,12 @@ def near() -> str:
     nearby, origin = [], None
     if form.validate() and (form.place.data or form.point()):
         try:
-            origin = form.point() or _located(form.place.data)
-            nearby = services.events_near(*origin, radius_km=form.radius_km.data or 50)
+            origin = form.point() or branches.point_of(form.place.data, None, None)
         except InvalidInput as error:
-            form.place.errors = [*form.place.errors, *error.fields.get("city", [error.message])]
+            show_field_errors(form, error)
+        if origin is not None:
+            nearby = services.events_near(*origin, radius_km=form.radius_km.data or 50)
     return render_template("events/near.html", form=form, nearby=nearby, origin=origin)
-
-
-def _located(place: str) -> tuple[float, float]:
-    found = branches.locate(place)
-    return found.latitude, found.longitude
 
 
 @bp.route("/venues/<int:venue_id>/bookings", methods=["GET", "POST"])
@@ -205,6 +207,24 @@ def _week_start(text: str | None, timezone: str) -> date:
     except ValueError:
         day = utc_to_local(utcnow(), timezone).date()
     return day - timedelta(days=day.weekday())
+
+
+@bp.post("/bookings/<int:booking_id>/confirm")
+@login_required
+def confirm_hold(booking_id: int) -> Response:
+    booking = services.get_booking(booking_id)
+    if ConfirmHoldForm().validate_on_submit():
+        try:
+            services.confirm_hold(current_user, booking)
+            flash(_("Hold confirmed."), "success")
+        except Conflict as error:
+            flash(error.message, "error")
+    return redirect(url_for("events.venue_week", venue_id=booking.venue_id,
+                            week=_local_day(booking)))
+
+
+def _local_day(booking: Booking) -> str:
+    return utc_to_local(booking.starts_at, booking.venue.branch.timezone).date().isoformat()
 
 
 @bp.post("/bookings/<int:booking_id>/release")

@@ -49,7 +49,8 @@ class InviteLink(db.Model):
         ForeignKey("events.id", ondelete="CASCADE"), index=True)
     label: Mapped[str80]
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "invite_channel"))
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[created_at]
     revoked_at: Mapped[optional_instant]
 

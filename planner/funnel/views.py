@@ -25,6 +25,7 @@ from planner.funnel import attribution, charts, exports, qr, services
 from planner.funnel.forms import InviteLinkForm, RangeForm, default_range
 from planner.funnel.models import CHANNEL_LABELS, Channel, InviteLink
 from planner.funnel.report import DIRECT, STAGES, Funnel
+from planner.urls import public_url
 
 bp = Blueprint("funnel", __name__)
 
@@ -45,7 +46,7 @@ def share(value: float | None) -> str:
 
 
 def invite_url(link: InviteLink) -> str:
-    return url_for("funnel.land", code=link.code, _external=True)
+    return public_url("funnel.land", code=link.code)
 
 
 @bp.get("/i/<code>")

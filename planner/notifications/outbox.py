@@ -23,6 +23,7 @@ from branches.models import Branch
 from planner.accounts.models import User
 from planner.events.models import Event
 from planner.extensions import db
+from planner.i18n import zone_label
 from planner.notifications.kinds import Notice
 from planner.notifications.models import OutboxMessage, OutboxStatus
 from planner.registrations.models import ACTIVE_STATUSES, Registration, RegistrationStatus
@@ -92,7 +93,7 @@ def _taken_keys(keys: list[str]) -> set[str]:
 
 def _message(notice: Notice, registration: Registration, key: str) -> OutboxMessage:
     user = registration.user
-    with force_locale(user.locale):
+    with force_locale(user.locale or registration.event.branch.locale):
         subject, body = render_notice(notice, registration)
     return _row(notice, user, key, subject, body, _calendar(notice, registration))
 
@@ -132,7 +133,7 @@ def notify_members(notice: Notice, branch: Branch, users: Sequence[User], day: d
     fresh = [(key, user) for key, user in by_key.items() if key not in taken]
     branch_url = public_url("branches.show", slug=branch.slug)
     for key, user in fresh:
-        with force_locale(user.locale):
+        with force_locale(user.locale or branch.locale):
             subject, body = _subject_and_body(render_template(
                 f"notifications/{notice}.txt", user=user, branch=branch, branch_url=branch_url))
         db.session.add(_row(notice, user, key, subject, body, None))
@@ -149,13 +150,13 @@ def _waitlist_position(notice: Notice, registration: Registration) -> int | None
 
 
 def local_time_range(starts_at: datetime, ends_at: datetime, timezone: str) -> str:
-    """Like "Friday, March 5, 2027, 7:00 PM – 9:00 PM CST": in the current locale and the
+    """Like "Friday, March 5, 2027, 7:00 PM – 9:00 PM GMT+08:00": in the current locale and the
     branch's timezone. A mail wants the weekday but neither seconds nor the zone named twice,
     which rules out format_instant's ready-made formats."""
     zone = ZoneInfo(timezone)
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
     until = _clock(end) if end.date() == start.date() else _day_and_clock(end)
-    return f"{_day_and_clock(start)} – {until} {end.tzname()}"
+    return f"{_day_and_clock(start)} – {until} {zone_label(ends_at, timezone)}"
 
 
 def _day_and_clock(local: datetime) -> str:
@@ -178,7 +179,12 @@ def _tidy(body: str) -> str:
 
 
 def _calendar(notice: Notice, registration: Registration) -> bytes | None:
-    if notice not in WITH_CALENDAR:
+    """The meetup's file for a mail that puts it in the member's calendar, and for a change or
+    cancellation to those who got it (going): the same UID with a higher SEQUENCE moves or
+    cancels the entry there."""
+    holds_the_file = (notice in ABOUT_THE_EVENT
+                      and registration.status is RegistrationStatus.GOING)
+    if notice not in WITH_CALENDAR and not holds_the_file:
         return None
     from planner.calendars.ics import event_ics  # written beside this package; imported late
 

@@ -9,7 +9,9 @@ def init_app(app: Flask) -> None:
     """Wire the operational concerns into the app; called once by create_app()."""
     from planner.ops import headers, logs
     from planner.ops.health import bp
+    from planner.urls import check_public_url
 
     headers.init_app(app)
     logs.init_app(app)
+    check_public_url(app)  # after the log handlers, so the warning is logged in LOG_FORMAT
     app.register_blueprint(bp)

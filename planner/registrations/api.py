@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from flask import Response, jsonify, url_for
+from flask import Response, jsonify
 from flask_babel import lazy_gettext as _l
 
 from planner.api import api_user, created, operation, parse_json
-from planner.events.services import get_event
+from planner.api.pagination import paginated
+from planner.events.services import visible_event
 from planner.funnel.attribution import rsvp_credit
 from planner.registrations import services
 from planner.registrations.forms import ReviewForm, RsvpForm
 from planner.registrations.models import Registration, RegistrationStatus
 from planner.registrations.waitlist import waitlist_position, waitlist_positions
+from planner.urls import public_url
 
 
 class RegistrationOut(TypedDict):
@@ -40,7 +42,7 @@ def registration_json(registration: Registration, position: int | None = None) -
             "status": registration.status, "guests": registration.guests,
             "position": position if position is not None else waitlist_position(registration),
             "ticket_code": code,
-            "ticket_qr_url": url_for("registrations.ticket_qr", code=code, _external=True)
+            "ticket_qr_url": public_url("registrations.ticket_qr", code=code)
             if code else None}
 
 
@@ -50,13 +52,12 @@ def registration_json(registration: Registration, position: int | None = None) -
 def rsvp(event_id: int) -> tuple[Response, int]:
     user = api_user()
     form = parse_json(RsvpForm)
-    event = get_event(event_id)
-    existing = services.registration_of(user, event)
-    if existing is not None and existing.status is not RegistrationStatus.CANCELLED:
-        return jsonify(registration_json(existing)), 200
-    registration = services.rsvp(user, event_id, form.guests.data or 0,
-                                 **rsvp_credit(event, form.invite.data))
-    return created(registration_json(registration))
+    event = visible_event(user, event_id)
+    answer = services.rsvp_answer(user, event_id, form.guests.data or 0,
+                                  **rsvp_credit(event, form.invite.data))
+    if answer.repeated:
+        return jsonify(registration_json(answer.registration)), 200
+    return created(registration_json(answer.registration))
 
 
 @operation("/events/<int:event_id>/registrations/me", "DELETE",
@@ -68,14 +69,13 @@ def cancel(event_id: int) -> Response:
 
 @operation("/events/<int:event_id>/registrations", "GET",
            _l("Everyone who RSVPed (leads and door staff)"), response=list[AttendeeOut],
-           errors=(403, 404))
+           errors=(403, 404), paginated=True)
 def attendees(event_id: int) -> Response:
-    everyone = services.registrations(api_user(), get_event(event_id))
+    everyone = services.registrations(api_user(), visible_event(api_user(), event_id))
     positions = waitlist_positions(everyone)
-    return jsonify([registration_json(r, positions.get(r.id, 0) or None)
-                    | {"user_id": r.user_id, "display_name": r.name,
-                       "source": r.source, "created_at": r.created_at.isoformat()}
-                    for r in everyone])
+    return paginated(everyone, lambda r: registration_json(r, positions.get(r.id, 0) or None)
+                     | {"user_id": r.user_id, "display_name": r.name,
+                        "source": r.source, "created_at": r.created_at.isoformat()})
 
 
 @operation("/registrations/<int:registration_id>/review", "POST",
@@ -89,7 +89,7 @@ def review(registration_id: int) -> Response:
 
 
 @operation("/me/registrations", "GET", _l("My RSVPs, upcoming first"),
-           response=list[RegistrationOut])
+           response=list[RegistrationOut], paginated=True)
 def mine() -> Response:
     upcoming, past = services.my_registrations(api_user())
-    return jsonify([registration_json(r) for r in upcoming + past])
+    return paginated(upcoming + past, registration_json)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.db import created_at, instant, intpk, optional_instant, str_enum, updated_at
@@ -23,6 +23,11 @@ class RegistrationStatus(enum.StrEnum):
     DECLINED = "declined"
     CANCELLED = "cancelled"
 
+
+# Sources written by the site itself; any other source is the label of the invite link or chat
+# group the member came through.
+MANUAL_SOURCE = "manual"  # added to the list by a lead
+WALK_IN_SOURCE = "walk-in"  # registered at the door with no channel named
 
 ACTIVE_STATUSES = (RegistrationStatus.GOING, RegistrationStatus.WAITLISTED,
                    RegistrationStatus.PENDING)
@@ -59,7 +64,7 @@ class Registration(db.Model):
                                                 index=True)
     attendee_name: Mapped[str | None] = mapped_column(String(80))  # walk-ins only
     attendee_phone: Mapped[str | None] = mapped_column(String(32))  # walk-ins only
-    walk_in: Mapped[bool] = mapped_column(default=False)
+    walk_in: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[RegistrationStatus] = mapped_column(
         str_enum(RegistrationStatus, "registration_status"))
     guests: Mapped[int] = mapped_column(default=0)
@@ -74,11 +79,12 @@ class Registration(db.Model):
     # The invite link that brought this RSVP (last touch within 30 days), see planner/funnel.
     invite_link_id: Mapped[int | None] = mapped_column(
         ForeignKey("invite_links.id", ondelete="SET NULL"), index=True)
-    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    added_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     cancelled_at: Mapped[optional_instant]
     checked_in_at: Mapped[optional_instant]
     checked_in_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"))
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

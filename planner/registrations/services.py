@@ -6,11 +6,12 @@ seats can never be given out twice, and commits once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from branches.models import Branch, MembershipStatus
@@ -25,6 +26,7 @@ from planner.notifications.kinds import Notice
 from planner.notifications.outbox import notify
 from planner.registrations.models import (
     ACTIVE_STATUSES,
+    MANUAL_SOURCE,
     ApprovalReason,
     Registration,
     RegistrationStatus,
@@ -52,7 +54,9 @@ class Seats:
 
 
 def _locked_event(event_id: int) -> Event:
-    event = db.session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+    # populate_existing: a copy the request loaded before the lock is stale; reread it.
+    event = db.session.scalar(select(Event).where(Event.id == event_id).with_for_update()
+                              .execution_options(populate_existing=True))
     if event is None:
         raise NotFound(_l("No such meetup."))
     return event
@@ -62,21 +66,35 @@ def registration_of(user: Any, event: Event) -> Registration | None:
     if not getattr(user, "is_authenticated", False):
         return None
     return db.session.scalar(select(Registration).where(
-        Registration.event_id == event.id, Registration.user_id == user.id))
+        Registration.event_id == event.id, Registration.user_id == user.id)
+        .execution_options(populate_existing=True))
 
 
 def _refuse_if_closed(event: Event) -> None:
+    if (refusal := rsvp_refusal(event)) is not None:
+        raise refusal
+
+
+def rsvp_refusal(event: Event) -> RsvpRefused | None:
+    """Why a new RSVP to the meetup would be refused now, or None while RSVPs are open."""
     now = utcnow()
     if event.status is EventStatus.CANCELLED:
-        raise RsvpRefused(_l("This meetup is cancelled."), reason="cancelled")
+        return RsvpRefused(_l("This meetup is cancelled."), reason="cancelled")
     if event.status is not EventStatus.PUBLISHED:
-        raise RsvpRefused(_l("This meetup is not open for RSVPs yet."), reason="draft")
+        return RsvpRefused(_l("This meetup is not open for RSVPs yet."), reason="draft")
+    if event.ends_at <= now:
+        return RsvpRefused(_l("This meetup is over."), reason="past")
     if event.starts_at <= now:
-        raise RsvpRefused(_l("This meetup has already started."), reason="past")
+        return RsvpRefused(_l("This meetup has already started."), reason="past")
     if event.rsvp_opens_at and now < event.rsvp_opens_at:
-        raise RsvpRefused(_l("RSVPs have not opened yet."), reason="not_open")
+        return RsvpRefused(_l("RSVPs have not opened yet."), reason="not_open")
     if event.rsvp_closes_at and now >= event.rsvp_closes_at:
-        raise RsvpRefused(_l("RSVPs are closed."), reason="closed")
+        return RsvpRefused(_l("RSVPs are closed."), reason="closed")
+    return None
+
+
+def has_started(event: Event) -> bool:
+    return event.starts_at <= utcnow()
 
 
 def _check_guests(event: Event, guests: int) -> None:
@@ -119,14 +137,29 @@ def _place(registration: Registration, event: Event) -> None:
         notify(Notice.WAITLISTED, registration)
 
 
+@dataclass(frozen=True)
+class RsvpAnswer:
+    registration: Registration
+    repeated: bool  # the member had RSVPed already: nothing changed
+
+
 def rsvp(user: User, event_id: int, guests: int = 0, source: str | None = None,
          invite_link_id: int | None = None) -> Registration:
-    """RSVP (or join the waitlist). Repeating it returns the same registration.
+    """RSVP (or join the waitlist). Repeating it returns the same registration."""
+    return rsvp_answer(user, event_id, guests, source, invite_link_id).registration
+
+
+def rsvp_answer(user: User, event_id: int, guests: int = 0, source: str | None = None,
+                invite_link_id: int | None = None) -> RsvpAnswer:
+    """RSVP, saying whether it repeats an earlier one (the only place that rule lives).
     `invite_link_id` credits the invite link that brought the RSVP (planner/funnel)."""
     event = _locked_event(event_id)
+    if event.status is EventStatus.DRAFT and not permissions.can_manage_branch(
+            user, event.branch):
+        raise NotFound(_l("No such meetup."))  # a draft stays invisible, as on its page
     existing = registration_of(user, event)
     if existing is not None and existing.status is not RegistrationStatus.CANCELLED:
-        return existing
+        return RsvpAnswer(existing, repeated=True)
     _refuse_if_closed(event)
     membership = membership_of(user, event.branch)
     if membership is not None and membership.status is MembershipStatus.BANNED:
@@ -145,7 +178,7 @@ def rsvp(user: User, event_id: int, guests: int = 0, source: str | None = None,
         _place(registration, event)
     db.session.add(registration)
     db.session.commit()
-    return registration
+    return RsvpAnswer(registration, repeated=False)
 
 
 def cancel(user: User, event_id: int) -> Registration:
@@ -154,7 +187,7 @@ def cancel(user: User, event_id: int) -> Registration:
     registration = registration_of(user, event)
     if registration is None or not registration.is_active:
         raise NotFound(_l("You have no RSVP for this meetup."))
-    if event.starts_at <= utcnow():
+    if has_started(event):
         raise RsvpRefused(_l("This meetup has already started."), reason="past")
     was_going = registration.status is RegistrationStatus.GOING
     registration.status, registration.cancelled_at = RegistrationStatus.CANCELLED, utcnow()
@@ -170,9 +203,13 @@ def _require_manager(actor: Any, event: Event) -> None:
 
 
 def review(actor: Any, registration_id: int, *, approve: bool, message: str = "") -> Registration:
-    registration = registration_by_id(registration_id)
-    event = _locked_event(registration.event_id)
+    """Approve or decline a pending RSVP. Deciding again the same way answers with the outcome
+    of the first decision (a double click, a retry) and changes and mails nothing."""
+    event = _locked_event(_event_id_of(registration_id))
     _require_manager(actor, event)
+    registration = _current(registration_id)
+    if _already_decided(registration, approve=approve):
+        return registration
     if registration.status is not RegistrationStatus.PENDING:
         raise Conflict(_l("This RSVP is not waiting for approval."))
     registration.decision_message = message.strip()[:500]
@@ -185,11 +222,36 @@ def review(actor: Any, registration_id: int, *, approve: bool, message: str = ""
     return registration
 
 
+def _already_decided(registration: Registration, *, approve: bool) -> bool:
+    if registration.approval_reason is None:  # never needed a decision
+        return False
+    if approve:
+        return registration.status in (RegistrationStatus.GOING, RegistrationStatus.WAITLISTED)
+    return registration.status is RegistrationStatus.DECLINED
+
+
 def registration_by_id(registration_id: int) -> Registration:
     registration = db.session.get(Registration, registration_id)
     if registration is None:
         raise NotFound(_l("No such RSVP."))
     return registration
+
+
+def _event_id_of(registration_id: int) -> int:
+    """The meetup an RSVP belongs to (it never changes), to lock before reading the RSVP."""
+    event_id = db.session.scalar(
+        select(Registration.event_id).where(Registration.id == registration_id))
+    if event_id is None:
+        raise NotFound(_l("No such RSVP."))
+    return event_id
+
+
+def _current(registration_id: int) -> Registration:
+    """The RSVP as it is now, read under the meetup's lock: a copy the session loaded earlier
+    (a view looking it up first) is refreshed, never trusted."""
+    return db.session.scalars(
+        select(Registration).where(Registration.id == registration_id)
+        .execution_options(populate_existing=True)).one()
 
 
 def set_capacity(actor: Any, event_id: int, capacity: int) -> list[Registration]:
@@ -209,6 +271,9 @@ def add_by_hand(actor: Any, event_id: int, email: str, guests: int = 0) -> Regis
     """A lead adds a member who asked in person or in the chat group."""
     event = _locked_event(event_id)
     _require_manager(actor, event)
+    if event.status is EventStatus.CANCELLED or event.ends_at <= utcnow():
+        raise RsvpRefused(_l("This meetup is cancelled or over: nobody can be added."),
+                          reason="closed")
     user = find_user_by_email(email)
     if user is None:
         raise InvalidInput(fields={"email": [str(_l("No member has this email."))]})
@@ -216,7 +281,7 @@ def add_by_hand(actor: Any, event_id: int, email: str, guests: int = 0) -> Regis
     registration = registration_of(user, event) or Registration(event=event, user=user)
     if registration.is_active:
         raise Conflict(_l("This member has already RSVPed."))
-    registration.guests, registration.source = guests, "manual"
+    registration.guests, registration.source = guests, MANUAL_SOURCE
     registration.added_by_id, registration.approval_reason = actor.id, None
     registration.cancelled_at = None
     _place(registration, event)
@@ -226,16 +291,26 @@ def add_by_hand(actor: Any, event_id: int, email: str, guests: int = 0) -> Regis
 
 
 def seats(event: Event) -> Seats:
+    return seats_of([event])[event.id]
+
+
+def seats_of(events: Sequence[Event]) -> dict[int, Seats]:
+    """Seats of many meetups by id, counted in one grouped query."""
     rows = db.session.execute(
-        select(Registration.status, Registration.guests)
-        .where(Registration.event_id == event.id,
-               Registration.status.in_(ACTIVE_STATUSES))).all()
-    going = sum(1 + guests for status, guests in rows if status is RegistrationStatus.GOING)
-    count = {status: 0 for status in ACTIVE_STATUSES}
-    for status, _guests in rows:
-        count[status] += 1
-    return Seats(event.capacity, going, count[RegistrationStatus.WAITLISTED],
-                 count[RegistrationStatus.PENDING])
+        select(Registration.event_id, Registration.status, func.count(),
+               func.coalesce(func.sum(Registration.guests), 0))
+        .where(Registration.event_id.in_([e.id for e in events]),
+               Registration.status.in_(ACTIVE_STATUSES))
+        .group_by(Registration.event_id, Registration.status)).all()
+    counts: dict[tuple[int, RegistrationStatus], tuple[int, int]] = {
+        (event_id, status): (count, guests) for event_id, status, count, guests in rows}
+
+    def of(event: Event, status: RegistrationStatus) -> tuple[int, int]:
+        return counts.get((event.id, status), (0, 0))
+
+    return {event.id: Seats(event.capacity, sum(of(event, RegistrationStatus.GOING)),
+                            of(event, RegistrationStatus.WAITLISTED)[0],
+                            of(event, RegistrationStatus.PENDING)[0]) for event in events}
 
 
 def registrations(actor: Any, event: Event) -> list[Registration]:

@@ -11,11 +11,17 @@ from werkzeug.wrappers import Response as BaseResponse
 from planner import permissions
 from planner.errors import DomainError, NotAllowed
 from planner.events.models import Event
-from planner.events.services import get_event, visible_event
+from planner.events.services import visible_event
 from planner.funnel.attribution import rsvp_credit
 from planner.registrations import services, tickets
 from planner.registrations.forms import AddAttendeeForm, CapacityForm, ReviewForm, RsvpForm
-from planner.registrations.models import ApprovalReason, Registration, RegistrationStatus
+from planner.registrations.models import (
+    MANUAL_SOURCE,
+    WALK_IN_SOURCE,
+    ApprovalReason,
+    Registration,
+    RegistrationStatus,
+)
 from planner.registrations.waitlist import waitlist_position, waitlist_positions
 
 bp = Blueprint("registrations", __name__)
@@ -38,6 +44,15 @@ def status_label(registration: Registration) -> str:
     return str(STATUS_LABELS[registration.status])
 
 
+SOURCE_LABELS = {MANUAL_SOURCE: _l("Added by a lead"), WALK_IN_SOURCE: _l("Walk-in")}
+
+
+@bp.app_template_global()
+def source_label(registration: Registration) -> str:
+    source = registration.source
+    return str(SOURCE_LABELS.get(source, source)) if source else ""
+
+
 @bp.app_template_global()
 def approval_reason_label(registration: Registration) -> str:
     reason = registration.approval_reason
@@ -55,6 +70,18 @@ def my_registration(event: Event) -> Registration | None:
 
 
 @bp.app_template_global()
+def rsvp_refusal(event: Event) -> str | None:
+    """Why the meetup takes no RSVP now (it is over, RSVPs closed, …), for its page."""
+    refusal = services.rsvp_refusal(event)
+    return None if refusal is None else refusal.message
+
+
+@bp.app_template_global()
+def rsvp_started(event: Event) -> bool:
+    return services.has_started(event)
+
+
+@bp.app_template_global()
 def rsvp_form() -> RsvpForm:
     return RsvpForm()
 
@@ -66,13 +93,14 @@ def _back(event_id: int) -> BaseResponse:
 @bp.post("/events/<int:event_id>/rsvp")
 @login_required
 def rsvp(event_id: int) -> BaseResponse:
+    event = visible_event(current_user, event_id)
     form = RsvpForm()
     if not form.validate_on_submit():
         flash(" ".join(form.guests.errors) or _("Some fields are not valid."), "error")
         return _back(event_id)
     try:
         registration = services.rsvp(current_user, event_id, form.guests.data or 0,
-                                     **rsvp_credit(get_event(event_id), form.invite.data))
+                                     **rsvp_credit(event, form.invite.data))
     except DomainError as error:
         flash(_explained(error), "error")
         return _back(event_id)
@@ -177,7 +205,7 @@ def capacity(event_id: int) -> BaseResponse:
 @login_required
 def add(event_id: int) -> BaseResponse:
     form = AddAttendeeForm()
-    event = get_event(event_id)
+    event = visible_event(current_user, event_id)
     if not permissions.can_manage_branch(current_user, event.branch):
         raise NotAllowed()
     if form.validate_on_submit():
