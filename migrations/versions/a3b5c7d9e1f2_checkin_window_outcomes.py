@@ -1,7 +1,7 @@
 """check-in scans: too_early/too_late outcomes (the door's opening hours)
 
 Revision ID: a3b5c7d9e1f2
-Revises: 61365503b41c
+Revises: c4f1a9e07d52
 Create Date: 2026-12-02 14:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a3b5c7d9e1f2'
-down_revision = '61365503b41c'
+down_revision = 'c4f1a9e07d52'
 branch_labels = None
 depends_on = None
 
