@@ -60,6 +60,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "LANGUAGES": {"zh_CN": "简体中文", "en": "English"},
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # The door takes scans from this many hours before a meetup's start to this many after
+        # its end; a lead's pick from the check-in list is not bound by it.
+        "CHECKIN_OPENS_BEFORE": float(env.get("CHECKIN_OPENS_BEFORE", 3)),
+        "CHECKIN_CLOSES_AFTER": float(env.get("CHECKIN_CLOSES_AFTER", 6)),
         "EVENT_MAX_HOURS": int(env.get("EVENT_MAX_HOURS", 7 * 24)),
         # Days in a branch before a member counts as a lurker and may be nudged to come back.
         "LURKER_MIN_TENURE_DAYS": int(env.get("LURKER_MIN_TENURE_DAYS", 60)),

@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ from branches.models import Branch, JoinPolicy, Role
 from branches.services import BranchInput, create_branch, join_branch, set_role
 from planner import create_app
 from planner.accounts.models import User
+from planner.events.localtime import utc_to_local
 from planner.extensions import db
+from planner.timeutil import utcnow
 
 REQUIRE_ALL = os.environ.get("JUHUI_REQUIRE_ALL_TESTS") == "1"
 
@@ -222,6 +225,14 @@ def cast(admin: User, make_user) -> Cast:
         join_branch(person, branch)
     set_role(lead, branch, staff.id, Role.STAFF)
     return Cast(branch, other, admin, lead, staff, member, outsider, other_lead)
+
+
+def door_open(branch: Branch, hours: float = 2) -> tuple[datetime, datetime]:
+    """Branch-local start and end of a meetup starting within the hour, so its door is open
+    (CHECKIN_OPENS_BEFORE): for tests that check people in now."""
+    start = utc_to_local(utcnow() + timedelta(hours=1), branch.timezone)
+    start = start.replace(tzinfo=None, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(hours=hours)
 
 
 def login(client: FlaskClient, user: User) -> None:

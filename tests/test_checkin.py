@@ -19,7 +19,7 @@ from planner.extensions import db
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration, RegistrationStatus
 from planner.timeutil import utcnow
-from tests.conftest import bearer, login
+from tests.conftest import bearer, door_open, login
 
 YEAR = datetime.now(UTC).year + 1
 OK, ALREADY = ScanOutcome.OK, ScanOutcome.ALREADY_CHECKED_IN
@@ -27,8 +27,9 @@ OK, ALREADY = ScanOutcome.OK, ScanOutcome.ALREADY_CHECKED_IN
 
 def meetup(cast, seats: int = 3, title: str = "Tea tasting"):
     hall = save_venue(cast.lead, cast.branch, VenueInput(f"Hall {title}", "1 Road", seats))
+    starts, ends = door_open(cast.branch)
     [event] = events.schedule(cast.lead, cast.branch, events.EventInput(
-        title=title, starts_local=datetime(YEAR, 6, 1, 19), ends_local=datetime(YEAR, 6, 1, 21),
+        title=title, starts_local=starts, ends_local=ends,
         venue_id=hall.id, status=EventStatus.PUBLISHED))
     event.max_guests = 2
     db.session.commit()
@@ -201,7 +202,7 @@ def test_door_sync_applies_a_batch_in_order_and_a_resent_batch_changes_nothing(c
     first, second = (registrations.rsvp(p, event.id) for p in guests[:2])
     batch = {"door": "North", "actions": [
         {"type": "scan", "nonce": "d-1", "ticket_code": f"JH1:{first.ticket_code}",
-         "scanned_at": "2020-01-01T10:00:00Z"},
+         "scanned_at": (utcnow() - timedelta(minutes=9)).isoformat()},
         {"type": "scan", "nonce": "d-2", "ticket_code": first.ticket_code},
         {"type": "walk_in", "nonce": "d-3", "name": "Walk Wang", "source": "poster"},
         {"type": "scan", "nonce": "d-4", "registration_id": second.id},
@@ -247,3 +248,61 @@ def test_door_pages_are_for_staff_and_leads_only(client, cast, event, who):
     for path in (f"/events/{event_id}/door/roster.json",):
         assert client.get(path).status_code == 403
     assert client.post(f"/events/{event_id}/door/sync", json={"actions": []}).status_code == 403
+
+
+def held_at(event, starts_in: timedelta) -> None:
+    """Move the meetup (two hours long) to start `starts_in` from now."""
+    event.starts_at = utcnow().replace(microsecond=0) + starts_in
+    event.ends_at = event.starts_at + timedelta(hours=2)
+    db.session.commit()
+
+
+@pytest.mark.parametrize(("starts_in", "outcome"), [
+    (timedelta(hours=3, minutes=1), ScanOutcome.TOO_EARLY),  # opens 3 h before the start
+    (timedelta(hours=2, minutes=59), OK),
+    (-timedelta(hours=8, minutes=1), ScanOutcome.TOO_LATE),  # closes 6 h after the end
+    (-timedelta(hours=7, minutes=59), OK)])
+def test_the_door_takes_scans_only_while_it_is_open(client, cast, event, guests, starts_in,
+                                                     outcome):
+    ticket = registrations.rsvp(guests[0], event.id)
+    held_at(event, starts_in)
+    response = client.post(f"/api/v1/events/{event.id}/checkins",
+                           headers=bearer(client, cast.staff),
+                           json={"ticket_code": ticket.ticket_code, "nonce": "door-1"})
+    db.session.expire_all()
+    assert [s.outcome for s in scans_of(event)] == [outcome]
+    if outcome is OK:
+        assert response.status_code == 201 and ticket.checked_in_at is not None
+    else:
+        assert response.status_code == 409 and response.json["reason"] == str(outcome)
+        assert ticket.checked_in_at is None
+
+
+def test_the_door_window_follows_the_configuration(app, monkeypatch, cast, event, guests):
+    monkeypatch.setitem(app.config, "CHECKIN_OPENS_BEFORE", 0.5)
+    monkeypatch.setitem(app.config, "CHECKIN_CLOSES_AFTER", 0.5)
+    ticket = registrations.rsvp(guests[0], event.id)
+    held_at(event, timedelta(hours=1))
+    assert services.redeem(cast.staff, event.id, ticket_code=ticket.ticket_code
+                           ).outcome is ScanOutcome.TOO_EARLY
+    held_at(event, -timedelta(hours=2, minutes=31))
+    assert services.redeem(cast.staff, event.id, ticket_code=ticket.ticket_code
+                           ).outcome is ScanOutcome.TOO_LATE
+
+
+def test_the_door_page_is_refused_too_but_a_lead_may_correct_the_list(client, cast, event,
+                                                                       guests):
+    early, late = (registrations.rsvp(p, event.id) for p in guests[:2])
+    held_at(event, timedelta(days=21))
+    login(client, cast.staff)
+    answer = client.post(f"/events/{event.id}/door/sync", json={"actions": [
+        {"ticket_code": early.ticket_code, "nonce": "n-early"}]}).json["results"][0]
+    assert answer["status"] == "refused" and answer["reason"] == "too_early"
+    staff_pick = services.redeem(cast.staff, event.id, registration_id=early.id)
+    assert staff_pick.outcome is ScanOutcome.TOO_EARLY
+    assert services.redeem(cast.lead, event.id, registration_id=early.id).outcome is OK
+    held_at(event, -timedelta(days=2))
+    assert services.redeem(cast.lead, event.id, ticket_code=late.ticket_code
+                           ).outcome is ScanOutcome.TOO_LATE
+    assert services.redeem(cast.lead, event.id, registration_id=late.id).outcome is OK
+    assert services.undo(cast.lead, event.id, late.id).outcome is ScanOutcome.UNDONE

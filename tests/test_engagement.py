@@ -19,7 +19,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import event as sa_event
@@ -41,18 +41,17 @@ from planner.notifications.models import OutboxMessage
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration
 from planner.timeutil import utcnow
-from tests.conftest import login
+from tests.conftest import door_open, login
 
-NEXT_YEAR = datetime.now(UTC).year + 1
 S = Segment
 
 
 def meetup(lead: User, branch: Branch, title: str = "Meetup", capacity: int | None = None,
            max_guests: int = 0) -> Event:
-    """A published meetup next year (so RSVPs and check-ins are open); `held` moves it."""
+    """A published meetup starting soon (so RSVPs and check-ins are open); `held` moves it."""
+    starts, ends = door_open(branch)
     [made] = events.schedule(lead, branch, events.EventInput(
-        title=title, starts_local=datetime(NEXT_YEAR, 3, 1, 19),
-        ends_local=datetime(NEXT_YEAR, 3, 1, 21), online_url="https://meet.example.com/x",
+        title=title, starts_local=starts, ends_local=ends, online_url="https://meet.example.com/x",
         status=EventStatus.PUBLISHED, capacity=capacity, max_guests=max_guests))
     return made
 

@@ -17,7 +17,7 @@ the meetups have ended):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import event as sa_event
@@ -33,8 +33,8 @@ from planner.funnel.report import Figures
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration
 from planner.timeutil import utcnow
+from tests.conftest import door_open
 
-NEXT_YEAR = datetime.now(UTC).year + 1
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) MicroMessenger/8.0.40"
 DAY_A = utcnow().replace(microsecond=0) - timedelta(days=200)
 
@@ -51,17 +51,21 @@ class World:
     lb: InviteLink
 
 
-def meetup(lead, branch, title: str, month: int, max_guests: int = 0) -> Event:
+def meetup(lead, branch, title: str, max_guests: int = 0) -> Event:
+    """A meetup starting soon, so its door takes check-ins; `move` sets when it was held."""
+    starts, ends = door_open(branch)
     [made] = events.schedule(lead, branch, events.EventInput(
-        title=title, starts_local=datetime(NEXT_YEAR, month, 1, 19),
-        ends_local=datetime(NEXT_YEAR, month, 1, 21), online_url="https://meet.example.com/x",
+        title=title, starts_local=starts, ends_local=ends, online_url="https://meet.example.com/x",
         status=EventStatus.PUBLISHED,
         max_guests=max_guests))
     return made
 
 
 def come(actor, registration: Registration) -> None:
-    assert redeem(actor, registration.event_id, ticket_code=registration.ticket_code).ok
+    """Check in; for a meetup already held, as an offline door would send it: at its start."""
+    at = min(utcnow(), registration.event.starts_at)
+    assert redeem(actor, registration.event_id, ticket_code=registration.ticket_code,
+                  scanned_at=at).ok
 
 
 def move(meetup_: Event, days: int) -> None:
@@ -76,9 +80,9 @@ def world(cast, make_user) -> World:
 
 def build_world(cast, make_user) -> World:
     lead = cast.lead
-    a, b, c = (meetup(lead, cast.branch, "A", 3, 2), meetup(lead, cast.branch, "B", 4),
-               meetup(lead, cast.branch, "C", 8))
-    x = meetup(cast.other_lead, cast.other_branch, "X", 3)
+    a, b, c = (meetup(lead, cast.branch, "A", 2), meetup(lead, cast.branch, "B"),
+               meetup(lead, cast.branch, "C"))
+    x = meetup(cast.other_lead, cast.other_branch, "X")
     l1 = services.create_link(lead, cast.branch, "WeChat group 1", Channel.CHAT_GROUP, a)
     l2 = services.create_link(lead, cast.branch, "Library poster", Channel.POSTER, a)
     l3 = services.create_link(lead, cast.branch, "Weibo", Channel.SOCIAL_POST, a)

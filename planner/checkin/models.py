@@ -27,6 +27,8 @@ class ScanOutcome(enum.StrEnum):
     WAITLISTED = "waitlisted"
     PENDING = "pending"  # the RSVP still waits for a lead's approval
     UNDONE = "undone"  # a check-in taken back by door staff
+    TOO_EARLY = "too_early"  # scanned before the door opens (CHECKIN_OPENS_BEFORE the start)
+    TOO_LATE = "too_late"  # scanned after the door closes (CHECKIN_CLOSES_AFTER the end)
 
 
 class CheckinScan(db.Model):

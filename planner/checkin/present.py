@@ -59,6 +59,10 @@ def scan_message(result: ScanResult) -> str:
             return _("%(name)s is on the waitlist, not going.", name=name)
         case ScanOutcome.PENDING:
             return _("The RSVP of %(name)s still waits for a lead's approval.", name=name)
+        case ScanOutcome.TOO_EARLY:
+            return _("Too early: check-in for this meetup has not opened yet.")
+        case ScanOutcome.TOO_LATE:
+            return _("Too late: check-in for this meetup has closed.")
         case ScanOutcome.UNDONE:
             return _("Check-in of %(name)s undone.", name=name)
 

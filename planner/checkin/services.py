@@ -7,6 +7,8 @@ the meetup's row instead, as an RSVP does, because it takes a seat. Each scan is
 refused ones too. A scan's nonce, chosen by the door app, makes a retry or an offline queue
 sent twice harmless: the first answer is returned again, even to a copy sent at the same moment
 (the nonce is unique in the log, so the later copy's insert fails and it answers as the first).
+The door takes scans only from CHECKIN_OPENS_BEFORE the start to CHECKIN_CLOSES_AFTER the end;
+a lead picking a name on the list may still correct the record outside those hours.
 
 Offline doors send scans later with the time on their clock (`scanned_at`); the check-in keeps
 that time, so the list shows when the person walked in, not when the phone found a network.
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
@@ -138,6 +141,21 @@ def _outcome(event: Event, registration: Registration | None) -> ScanOutcome:
     return ScanOutcome.OK
 
 
+def _door_window(event: Event, when: datetime) -> ScanOutcome | None:
+    """TOO_EARLY/TOO_LATE when `when` is outside the hours the door takes scans, else None."""
+    config = current_app.config
+    if when < event.starts_at - timedelta(hours=config["CHECKIN_OPENS_BEFORE"]):
+        return ScanOutcome.TOO_EARLY
+    if when > event.ends_at + timedelta(hours=config["CHECKIN_CLOSES_AFTER"]):
+        return ScanOutcome.TOO_LATE
+    return None
+
+
+def _lead_correction(actor: Any, event: Event, registration_id: int | None) -> bool:
+    """A lead picking a name on the check-in list fixes the record, at any time."""
+    return registration_id is not None and permissions.can_manage_branch(actor, event.branch)
+
+
 def _log(event: Event, actor: Any, outcome: ScanOutcome, registration: Registration | None, *,
          nonce: str | None, door: str, scanned_at: datetime, scanned_code: str = "",
          ) -> CheckinScan:
@@ -160,6 +178,8 @@ def redeem(actor: Any, event_id: int, *, ticket_code: str | None = None,
     registration = _find(event, ticket_code, registration_id)
     outcome = _outcome(event, registration)
     when = _door_time(scanned_at)
+    if outcome is ScanOutcome.OK and not _lead_correction(actor, event, registration_id):
+        outcome = _door_window(event, when) or outcome
     if outcome is ScanOutcome.OK:
         assert registration is not None
         registration.checked_in_at, registration.checked_in_by_id = when, actor.id

@@ -25,11 +25,10 @@ from planner.extensions import db
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration
 from planner.registrations.tickets import payload
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, door_open
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.browser
-YEAR = datetime.now(UTC).year + 1
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
@@ -48,9 +47,9 @@ def meetup(cast, make_user) -> Meetup:
     """A published meetup: 王小明 (initials wxm), Alice Zhao (phone …8000), Bob Qian (+1 guest)
     going, and Carol Chen who cancelled."""
     hall = save_venue(cast.lead, cast.branch, VenueInput("Tea house", "8 Jinli Road", 40))
+    starts, ends = door_open(cast.branch, hours=3)
     [event] = events.schedule(cast.lead, cast.branch, events.EventInput(
-        title="Board games", starts_local=datetime(YEAR, 5, 9, 19),
-        ends_local=datetime(YEAR, 5, 9, 22), venue_id=hall.id, max_guests=2,
+        title="Board games", starts_local=starts, ends_local=ends, venue_id=hall.id, max_guests=2,
         status=EventStatus.PUBLISHED))
     people = {name: make_user(name) for name in ("王小明", "Alice Zhao", "Bob Qian", "Carol Chen")}
     people["Alice Zhao"].phone = "+86 138 0013 8000"
