@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: run test install translations extract-messages lint bench clean
+.PHONY: run test install translations extract-messages lint bench mutants clean
 
 run: install
 	$(FLASK) db upgrade
@@ -43,3 +43,8 @@ clean:
 # Benchmarks never run inside `make test`. Writes bench/results/report.md (docs/performance.md).
 bench: install
 	$(BIN)/python -m bench.run_all
+
+# Mutation testing never runs inside `make test` (SQLite only, one worker). See docs/quality.md.
+mutants: install
+	env -u TEST_DATABASE_URL $(BIN)/mutmut run --max-children 1
+	$(BIN)/mutmut results --all true

@@ -157,18 +157,30 @@ def test_approval_flow(cast, meetup, people):
         services.review(cast.staff, services.rsvp(people[2], meetup.id).id, approve=True)
 
 
-def test_no_show_policy_requires_approval(cast, meetup, people):
-    cast.branch.no_show_limit, cast.branch.no_show_window = 2, 3
-    db.session.commit()
-    for day in (1, 2):
+def _miss_past_meetups(cast, member, days) -> None:
+    """The member RSVPs to a branch meetup on each day; each then ends without a check-in."""
+    for day in days:
         [past] = events.schedule(cast.lead, cast.branch, events.EventInput(
             title=f"Past {day}", starts_local=datetime(NEXT_YEAR, 1, day, 19),
             ends_local=datetime(NEXT_YEAR, 1, day, 21), online_url="https://meet.example/x",
             status=EventStatus.PUBLISHED))
-        services.rsvp(people[0], past.id)
+        services.rsvp(member, past.id)
         past.starts_at -= timedelta(days=800)
         past.ends_at -= timedelta(days=800)
         db.session.commit()
+
+
+def test_no_shows_count_only_the_window_of_latest_meetups(cast, people):
+    cast.branch.no_show_window = 2
+    db.session.commit()
+    _miss_past_meetups(cast, people[0], (1, 2, 3))
+    assert services.no_shows(people[0], cast.branch) == 2
+
+
+def test_no_show_policy_requires_approval(cast, meetup, people):
+    cast.branch.no_show_limit, cast.branch.no_show_window = 2, 3
+    db.session.commit()
+    _miss_past_meetups(cast, people[0], (1, 2))
     assert services.no_shows(people[0], cast.branch) == 2
     registration = services.rsvp(people[0], meetup.id)
     assert registration.status is RegistrationStatus.PENDING
