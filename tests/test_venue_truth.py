@@ -4,10 +4,8 @@ venue's, and a one-off meetup that never silently saves nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from branches.services import VenueInput, save_venue
 from planner.errors import InvalidInput
@@ -15,22 +13,8 @@ from planner.events import services
 from planner.events.models import Booking, BookingStatus, Event, EventStatus
 from planner.extensions import db
 from tests.conftest import bearer, login
-
-YEAR = datetime.now(UTC).year + 1
-
-
-def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(YEAR, month, day, hour, minute)
-
-
-def meetup(venue, start: datetime, hours: int = 2, **kwargs) -> services.EventInput:
-    return services.EventInput(title=kwargs.pop("title", "Board games"), starts_local=start,
-                               ends_local=start + timedelta(hours=hours), venue_id=venue.id,
-                               status=kwargs.pop("status", EventStatus.PUBLISHED), **kwargs)
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model)) or 0
+from tests.test_events import NEXT_YEAR as YEAR
+from tests.test_events import at, count, meetup
 
 
 @pytest.fixture
