@@ -20,7 +20,7 @@ from branches.forms import (
 )
 from branches.models import AuditEntry, Branch, JoinPolicy, Membership, Role, Venue
 from planner.api import api_user, created, operation, parse_json, parse_query
-from planner.api.pagination import paginated
+from planner.api.pagination import each, paginated
 from planner.errors import InvalidInput
 
 
@@ -117,7 +117,8 @@ def venue_json(venue: Venue) -> VenueOut:
 def list_branches() -> Response:
     search = parse_query(BranchSearchForm).q.data or ""
     return paginated(services.branch_listing(search),
-                     lambda s: branch_json(s.branch, s.member_count), ident=lambda s: s.branch.id)
+                     each(lambda s: branch_json(s.branch, s.member_count)),
+                     ident=lambda s: s.branch.id)
 
 
 @operation("/branches", "POST", _l("Create a branch (network admins)"), form=BranchForm,
@@ -183,7 +184,7 @@ def leave_branch(slug: str) -> tuple[str, int]:
 def list_members(slug: str) -> Response:
     branch = services.get_branch(slug)
     services.require_manager(api_user(), branch)
-    return paginated(services.memberships(branch), membership_json)
+    return paginated(services.memberships(branch), each(membership_json))
 
 
 @operation("/branches/<slug>/members/<int:user_id>", "PUT",
@@ -220,13 +221,13 @@ def review_request(slug: str, user_id: int) -> Response | tuple[str, int]:
            response=list[AuditEntryOut], errors=(403, 404), paginated=True)
 def audit_log(slug: str) -> Response:
     entries = services.audit_log(api_user(), services.get_branch(slug))
-    return paginated(entries, audit_json)
+    return paginated(entries, each(audit_json))
 
 
 @operation("/branches/<slug>/venues", "GET", _l("Venues of a branch"),
            response=list[VenueOut], auth=False, errors=(404,), paginated=True)
 def list_venues(slug: str) -> Response:
-    return paginated(services.venues(services.get_branch(slug)), venue_json)
+    return paginated(services.venues(services.get_branch(slug)), each(venue_json))
 
 
 @operation("/branches/<slug>/venues", "POST", _l("Add a venue (leads)"), form=VenueForm,

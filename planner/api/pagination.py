@@ -66,15 +66,16 @@ def _next_url(cursor: str) -> str:
     return public_url(request.endpoint or "", **(request.view_args or {}), **args)
 
 
-def paginated(items: Sequence[ItemT], render: Callable[[ItemT], Any] | None = None, *,
-              render_page: Callable[[Sequence[ItemT]], list[Any]] | None = None,
+def each(render: Callable[[ItemT], Any]) -> Callable[[Sequence[ItemT]], list[Any]]:
+    """A page renderer from a renderer of one item."""
+    return lambda page: [render(item) for item in page]
+
+
+def paginated(items: Sequence[ItemT], render_page: Callable[[Sequence[ItemT]], list[Any]],
               ident: Callable[[ItemT], int] = attrgetter("id")) -> Response:
     """One page of `items` (already in the list's order; `ident` gives each one's id) as the
-    JSON array of `render`ed items, with the Link and X-Total-Count headers. `render_page`
-    renders the page's items together instead (e.g. to count their seats in one query)."""
-    if render_page is None:
-        assert render is not None, "paginated() needs render or render_page"
-        render_page = lambda page: [render(item) for item in page]  # noqa: E731
+    JSON array `render_page` makes of the page's items together (so a page can count, say, its
+    seats in one query), with the Link and X-Total-Count headers."""
     form = parse_query(PageForm)
     limit = form.limit.data or DEFAULT_LIMIT
     ids = [ident(item) for item in items]

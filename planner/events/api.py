@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from branches import services as branches
 from planner import permissions
 from planner.api import api_user, created, operation, parse_json, parse_query
-from planner.api.pagination import paginated
+from planner.api.pagination import each, paginated
 from planner.errors import InvalidInput, NotAllowed, NotFound
 from planner.events import services
 from planner.events.forms import (
@@ -140,7 +140,7 @@ def list_events() -> Response:
         found = services.events_between(branch, start, end, _viewer())
     else:
         raise InvalidInput(fields={"branch": [str(_l("Give a branch or a place (near)."))]})
-    return paginated(found, render_page=events_json)
+    return paginated(found, events_json)
 
 
 def _viewer() -> Any:
@@ -207,7 +207,7 @@ def list_bookings(venue_id: int) -> Response:
     end = services.as_instant(form.end.data, venue.branch.timezone) or start + timedelta(days=7)
     detailed = permissions.can_see_booking_details(_viewer(), venue.branch)
     return paginated(services.bookings_between(venue, start, end),
-                     lambda booking: booking_json(booking, detailed=detailed))
+                     each(lambda booking: booking_json(booking, detailed=detailed)))
 
 
 @operation("/venues/<int:venue_id>/bookings", "POST",

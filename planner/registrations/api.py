@@ -8,7 +8,7 @@ from flask import Response, jsonify
 from flask_babel import lazy_gettext as _l
 
 from planner.api import api_user, created, operation, parse_json
-from planner.api.pagination import paginated
+from planner.api.pagination import each, paginated
 from planner.events.services import visible_event
 from planner.funnel.attribution import rsvp_credit
 from planner.registrations import services
@@ -73,9 +73,9 @@ def cancel(event_id: int) -> Response:
 def attendees(event_id: int) -> Response:
     everyone = services.registrations(api_user(), visible_event(api_user(), event_id))
     positions = waitlist_positions(everyone)
-    return paginated(everyone, lambda r: registration_json(r, positions.get(r.id, 0) or None)
-                     | {"user_id": r.user_id, "display_name": r.name,
-                        "source": r.source, "created_at": r.created_at.isoformat()})
+    return paginated(everyone, each(lambda r: registration_json(r, positions.get(r.id, 0) or None)
+                                    | {"user_id": r.user_id, "display_name": r.name,
+                                       "source": r.source, "created_at": r.created_at.isoformat()}))
 
 
 @operation("/registrations/<int:registration_id>/review", "POST",
@@ -92,4 +92,4 @@ def review(registration_id: int) -> Response:
            response=list[RegistrationOut], paginated=True)
 def mine() -> Response:
     upcoming, past = services.my_registrations(api_user())
-    return paginated(upcoming + past, registration_json)
+    return paginated(upcoming + past, each(registration_json))
