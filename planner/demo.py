@@ -80,8 +80,9 @@ def load_demo() -> list[tuple[str, str]]:
     return accounts_made
 
 
-MEETUPS = [
-    # branch slug, title, days from today, local start hour, weekly repeats
+MEETUPS: list[tuple[str, str, int | None, int, int]] = [
+    # branch slug, title, days from today (None: within the hour), local start hour, repeats
+    ("beijing", "茶话会 Tea and talk", None, 0, 1),  # its door is open: the early arrivals
     ("beijing", "桌游之夜 Board game night", 3, 19, 4),
     ("beijing", "读书会：《三体》", 10, 14, 1),
     ("shanghai", "Python 上海线下交流", 5, 19, 1),
@@ -93,12 +94,12 @@ MEETUPS = [
 
 def _meetups(members: list[User]) -> None:
     """Upcoming meetups (some repeating) with RSVPs, so pages and the waitlist have content."""
-    today = utc_to_local(utcnow(), "Asia/Shanghai").date()
+    now = utc_to_local(utcnow(), "Asia/Shanghai")
     for slug, title, days, hour, count in MEETUPS:
         branch = branches.get_branch(slug)
         lead = next(m.user for m in branches.memberships(branch) if m.role is Role.LEAD)
         venue = branch.venues[0]
-        start = datetime.combine(today + timedelta(days=days), time(hour))
+        start = _start(now, days, hour)
         created = events.schedule(
             lead, branch, events.EventInput(
                 title=title, description="**欢迎新朋友！** Everyone is welcome.",
@@ -109,6 +110,14 @@ def _meetups(members: list[User]) -> None:
             membership = branches.membership_of(member, branch)
             if membership is not None and membership.is_active:
                 registrations.rsvp(member, created[0].id, guests=0)
+
+
+def _start(now: datetime, days: int | None, hour: int) -> datetime:
+    """A meetup's local start; days=None starts within the hour, so its door is already open
+    (the door takes scans from CHECKIN_OPENS_BEFORE the start)."""
+    if days is None:
+        return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return datetime.combine(now.date() + timedelta(days=days), time(hour))
 
 
 DEMO_READER = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.47"
