@@ -29,9 +29,12 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
 
     from planner import notifications, ops
     from planner.cli import register_commands
+    from planner.core import domain_events
     from planner.errors import register_error_handlers
+    from planner.extensions import db
     from planner.templating import register_template_helpers
 
+    domain_events.init_app(app, db.session)
     register_error_handlers(app)
     register_template_helpers(app)
     register_commands(app)
