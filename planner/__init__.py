@@ -29,7 +29,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
 
     from planner import notifications, ops
     from planner.cli import register_commands
-    from planner.core import domain_events
+    from planner.core import domain_events, unit_of_work
     from planner.errors import register_error_handlers
     from planner.extensions import db
     from planner.templating import register_template_helpers
@@ -40,6 +40,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     register_commands(app)
     notifications.init_app(app)
     ops.init_app(app)
+    unit_of_work.init_app(app)
     return app
 
 
