@@ -21,6 +21,7 @@ from branches.forms import (
 from branches.models import AuditEntry, Branch, JoinPolicy, Membership, Role, Venue
 from planner.api import api_user, created, operation, parse_json, parse_query
 from planner.api.pagination import each, paginated
+from planner.core.attribution import last_invite_code
 from planner.errors import InvalidInput
 
 
@@ -170,7 +171,8 @@ def put_settings(slug: str) -> Response:
 @operation("/branches/<slug>/join", "POST", _l("Join a branch (or ask to, if it needs approval)"),
            response=MembershipOut, errors=(403, 404))
 def join_branch(slug: str) -> Response:
-    return jsonify(membership_json(services.join_branch(api_user(), services.get_branch(slug))))
+    membership = services.join_branch(api_user(), services.get_branch(slug), last_invite_code())
+    return jsonify(membership_json(membership))
 
 
 @operation("/branches/<slug>/leave", "POST", _l("Leave a branch"), status=204, errors=(404,))

@@ -1,7 +1,8 @@
 """Branch rules: creating branches, finding them, memberships and roles, venues.
 
 Services take plain arguments and the acting user, check permissions through
-planner.permissions, commit, and raise domain errors. They never touch the request.
+planner.permissions, flush (the edge commits the unit of work), publish domain events
+(branches.events) and raise domain errors. They never touch the request.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from blinker import Namespace
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -19,6 +19,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from branches.events import MemberJoined
 from branches.geography import (
     AmbiguousPlace,
     Place,
@@ -44,6 +45,7 @@ from branches.models import (
 from planner import permissions
 from planner.accounts.models import User
 from planner.accounts.services import get_user
+from planner.core.domain_events import publish
 from planner.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from planner.extensions import db
 from planner.timeutil import is_timezone
@@ -53,11 +55,6 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 NEAREST_RADII_KM = (50.0, 250.0, 1000.0, 5000.0, 20040.0)
 # The no-show policy looks back at most this many of a member's past meetups.
 NO_SHOW_WINDOW_MAX = 50
-
-# Sent with a new Membership before it is committed, so other areas (the funnel's attribution)
-# can fill in what they know without this domain importing them.
-joining = Namespace().signal("membership-joining")
-
 
 class BannedFromBranch(NotAllowed):
     code = "banned"
@@ -275,11 +272,10 @@ def create_branch(actor: Any, data: BranchInput) -> Branch:
                     longitude=data.longitude if data.longitude is not None else place.longitude,
                     join_policy=data.join_policy, description=data.description,
                     locale=data.locale)
-    db.session.add(branch)
     try:
-        db.session.commit()
+        with db.session.begin_nested():
+            db.session.add(branch)
     except IntegrityError:  # a concurrent request won: say which rule it broke
-        db.session.rollback()
         _refuse_twin(name, city, country)
         message = _l("A branch with this address (slug) already exists.")
         raise Conflict(message, fields={"slug": [str(message)]}) from None
@@ -332,16 +328,8 @@ def update_branch(actor: Any, branch: Branch, settings: BranchSettings) -> Branc
     branch.name, branch.description = _spaced(settings.name), settings.description
     branch.join_policy, branch.locale = settings.join_policy, settings.locale
     branch.no_show_limit, branch.no_show_window = settings.no_show_limit, settings.no_show_window
-    db.session.commit()
+    db.session.flush()
     return branch
-
-
-def _commit_or_conflict(message: Any, field: str) -> None:
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(message, fields={field: [str(message)]}) from None
 
 
 def require_manager(actor: Any, branch: Branch) -> None:
@@ -364,8 +352,9 @@ def _audit(branch: Branch, action: AuditAction, actor: Any, subject_id: int | No
                               actor_id=getattr(actor, "id", None), subject_id=subject_id))
 
 
-def join_branch(user: Any, branch: Branch) -> Membership:
-    """Join an open branch, or ask to join one that needs approval. Repeating is harmless."""
+def join_branch(user: Any, branch: Branch, invite_code: str | None = None) -> Membership:
+    """Join an open branch, or ask to join one that needs approval. Repeating is harmless.
+    `invite_code` names the invite link that brought them, if the edge knows one."""
     if not permissions.can_join(user):
         raise NotAllowed(_l("Log in to join a branch."))
     membership = _locked_membership(branch, user.id)
@@ -376,14 +365,14 @@ def join_branch(user: Any, branch: Branch) -> Membership:
     pending = branch.join_policy is JoinPolicy.APPROVAL
     membership = Membership(branch_id=branch.id, user_id=user.id, role=Role.MEMBER,
                             status=MembershipStatus.PENDING if pending else MembershipStatus.ACTIVE)
-    db.session.add(membership)
-    joining.send(membership)
-    _audit(branch, AuditAction.REQUESTED if pending else AuditAction.JOINED, user, user.id)
     try:
-        db.session.commit()
+        with db.session.begin_nested():
+            db.session.add(membership)
     except IntegrityError:  # a concurrent join of the same person won the race
-        db.session.rollback()
         return _membership_or_404(branch, user.id)
+    _audit(branch, AuditAction.REQUESTED if pending else AuditAction.JOINED, user, user.id)
+    publish(db.session, MemberJoined(membership_id=membership.id, branch_id=branch.id,
+                                     user_id=user.id, invite_code=invite_code))
     return membership
 
 
@@ -393,7 +382,7 @@ def leave_branch(user: Any, branch: Branch) -> None:
         raise NotFound(_l("You are not a member of this branch."))
     db.session.delete(membership)
     _audit(branch, AuditAction.LEFT, user, user.id)
-    db.session.commit()
+    db.session.flush()
 
 
 def _locked_membership(branch: Branch, user_id: int) -> Membership | None:
@@ -420,7 +409,7 @@ def review_join_request(actor: Any, branch: Branch, user_id: int, *, approve: bo
     else:
         db.session.delete(membership)
         _audit(branch, AuditAction.DECLINED, actor, user_id, message)
-    db.session.commit()
+    db.session.flush()
     return membership if approve else None
 
 
@@ -445,7 +434,7 @@ def set_role(actor: Any, branch: Branch, user_id: int, role: Role) -> Membership
     old_role = membership.role
     membership.role, membership.status = role, MembershipStatus.ACTIVE
     _audit(branch, AuditAction.ROLE_CHANGED, actor, user_id, f"{old_role or '-'} → {role}")
-    db.session.commit()
+    db.session.flush()
     return membership
 
 
@@ -465,7 +454,7 @@ def remove_member(actor: Any, branch: Branch, user_id: int, reason: str, *,
         db.session.delete(membership)
     _audit(branch, AuditAction.BANNED if ban else AuditAction.REMOVED, actor, user_id,
            reason.strip())
-    db.session.commit()
+    db.session.flush()
 
 
 def lift_ban(actor: Any, branch: Branch, user_id: int) -> None:
@@ -475,7 +464,7 @@ def lift_ban(actor: Any, branch: Branch, user_id: int) -> None:
         raise Conflict(_l("This person is not banned."))
     db.session.delete(membership)
     _audit(branch, AuditAction.UNBANNED, actor, user_id)
-    db.session.commit()
+    db.session.flush()
 
 
 def memberships(branch: Branch, status: MembershipStatus | None = None) -> list[Membership]:
@@ -538,6 +527,10 @@ def save_venue(actor: Any, branch: Branch, data: VenueInput,
     venue.capacity = data.capacity
     venue.latitude, venue.longitude = latitude, longitude
     venue.coordinates_approximate, venue.notes = approximate, data.notes
-    db.session.add(venue)
-    _commit_or_conflict(_l("This branch already has a venue with this name."), "name")
+    try:
+        with db.session.begin_nested():
+            db.session.add(venue)
+    except IntegrityError:
+        message = _l("This branch already has a venue with this name.")
+        raise Conflict(message, fields={"name": [str(message)]}) from None
     return venue

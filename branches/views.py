@@ -28,6 +28,7 @@ from branches.forms import (
 from branches.models import Branch, MembershipStatus, Role, Venue
 from planner import permissions
 from planner.accounts.services import find_user_by_email
+from planner.core.attribution import last_invite_code
 from planner.errors import Conflict, InvalidInput, NotAllowed
 from planner.forms import show_field_errors
 
@@ -104,7 +105,7 @@ def show(slug: str) -> str:
 def join(slug: str) -> Response:
     branch = services.get_branch(slug)
     if ActionForm().validate_on_submit():
-        membership = services.join_branch(current_user, branch)
+        membership = services.join_branch(current_user, branch, last_invite_code())
         if membership.status is MembershipStatus.PENDING:
             flash(_("Your request to join is waiting for a lead's approval."), "info")
         else:

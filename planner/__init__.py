@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
+
+if TYPE_CHECKING:
+    from planner.core.domain_events import EventBus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +37,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     from planner.extensions import db
     from planner.templating import register_template_helpers
 
-    domain_events.init_app(app, db.session)
+    _subscribe_areas(domain_events.init_app(app, db.session))
     register_error_handlers(app)
     register_template_helpers(app)
     register_commands(app)
@@ -61,6 +64,12 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
     login_manager.login_message_category = "info"
+
+
+def _subscribe_areas(bus: EventBus) -> None:
+    from planner.funnel import subscribers as funnel
+
+    funnel.subscribe(bus)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -10,12 +10,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from branches.models import Membership
+from planner.core.attribution import INVITE_COOKIE
 from planner.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from planner.events import services as events
 from planner.events.models import Event, EventStatus
 from planner.extensions import db
 from planner.funnel import forms, services
-from planner.funnel.attribution import INVITE_COOKIE, VISITOR_COOKIE
+from planner.funnel.attribution import VISITOR_COOKIE
 from planner.funnel.exports import safe_cell, to_csv
 from planner.funnel.models import Channel, InviteLink, InviteVisit
 from planner.registrations.models import Registration
@@ -120,6 +121,19 @@ def test_branch_join_after_a_link_is_credited(client, make_user, cast, links) ->
     assert membership.invite_link_id == links[0].id
     rows = services.event_link_rows(cast.lead, links[0].event)
     assert [(r.visitors, r.registered, r.joined) for r in rows] == [(1, 0, 1), (0, 0, 0)]
+
+
+def test_a_join_is_credited_from_the_code_the_edge_passes_not_from_the_request(
+        make_user, cast, links) -> None:
+    """The service reads no cookie: outside any browser, the code given is what counts, and a
+    link of another branch is not credited."""
+    from branches.services import join_branch
+
+    other_link = services.create_link(cast.other_lead, cast.other_branch, "Elsewhere",
+                                      Channel.CHAT_GROUP)
+    credited = join_branch(make_user("Bot"), cast.branch, links[0].code)
+    foreign = join_branch(make_user("Stray"), cast.branch, other_link.code)
+    assert (credited.invite_link_id, foreign.invite_link_id) == (links[0].id, None)
 
 
 def test_api_rsvp_with_invite_code_credits_only_a_link_of_that_meetup(

@@ -13,11 +13,12 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
 from planner.accounts.models import User
+from planner.core.attribution import ATTRIBUTION_WINDOW
 from planner.errors import DomainError
 from planner.funnel import services
 
 REFERRAL_COOKIE = "jh_referrer"
-REFERRAL_AGE = int(services.ATTRIBUTION_WINDOW.total_seconds())  # like an invite link: 30 days
+REFERRAL_AGE = int(ATTRIBUTION_WINDOW.total_seconds())  # like an invite link: 30 days
 logger = logging.getLogger(__name__)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -29,7 +29,6 @@ from planner.funnel.models import Channel, InviteLink, InviteVisit
 from planner.timeutil import utcnow
 
 # An RSVP or join is credited to the last link opened at most this long before.
-ATTRIBUTION_WINDOW = timedelta(days=30)
 CODE_BYTES = 12  # 16 URL-safe characters: unguessable, short enough for a poster's QR code
 
 # Link-preview fetchers (WeChat, Telegram, Slack, Facebook, X/Twitter, WhatsApp …) open a link
