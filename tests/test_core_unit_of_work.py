@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from planner.accounts.models import User
 from planner.core.domain_events import DomainEvent, event_bus, publish
+from planner.core.unit_of_work import ReadWrote, writes_during_read
 from planner.errors import Conflict
 from planner.extensions import db
 
@@ -21,8 +22,9 @@ class Touched(DomainEvent):
 
 
 @pytest.fixture
-def site(make_app) -> tuple[Flask, list[str]]:
-    """An app with routes that add a member without committing, then end in different ways."""
+def site(app, make_app) -> tuple[Flask, list[str]]:
+    """An app with routes that add a member without committing, then end in different ways
+    (`app` is asked for so that the tables are emptied afterwards)."""
     app = make_app()
     sent: list[str] = []
     event_bus(app).subscribe(Touched, after_commit=True)(lambda event: sent.append(event.email))
@@ -56,10 +58,9 @@ def site(make_app) -> tuple[Flask, list[str]]:
         return "ok"
 
     @app.get("/_uow/<email>/counted")
+    @writes_during_read
     def counted(email: str) -> str:
-        from planner.core.unit_of_work import unit_of_work
-        with unit_of_work():
-            add(email)
+        add(email)
         return "ok"
     return app, sent
 
@@ -81,14 +82,23 @@ def test_a_changing_request_is_committed_once_its_view_returned(site):
     assert sent == ["a@example.org"]
 
 
-def test_a_read_never_commits(site):
+def test_a_read_never_commits_and_one_that_writes_unannounced_is_an_error_in_tests(site):
     app, sent = site
-    assert app.test_client().get("/_uow/b@example.org").status_code == 200
+    with pytest.raises(ReadWrote, match="GET /_uow/b@example.org wrote"):
+        app.test_client().get("/_uow/b@example.org")
     assert _stored(app, "b@example.org") == 0
     assert sent == []
 
 
-def test_a_read_may_write_in_an_explicit_unit_of_work(site):
+def test_in_production_a_read_that_wrote_is_rolled_back_and_logged(site, caplog):
+    app, sent = site
+    app.testing = False
+    assert app.test_client().get("/_uow/g@example.org").status_code == 200
+    assert _stored(app, "g@example.org") == 0
+    assert "GET /_uow/g@example.org wrote to the database" in caplog.text
+
+
+def test_a_read_marked_as_writing_keeps_what_it_wrote(site):
     app, sent = site
     assert app.test_client().get("/_uow/c@example.org/counted").status_code == 200
     assert _stored(app, "c@example.org") == 1

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from planner.accounts import services
 from planner.accounts.forms import LoginForm, PasswordForm, ProfileForm, SignUpForm
 from planner.accounts.passwords import verify_password
+from planner.core.unit_of_work import writes_during_read
 from planner.engagement import invitation
 from planner.errors import Conflict, DomainError
 from planner.extensions import configured_limit, limiter
@@ -73,6 +74,7 @@ def logout() -> Response:
 
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
+@writes_during_read
 def profile() -> str | Response:
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():

@@ -58,7 +58,7 @@ def feed_token(user: User) -> str:
 def rotate_token(user: User) -> str:
     """A new token: the old feed URL stops working at once."""
     user.calendar_token = secrets.token_urlsafe(32)
-    db.session.commit()
+    db.session.flush()
     return user.calendar_token
 
 
@@ -70,7 +70,7 @@ def user_for_token(token: str) -> User | None:
 
 def set_includes_branches(user: User, include: bool) -> None:
     user.calendar_includes_branches = include
-    db.session.commit()
+    db.session.flush()
 
 
 # --- which meetups a feed lists --------------------------------------------------------------

@@ -3,22 +3,29 @@
 A request that changes something (POST, PUT, PATCH, DELETE) is committed once, after its view
 returned, unless it failed: an error handler rolls the whole unit back. A safe request (GET,
 HEAD, OPTIONS) never commits; the rare read that must also write (counting an invite link's
-visit) says so with an explicit `unit_of_work()` of its own.
+visit, refreshing cached figures) says so with `@writes_during_read`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
-from flask import Flask, Response, current_app, make_response, request
+from flask import Flask, Response, current_app, g, make_response, request
+from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from planner.core.domain_events import run_committed
 from planner.errors import DATABASE_UNAVAILABLE, HttpError, present
 from planner.extensions import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FLUSHED = "juhui.wrote"  # the session has sent changes to the database in this transaction
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def commit() -> None:
@@ -38,9 +45,26 @@ def unit_of_work() -> Iterator[None]:
     commit()
 
 
+def writes_during_read(view: Callable[P, R]) -> Callable[P, R]:
+    """Mark a view whose GET keeps what it writes (a visit counted, figures refreshed)."""
+    @wraps(view)
+    def marked(*args: P.args, **kwargs: P.kwargs) -> R:
+        g.writes_during_read = True
+        return view(*args, **kwargs)
+    return marked
+
+
+class ReadWrote(RuntimeError):
+    """A read-only request changed the database: either a bug, or a missing @writes_during_read."""
+
+
 def _end_request(response: Response) -> Response:
-    if request.method in SAFE_METHODS or response.status_code >= 500:
+    read_only = request.method in SAFE_METHODS and not g.get("writes_during_read")
+    if read_only or response.status_code >= 500:
+        wrote = _has_written()
         db.session.rollback()
+        if wrote and read_only and response.status_code < 400:
+            _report_read_that_wrote()
         return response
     try:
         commit()
@@ -52,7 +76,36 @@ def _end_request(response: Response) -> Response:
     return response
 
 
+def _has_written() -> bool:
+    session = db.session()
+    return bool(session.info.get(FLUSHED) or session.new or session.dirty or session.deleted)
+
+
+def _report_read_that_wrote() -> None:
+    message = f"{request.method} {request.path} wrote to the database; it was rolled back"
+    if current_app.testing or current_app.debug:
+        raise ReadWrote(message)
+    current_app.logger.error(message)
+
+
+def _note_flush(session: Session, _context: object) -> None:
+    session.info[FLUSHED] = True
+
+
+def _note_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[FLUSHED] = True
+
+
+def _forget_flush(session: Session, *_: object) -> None:
+    session.info.pop(FLUSHED, None)
+
+
 def init_app(app: Flask) -> None:
+    for name, listener in (("after_flush", _note_flush), ("do_orm_execute", _note_statement),
+                           ("after_commit", _forget_flush), ("after_rollback", _forget_flush)):
+        if not event.contains(db.session, name, listener):
+            event.listen(db.session, name, listener)
     # Registered last, so it runs first among the after-request hooks (Flask runs them in
     # reverse): headers and mail delivery then see the committed state.
     app.after_request(_end_request)

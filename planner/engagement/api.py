@@ -8,6 +8,7 @@ from flask import Response, jsonify
 from flask_babel import lazy_gettext as _l
 
 from planner.api import api_user, operation, parse_query
+from planner.core.unit_of_work import writes_during_read
 from planner.engagement import services
 from planner.engagement.forms import HealthForm
 from planner.engagement.health import BranchHealth
@@ -53,6 +54,7 @@ def health_json(row: BranchHealth) -> BranchHealthOut:
 @operation("/network/health", "GET",
            _l("Every branch's health side by side over meetups in a date range (admins)"),
            query=HealthForm, response=HealthOut, errors=(403, 422))
+@writes_during_read
 def network_health() -> Response:
     form = parse_query(HealthForm)
     start, end = form.dates()

@@ -108,7 +108,6 @@ def nudge(actor: Any, branch: Branch, user_ids: Sequence[int]) -> Nudged:
     members = _members_since(branch, user_ids)
     settled = [user for user, joined in members if joined <= now - segments.lurker_tenure()]
     queued = notify_members(Notice.NUDGE, branch, settled, now.date())
-    db.session.commit()
     return Nudged(queued, [user.display_name for user, _joined in members
                            if user not in settled])
 
@@ -127,9 +126,9 @@ def remove(actor: Any, branch: Branch, user_ids: Sequence[int], reason: str) -> 
             refused.append((user.display_name, str(_l("You cannot remove yourself."))))
             continue
         try:
-            branches.remove_member(actor, branch, user.id, reason)
+            with db.session.begin_nested():
+                branches.remove_member(actor, branch, user.id, reason)
         except DomainError as error:
-            db.session.rollback()
             refused.append((user.display_name, error.message))
         else:
             removed.append(user.display_name)
@@ -151,7 +150,6 @@ def branch_health(actor: Any, start: date, end: date, quiet_months: int) -> list
     check_range(start, end)
     now = utcnow()
     rows = health.health_rows(start, end, now, quiet_since(now, quiet_months))
-    db.session.commit()  # the meetups' figures it refreshed
     return rows
 
 

@@ -20,6 +20,7 @@ from branches.services import get_branch
 from planner import permissions
 from planner.accounts.models import User
 from planner.api import parse_query
+from planner.core.unit_of_work import writes_during_read
 from planner.engagement import invitation, services
 from planner.engagement.forms import NUDGE, QUIET_MONTHS, BulkActionForm, HealthForm, SegmentForm
 from planner.engagement.health import COMING_SOON, BranchHealth
@@ -50,6 +51,7 @@ def referral_url(user: User) -> str:
 
 @bp.get("/r/<code>")
 @invite_link_limit
+@writes_during_read
 def referral(code: str) -> BaseResponse:
     """Remember who invited this browser (signed cookie, 30 days) and go to sign-up."""
     referrer(code)
@@ -162,6 +164,7 @@ def _messages(error: DomainError) -> list[str]:
 
 @bp.get("/admin/branches/health")
 @login_required
+@writes_during_read
 def health() -> str:
     form = HealthForm(formdata=request.args, meta={"csrf": False})
     (start, end), months = ((form.dates(), form.quiet_months()) if form.validate()
@@ -174,6 +177,7 @@ def health() -> str:
 
 @bp.get("/admin/branches/health.csv")
 @login_required
+@writes_during_read
 def health_csv() -> Response:
     form = parse_query(HealthForm)
     start, end = form.dates()

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from branches.services import get_branch
 from planner.api import api_user, created, operation, parse_json, parse_query
+from planner.core.unit_of_work import writes_during_read
 from planner.events.services import get_event
 from planner.funnel import services
 from planner.funnel.forms import InviteLinkForm, RangeForm
@@ -103,6 +104,7 @@ def event_funnel(event_id: int) -> Response:
 @operation("/branches/<slug>/funnel", "GET",
            _l("A branch's funnel over meetups starting from one date to another (leads)"),
            query=RangeForm, response=FunnelOut, errors=(403, 404, 422))
+@writes_during_read
 def branch_funnel(slug: str) -> Response:
     branch = get_branch(slug)
     start, end = parse_query(RangeForm).dates(branch.timezone)
@@ -113,6 +115,7 @@ def branch_funnel(slug: str) -> Response:
            _l("The whole network's funnel over meetups starting from one date to another "
               "(admins)"),
            query=RangeForm, response=FunnelOut, errors=(403, 422))
+@writes_during_read
 def network_funnel() -> Response:
     start, end = parse_query(RangeForm).dates()
     return jsonify(funnel_json(services.network_funnel(api_user(), start, end)))

@@ -63,7 +63,7 @@ def create_link(actor: Any, branch: Branch, label: str, channel: Channel,
                       event_id=event.id if event else None, label=label[:80], channel=channel,
                       created_by_id=actor.id)
     db.session.add(link)
-    db.session.commit()
+    db.session.flush()
     return link
 
 
@@ -76,7 +76,7 @@ def revoke_link(actor: Any, link_id: int) -> InviteLink:
     _require_lead(actor, link.branch)
     if link.revoked_at is None:
         link.revoked_at = utcnow()
-        db.session.commit()
+        db.session.flush()
     return link
 
 
@@ -105,12 +105,12 @@ def record_visit(link: InviteLink, visitor_key: str, user_agent: str | None) -> 
     if seen is not None:
         return False
     visitor_key, seen_at = visitor_key[:64], utcnow()
-    rollups.count_visit(link, visitor_key, seen_at)
-    db.session.add(InviteVisit(link_id=link.id, visitor_key=visitor_key, first_seen_at=seen_at))
     try:
-        db.session.commit()
+        with db.session.begin_nested():
+            rollups.count_visit(link, visitor_key, seen_at)
+            db.session.add(InviteVisit(link_id=link.id, visitor_key=visitor_key,
+                                       first_seen_at=seen_at))
     except IntegrityError:  # the same visitor's other tab won the race
-        db.session.rollback()
         return False
     return True
 
@@ -140,7 +140,7 @@ def referral_code(user: User) -> str:
     """The member's personal invite code, made on first use."""
     if user.referral_code is None:
         user.referral_code = secrets.token_urlsafe(CODE_BYTES)
-        db.session.commit()
+        db.session.flush()
     return user.referral_code
 
 
@@ -158,7 +158,7 @@ def refer(user: User, code: str) -> User:
     if referrer.id >= locked.id:
         raise InvalidInput(_l("Only a member who joined earlier can have invited you."))
     locked.referred_by_id = referrer.id
-    db.session.commit()
+    db.session.flush()
     return referrer
 
 
@@ -172,7 +172,6 @@ def branch_funnel(actor: Any, branch: Branch, start: date, end: date) -> report.
     _require_lead(actor, branch)
     funnel = rollups.branch_funnel(
         report.range_scope(*_days(start, end, branch.timezone), branch))
-    db.session.commit()  # the meetups' figures it refreshed
     return funnel
 
 
@@ -181,7 +180,6 @@ def network_funnel(actor: Any, start: date, end: date) -> report.Funnel:
     _require_admin(actor)
     check_range(start, end)
     funnel = rollups.network_funnel(start, end)
-    db.session.commit()  # the meetups' figures it refreshed
     return funnel
 
 
@@ -212,7 +210,6 @@ def monthly_trend(actor: Any, start: date, end: date,
     timezone = branch.timezone if branch else "UTC"
     scope = report.range_scope(*_days(start, end, timezone), branch)
     months = rollups.monthly(scope.events, start, end, timezone)
-    db.session.commit()  # the meetups' figures it refreshed
     return months
 
 

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from branches.models import Branch
 from branches.services import get_branch
 from planner.api import parse_query
+from planner.core.unit_of_work import writes_during_read
 from planner.engagement import services as engagement
 from planner.errors import DomainError, NotFound
 from planner.events.services import get_event
@@ -51,6 +52,7 @@ def invite_url(link: InviteLink) -> str:
 
 @bp.get("/i/<code>")
 @invite_link_limit
+@writes_during_read
 def land(code: str) -> BaseResponse:
     """Count the visit (once per visitor, never bots), remember the link, show the meetup."""
     link = services.active_link(code)
@@ -133,6 +135,7 @@ def event_funnel_csv(event_id: int, table: str) -> Response:
 
 @bp.get("/branches/<slug>/funnel")
 @login_required
+@writes_during_read
 def branch_funnel(slug: str) -> str:
     branch = get_branch(slug)
     form = RangeForm(formdata=request.args, meta={"csrf": False})
@@ -151,6 +154,7 @@ def branch_funnel(slug: str) -> str:
 
 @bp.get("/admin/funnel")
 @login_required
+@writes_during_read
 def network_funnel() -> str:
     form = RangeForm(formdata=request.args, meta={"csrf": False})
     start, end = form.dates() if form.validate() else default_range()
@@ -164,6 +168,7 @@ def network_funnel() -> str:
 
 @bp.get("/admin/funnel/<table>.csv")
 @login_required
+@writes_during_read
 def network_funnel_csv(table: str) -> Response:
     start, end = parse_query(RangeForm).dates()
     return _csv(services.network_funnel(current_user, start, end), table,
@@ -172,6 +177,7 @@ def network_funnel_csv(table: str) -> Response:
 
 @bp.get("/branches/<slug>/funnel/<table>.csv")
 @login_required
+@writes_during_read
 def branch_funnel_csv(slug: str, table: str) -> Response:
     branch = get_branch(slug)
     start, end = parse_query(RangeForm).dates(branch.timezone)
