@@ -84,14 +84,14 @@ def test_a_changing_request_is_committed_once_its_view_returned(site):
 
 def test_a_read_never_commits_and_one_that_writes_unannounced_is_an_error_in_tests(site):
     app, sent = site
-    with pytest.raises(ReadWrote, match="GET /_uow/b@example.org wrote"):
+    with pytest.raises(ReadWrote, match=r"GET /_uow/b@example\.org wrote"):
         app.test_client().get("/_uow/b@example.org")
     assert _stored(app, "b@example.org") == 0
     assert sent == []
 
 
 def test_in_production_a_read_that_wrote_is_rolled_back_and_logged(site, caplog):
-    app, sent = site
+    app, _sent = site
     app.testing = False
     assert app.test_client().get("/_uow/g@example.org").status_code == 200
     assert _stored(app, "g@example.org") == 0
