@@ -197,8 +197,12 @@ def admin(make_user) -> User:
 
 
 def make_branch(admin: User, slug: str, city: str, policy: JoinPolicy = JoinPolicy.OPEN) -> Branch:
-    return create_branch(admin, BranchInput(name=f"{city} branch", city=city, slug=slug,
-                                            join_policy=policy))
+    """A committed branch (the test is the edge here: services only flush), so live servers
+    and other connections see it."""
+    branch = create_branch(admin, BranchInput(name=f"{city} branch", city=city, slug=slug,
+                                              join_policy=policy))
+    db.session.commit()
+    return branch
 
 
 @dataclass
@@ -226,6 +230,7 @@ def cast(admin: User, make_user) -> Cast:
     for person in (staff, member):
         join_branch(person, branch)
     set_role(lead, branch, staff.id, Role.STAFF)
+    db.session.commit()  # the test is the edge: live servers and other connections see the cast
     return Cast(branch, other, admin, lead, staff, member, outsider, other_lead)
 
 
