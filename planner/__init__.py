@@ -68,8 +68,12 @@ def _init_extensions(app: Flask) -> None:
 
 def _subscribe_areas(bus: EventBus) -> None:
     from planner.funnel import subscribers as funnel
+    from planner.notifications import subscribers as notifications
+    from planner.registrations import subscribers as registrations
 
     funnel.subscribe(bus)
+    notifications.subscribe(bus)
+    registrations.subscribe(bus)
 
 
 def _register_blueprints(app: Flask) -> None:

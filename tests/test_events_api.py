@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from branches.services import VenueInput, save_venue
+from planner.extensions import db
+from planner.notifications.kinds import Notice
+from planner.notifications.models import OutboxMessage
 from tests.conftest import bearer
 
 YEAR = datetime.now(UTC).year + 1
@@ -102,3 +107,26 @@ def test_api_refuses_publishing_a_meetup_in_the_past(client, cast):
         "starts_at"}
     assert client.get(f"/api/v1/events/{draft.json[0]['id']}",
                       headers=lead).json["status"] == "draft"
+
+
+def test_seats_added_by_an_edit_go_to_the_waitlist_in_order(client, cast, make_user):
+    lead = bearer(client, cast.lead)
+    [meetup] = client.post("/api/v1/branches/chengdu/events", headers=lead, json={
+        "title": "Small table", "starts_at": f"{YEAR}-06-06T19:00", "capacity": 1,
+        "ends_at": f"{YEAR}-06-06T21:00", "online_url": "https://meet.example/t",
+        "status": "published"}).json
+    first, second, third = (make_user(f"Guest {n}") for n in range(3))
+    answers = [client.post(f"/api/v1/events/{meetup['id']}/registrations",
+                           headers=bearer(client, person), json={}).json
+               for person in (first, second, third)]
+    assert [a["status"] for a in answers] == ["going", "waitlisted", "waitlisted"]
+
+    edited = client.patch(f"/api/v1/events/{meetup['id']}", headers=lead, json={"capacity": 2})
+    assert edited.status_code == 200, edited.json
+    assert (edited.json[0]["going_count"], edited.json[0]["waitlist_count"]) == (2, 1)
+    second_now = client.post(f"/api/v1/events/{meetup['id']}/registrations",
+                             headers=bearer(client, second), json={}).json
+    assert second_now["status"] == "going" and second_now["ticket_code"]
+    promoted = db.session.scalars(select(OutboxMessage.to_address).where(
+        OutboxMessage.kind == str(Notice.PROMOTED))).all()
+    assert promoted == [second.email]

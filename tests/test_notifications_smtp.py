@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from branches.services import join_branch
 from planner.accounts.models import User
+from planner.core.unit_of_work import unit_of_work
 from planner.extensions import db
 from planner.notifications import delivery
 from planner.notifications.kinds import Notice
@@ -206,7 +207,8 @@ def test_a_down_server_ends_the_pass(smtp_down, cast, meetup, member_zh):
 
 @pytest.mark.postgres_only  # SKIP LOCKED; SQLite lets one writer in at a time anyway
 def test_a_message_another_worker_holds_is_skipped(cast, meetup, smtp):
-    registrations.rsvp(cast.member, meetup.id)
+    with unit_of_work():  # committed, as the RSVP's request would: the other worker sees it
+        registrations.rsvp(cast.member, meetup.id)
     with db.engine.connect() as other_worker:
         other_worker.execute(select(OutboxMessage.id).with_for_update())
         assert delivery.deliver_due() == 0

@@ -23,15 +23,14 @@ from sqlalchemy.orm import joinedload
 from branches.geography import bounding_box, distance_km
 from branches.models import Branch, Venue
 from planner import permissions
+from planner.core.domain_events import publish
 from planner.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from planner.events.events import MeetupCancelled, MeetupEdited
 from planner.events.localtime import LocalTimeError, local_to_utc, utc_to_local
 from planner.events.models import Booking, BookingStatus, Event, EventSeries, EventStatus
 from planner.events.recurrence import RepeatError, RepeatRule, Slot, describe, occurrences
 from planner.extensions import db
 from planner.i18n import format_instant
-from planner.notifications.kinds import Notice
-from planner.notifications.outbox import notify_attendees
-from planner.registrations.waitlist import promote_waitlist
 from planner.timeutil import utcnow
 
 
@@ -252,10 +251,11 @@ def _clash_json(clash: Clash) -> dict[str, Any]:
             "blocked_until": booking.blocked_until.isoformat()}
 
 
-def _commit_bookings(venue: Venue | None) -> None:
-    """Commit; the PostgreSQL exclusion constraint turns a lost race into a clean conflict."""
+def _flush_bookings(venue: Venue | None) -> None:
+    """Flush; the PostgreSQL exclusion constraint turns a lost race into a clean conflict. A
+    failed flush leaves the transaction unusable, so the unit of work is rolled back here."""
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as error:
         db.session.rollback()
         if venue is not None and "excl_bookings_no_overlap" in str(error.orig):
@@ -288,7 +288,7 @@ def schedule(actor: Any, branch: Branch, data: EventInput, repeat: RepeatRule | 
     series = EventSeries(branch_id=branch.id, freq=repeat.freq.value) if repeat else None
     events = [_new_event(actor, branch, data, venue, plan, series) for plan in plans]
     db.session.add_all(events)
-    _commit_bookings(venue)
+    _flush_bookings(venue)
     return events
 
 
@@ -368,7 +368,7 @@ def hold_venue(actor: Any, venue: Venue, data: HoldInput) -> Booking:
     booking = _booking(actor, venue, plans[0], data.setup_minutes, data.teardown_minutes,
                        data.status, data.note)
     db.session.add(booking)
-    _commit_bookings(venue)
+    _flush_bookings(venue)
     return booking
 
 
@@ -382,7 +382,7 @@ def confirm_hold(actor: Any, booking: Booking) -> Booking:
     if booking.status is BookingStatus.CANCELLED:
         raise Conflict(_l("This hold was released."))
     booking.status = BookingStatus.CONFIRMED
-    db.session.commit()
+    db.session.flush()
     return booking
 
 
@@ -391,7 +391,7 @@ def release_booking(actor: Any, booking: Booking) -> None:
     if booking.event_id is not None:
         raise Conflict(_l("This booking belongs to a meetup; cancel or move the meetup."))
     booking.status = BookingStatus.CANCELLED
-    db.session.commit()
+    db.session.flush()
 
 
 def get_booking(booking_id: int) -> Booking:
@@ -448,10 +448,9 @@ def update_event(actor: Any, event: Event, data: EventInput, *,
     if venue is not None and (clashes := _find_clashes(venue, plans, ignore=own)):
         raise _conflict(venue, clashes)
     for target, plan in zip(targets, plans, strict=True):
-        if _apply(actor, target, data, venue, plan):
-            notify_attendees(Notice.EVENT_CHANGED, target)
-        promote_waitlist(target)  # more seats may have been added
-    _commit_bookings(venue)
+        moved = _apply(actor, target, data, venue, plan)
+        publish(db.session, MeetupEdited(target.id, moved))
+    _flush_bookings(venue)
     return targets
 
 
@@ -505,10 +504,10 @@ def cancel_event(actor: Any, event: Event, message: str, *,
             continue
         target.status, target.cancel_message = EventStatus.CANCELLED, message.strip()
         target.sequence += 1
-        notify_attendees(Notice.EVENT_CANCELLED, target)
+        publish(db.session, MeetupCancelled(target.id))
         if target.booking is not None:
             target.booking.status = BookingStatus.CANCELLED
-    db.session.commit()
+    db.session.flush()
     return targets
 
 

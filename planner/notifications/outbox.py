@@ -27,6 +27,7 @@ from planner.i18n import zone_label
 from planner.notifications.kinds import Notice
 from planner.notifications.models import OutboxMessage, OutboxStatus
 from planner.registrations.models import ACTIVE_STATUSES, Registration, RegistrationStatus
+from planner.registrations.waitlist import waitlist_position
 from planner.timeutil import utcnow
 from planner.urls import public_url
 
@@ -143,9 +144,6 @@ def notify_members(notice: Notice, branch: Branch, users: Sequence[User], day: d
 def _waitlist_position(notice: Notice, registration: Registration) -> int | None:
     if notice is not Notice.WAITLISTED:
         return None
-    # waitlist.py notifies through this module, so it is imported here, not at the top
-    from planner.registrations.waitlist import waitlist_position
-
     return waitlist_position(registration)
 
 

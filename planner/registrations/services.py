@@ -1,7 +1,9 @@
 """RSVP rules: going or waitlisted, approval, guests, cancelling, capacity, tickets, no-shows.
 
 Every change locks the meetup row first (SELECT … FOR UPDATE; SQLite serialises writers), so
-seats can never be given out twice, and commits once.
+seats can never be given out twice. Services only flush: the edge commits the unit of work, and
+what happened travels as domain events (planner/registrations/events.py): the mail is queued by
+the notifications area, which hears them.
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ from planner.accounts.services import find_user_by_email
 from planner.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from planner.events.models import Event, EventStatus
 from planner.extensions import db
-from planner.notifications.kinds import Notice
-from planner.notifications.outbox import notify
+from planner.registrations.events import AwaitingApproval, Declined, SeatTaken, Waitlisted
 from planner.registrations.models import (
     ACTIVE_STATUSES,
     MANUAL_SOURCE,
@@ -31,7 +32,7 @@ from planner.registrations.models import (
     Registration,
     RegistrationStatus,
 )
-from planner.registrations.waitlist import fits, make_going, promote_waitlist, seats_free
+from planner.registrations.waitlist import fits, make_going, promote_waitlist, seats_free, tell
 from planner.timeutil import utcnow
 
 
@@ -131,10 +132,10 @@ def _place(registration: Registration, event: Event) -> None:
     registration.queued_at = utcnow()
     if fits(event, registration.seats):
         make_going(registration)
-        notify(Notice.CONFIRMED, registration)
+        tell(SeatTaken, registration)
     else:
         registration.status = RegistrationStatus.WAITLISTED
-        notify(Notice.WAITLISTED, registration)
+        tell(Waitlisted, registration)
 
 
 @dataclass(frozen=True)
@@ -173,11 +174,11 @@ def rsvp_answer(user: User, event_id: int, guests: int = 0, source: str | None =
     registration.approval_reason = _approval_reason(user, event)
     if registration.approval_reason is not None:
         registration.status, registration.queued_at = RegistrationStatus.PENDING, utcnow()
-        notify(Notice.PENDING, registration)
+        tell(AwaitingApproval, registration)
     else:
         _place(registration, event)
     db.session.add(registration)
-    db.session.commit()
+    db.session.flush()
     return RsvpAnswer(registration, repeated=False)
 
 
@@ -193,7 +194,7 @@ def cancel(user: User, event_id: int) -> Registration:
     registration.status, registration.cancelled_at = RegistrationStatus.CANCELLED, utcnow()
     if was_going:
         promote_waitlist(event)
-    db.session.commit()
+    db.session.flush()
     return registration
 
 
@@ -217,8 +218,8 @@ def review(actor: Any, registration_id: int, *, approve: bool, message: str = ""
         _place(registration, event)
     else:
         registration.status = RegistrationStatus.DECLINED
-        notify(Notice.DECLINED, registration)
-    db.session.commit()
+        tell(Declined, registration)
+    db.session.flush()
     return registration
 
 
@@ -263,7 +264,7 @@ def set_capacity(actor: Any, event_id: int, capacity: int) -> list[Registration]
         raise InvalidInput(fields={"capacity": [str(_l("Capacity must be at least 1."))]})
     event.capacity = capacity
     promoted = promote_waitlist(event)
-    db.session.commit()
+    db.session.flush()
     return promoted
 
 
@@ -286,7 +287,7 @@ def add_by_hand(actor: Any, event_id: int, email: str, guests: int = 0) -> Regis
     registration.cancelled_at = None
     _place(registration, event)
     db.session.add(registration)
-    db.session.commit()
+    db.session.flush()
     return registration
 
 

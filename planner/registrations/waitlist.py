@@ -10,10 +10,10 @@ import secrets
 
 from sqlalchemy import func, select
 
+from planner.core.domain_events import publish
 from planner.events.models import Event
 from planner.extensions import db
-from planner.notifications.kinds import Notice
-from planner.notifications.outbox import notify
+from planner.registrations.events import Promoted, RegistrationChanged
 from planner.registrations.models import Registration, RegistrationStatus
 
 
@@ -63,9 +63,17 @@ def promote_waitlist(event: Event) -> list[Registration]:
         if free is None or registration.seats <= free:
             make_going(registration)
             promoted.append(registration)
-            notify(Notice.PROMOTED, registration)
+            tell(Promoted, registration)
             free = None if free is None else free - registration.seats
     return promoted
+
+
+def tell(change: type[RegistrationChanged], registration: Registration) -> None:
+    """Publish what happened to `registration` (flushed first: the event carries its id)."""
+    db.session.add(registration)
+    if registration.id is None:
+        db.session.flush()
+    publish(db.session, change(registration.id, registration.event_id))
 
 
 def waitlist_positions(registrations: list[Registration]) -> dict[int, int]:
