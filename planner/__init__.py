@@ -30,7 +30,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     _init_extensions(app)
     _register_blueprints(app)
 
-    from planner import notifications, ops
+    from planner import notifications, ops, permissions
     from planner.cli import register_commands
     from planner.core import domain_events, unit_of_work
     from planner.errors import register_error_handlers
@@ -43,6 +43,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     register_commands(app)
     notifications.init_app(app)
     ops.init_app(app)
+    permissions.init_app(app)
     unit_of_work.init_app(app)
     return app
 

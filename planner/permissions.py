@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from flask import Flask
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from branches.models import Branch, Membership, MembershipStatus, Role
 from planner.extensions import db
+
+ROLES = "juhui.active_roles"  # {user id: {branch id: role}}, known for the current transaction
 
 
 def _is_user(user: Any) -> bool:
@@ -22,12 +26,36 @@ def active_role(user: Any, branch: Branch) -> Role | None:
     """The user's role in the branch if they are an active member, else None."""
     if not _is_user(user):
         return None
-    membership = db.session.scalar(
-        select(Membership).where(Membership.branch_id == branch.id,
-                                 Membership.user_id == user.id))
-    if membership is None or membership.status is not MembershipStatus.ACTIVE:
-        return None
-    return membership.role
+    return _active_roles(user.id).get(branch.id)
+
+
+def _active_roles(user_id: int) -> dict[int, Role]:
+    """Every active role of the user, read once per transaction: a page asks many times."""
+    known: dict[int, dict[int, Role]] = db.session.info.setdefault(ROLES, {})
+    if user_id not in known:
+        known[user_id] = {branch_id: role for branch_id, role in db.session.execute(
+            select(Membership.branch_id, Membership.role).where(
+                Membership.user_id == user_id, Membership.status == MembershipStatus.ACTIVE))}
+    return known[user_id]
+
+
+def _forget_roles_if_changed(session: Session, _context: object) -> None:
+    touched = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(obj, Membership) for obj in touched):
+        session.info.pop(ROLES, None)
+
+
+def _forget_roles(session: Session, *_: object) -> None:
+    session.info.pop(ROLES, None)
+
+
+def init_app(app: Flask) -> None:
+    """Roles read earlier are forgotten when a membership changes and when the transaction
+    ends (a later one may see other requests' changes)."""
+    for name, listener in (("after_flush", _forget_roles_if_changed),
+                           ("after_commit", _forget_roles), ("after_rollback", _forget_roles)):
+        if not event.contains(db.session, name, listener):
+            event.listen(db.session, name, listener)
 
 
 def can_create_branch(user: Any) -> bool:

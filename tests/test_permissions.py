@@ -7,8 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from branches.models import Role
+from branches.services import set_role
 from planner import permissions
-from tests.conftest import bearer
+from tests.conftest import bearer, login
+from tests.test_event_queries import add_meetups, counted_queries
 
 ROLES = ["anonymous", "outsider", "member", "staff", "lead", "other_lead", "admin"]
 MANAGERS = {"lead", "admin"}
@@ -95,3 +98,20 @@ def test_html_manager_pages(client, cast, role):
             assert status == (200 if role in MANAGERS else 403), (role, url)
     new_branch = client.get("/branches/new").status_code
     assert new_branch == {"anonymous": 302, "admin": 200}.get(role, 403)
+
+
+def test_a_page_reads_the_viewers_roles_once_whatever_it_shows(client, cast):
+    """The branch page asks who may do what for every venue and meetup it lists."""
+    login(client, cast.lead)
+    add_meetups(cast, 6, first_day=1)
+    with counted_queries() as statements:
+        assert client.get("/branches/chengdu").status_code == 200
+    role_reads = [s for s in statements if "FROM memberships" in s and "memberships.user_id" in s
+                  and "memberships.branch_id =" not in s]
+    assert len(role_reads) == 1, role_reads
+
+
+def test_a_role_given_in_the_unit_of_work_counts_at_once(cast):
+    assert not permissions.can_check_in_at(cast.member, cast.branch)  # roles now known
+    set_role(cast.lead, cast.branch, cast.member.id, Role.STAFF)
+    assert permissions.can_check_in_at(cast.member, cast.branch)
