@@ -6,6 +6,7 @@ and PostgreSQL; alone: `python -m bench.bench_bookings` (BENCH_DATABASE_URL for 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from bench.common import (
 from branches.models import Branch, Role, Venue
 from branches.services import VenueInput, save_venue, set_role
 from planner.accounts.models import User
+from planner.core.unit_of_work import unit_of_work
 from planner.events import services
 from planner.events.models import Booking, BookingStatus, Event, EventStatus
 from planner.extensions import db
@@ -54,9 +56,10 @@ def booker(lead: User, venue: Venue) -> Callable[[], None]:
     """A function booking the next free three-hour slot of `venue`, far after the seeded ones."""
     slots = iter(range(BOOKINGS))
 
-    def book() -> None:
+    def book() -> None:  # one unit of work, as one request is
         day = datetime(2035, 1, 1) + timedelta(hours=3 * next(slots))
-        services.hold_venue(lead, venue, services.HoldInput(day, day + timedelta(hours=2)))
+        with unit_of_work():
+            services.hold_venue(lead, venue, services.HoldInput(day, day + timedelta(hours=2)))
 
     return book
 
@@ -68,14 +71,12 @@ def run(url: str | None) -> list[Section]:
         branch, venue = branch_with_hall(admin, "bench", 50)
         set_role(admin, branch, lead.id, Role.LEAD)  # a lead, not an admin, books
         empty = save_venue(lead, branch, VenueInput("Empty hall", "2 Road", 50))
-        seed(branch, venue)
+        seed(branch, venue)  # commits
 
         def clash() -> None:
             day = datetime(2030, 1, 1, 9)  # 17:00 local on a seeded day: always refused
-            try:
+            with suppress(services.VenueConflict), unit_of_work():
                 services.hold_venue(lead, venue, services.HoldInput(day, day + timedelta(hours=1)))
-            except services.VenueConflict:
-                db.session.rollback()
 
         month = (datetime(2029, 3, 1, tzinfo=UTC), datetime(2029, 4, 1, tzinfo=UTC))
         bare_query = (select(Event.__table__).where(Event.branch_id == branch.id,

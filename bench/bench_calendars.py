@@ -21,6 +21,7 @@ from bench.common import (
     database_url,
     person,
     print_sections,
+    seeding,
     size,
     timed,
 )
@@ -122,7 +123,7 @@ def plain_icalendar(meetups: list[Plain], timezone: str) -> bytes:
 
 def run(url: str | None) -> list[Section]:
     app = bench_app(url)
-    with app.test_request_context():
+    with seeding(app):
         admin, member = person("admin@bench.example", admin=True), person("member@bench.example")
         branch = create_branch(admin, BranchInput(name="Bench", city="成都", slug="bench"))
         venue = save_venue(admin, branch, VenueInput("Hall", "1 Road", 50, 30.66, 104.06))

@@ -35,6 +35,7 @@ from bench.common import (
     database_url,
     person,
     print_sections,
+    seeding,
     size,
     timed,
 )
@@ -91,7 +92,7 @@ def attendees(event_id: int, count: int) -> list[str]:
 
 
 def seed(app: Flask) -> Door:
-    with app.test_request_context():
+    with seeding(app):
         lead = person("lead@bench.example", admin=True)
         staff = person("staff@bench.example")
         branch, hall = branch_with_hall(lead, "door", ATTENDEES * 2, staff=staff)

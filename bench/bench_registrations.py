@@ -25,6 +25,7 @@ from bench.common import (
     database_url,
     person,
     print_sections,
+    seeding,
     size,
     timed,
 )
@@ -56,7 +57,7 @@ def scheduled_meetup(seats: int, day: int) -> tuple[int, User]:
 
 
 def rsvp_storm(app: Flask) -> Figure:
-    with app.app_context():
+    with seeding(app):
         event_id, _admin = scheduled_meetup(SEATS, 1)
         tokens = [issue_api_token(user) for user in crowd("storm", CROWD)]
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
@@ -73,7 +74,7 @@ def rsvp_storm(app: Flask) -> Figure:
 
 
 def registrations_page(app: Flask) -> Figure:
-    with app.app_context():
+    with seeding(app):
         big, admin = scheduled_meetup(PAGE_RSVPS, 2)
         small, _admin = scheduled_meetup(SMALL_PAGE_RSVPS, 3)
         for event_id, members in ((big, crowd("page", PAGE_RSVPS)),

@@ -13,7 +13,8 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ from branches.services import (
 from planner import create_app
 from planner.accounts.models import User
 from planner.accounts.services import Profile, sign_up
+from planner.core.unit_of_work import unit_of_work
 from planner.extensions import db
 
 PASSWORD = "benchmark-pw"
@@ -166,6 +168,14 @@ def bench_app(url: str | None, **config: Any) -> Flask:
             db.session.commit()
         upgrade()
     return app
+
+
+@contextmanager
+def seeding(app: Flask) -> Iterator[None]:
+    """Seed as an edge would: services only flush, so the whole seeding is one unit of work,
+    committed at the end (servers started afterwards see it)."""
+    with app.test_request_context(), unit_of_work():
+        yield
 
 
 def crowd(prefix: str, count: int) -> list[User]:

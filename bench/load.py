@@ -39,6 +39,7 @@ from bench.common import (
     person,
     postgres_url,
     print_sections,
+    seeding,
     size,
     temp_folder,
 )
@@ -85,7 +86,7 @@ def seed(app: Flask, members: int = MEMBERS, tickets: int = TICKETS,
          subscribers: int = SUBSCRIBERS) -> Fixture:
     """A branch with a venue and meetups, through the services: RSVPs with tickets for tonight,
     door staff with an API token, members with API tokens, subscribers with calendar tokens."""
-    with app.test_request_context():
+    with seeding(app):
         admin = person("admin@load.example", admin=True)
         staff = person("staff@load.example")
         branch, hall = branch_with_hall(admin, "load", 100_000, staff=staff)
