@@ -1,17 +1,19 @@
 """Benchmark: RSVP throughput when many members RSVP to one meetup at once (HTTP, a threaded
 server, 16 concurrent clients; baseline: /healthz through the same server and clients), and the
-leads' registrations page with 2,000 RSVPs (baseline: the same page with 10). `make bench` runs
-it on SQLite and PostgreSQL; alone: `python -m bench.bench_registrations`."""
+leads' registrations page with 2,000 RSVPs (baseline: the same page with 10), and on PostgreSQL
+the flash crowd: 300 members at once to a 50-seat meetup through gunicorn, 32 clients.
+`make bench` runs it on SQLite and PostgreSQL; alone: `python -m bench.bench_registrations`."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from bench.common import (
@@ -23,18 +25,20 @@ from bench.common import (
     branch_with_hall,
     crowd,
     database_url,
+    is_postgres,
     person,
     print_sections,
     seeding,
     size,
     timed,
 )
-from bench.load import Call, bearer, send_each
+from bench.load import Call, bearer, gunicorn, send_each, server_env
 from planner.accounts.models import User
 from planner.accounts.services import issue_api_token
 from planner.events import services as events
 from planner.events.models import EventStatus
 from planner.extensions import db
+from planner.registrations.models import Registration, RegistrationStatus
 from planner.registrations.services import rsvp
 
 CROWD = size(1000, 100)
@@ -43,6 +47,9 @@ CLIENTS = 16
 PAGE_RSVPS = size(2000, 100)
 SMALL_PAGE_RSVPS = 10
 PAGE_RUNS = size(20, 5)
+FLASH_CROWD = size(300, 60)
+FLASH_SEATS = size(50, 10)
+FLASH_CLIENTS = 32
 
 
 def scheduled_meetup(seats: int, day: int) -> tuple[int, User]:
@@ -94,11 +101,42 @@ def registrations_page(app: Flask) -> Figure:
                   timed(render(small), PAGE_RUNS), f"{SMALL_PAGE_RSVPS} RSVPs")
 
 
+def flash_crowd(url: str) -> Figure:
+    """FLASH_CROWD members RSVP at once to a FLASH_SEATS-seat meetup through gunicorn (2 gthread
+    workers) on PostgreSQL, as after a link is dropped into a big chat group."""
+    app = bench_app(url)
+    with seeding(app):
+        event_id, _admin = scheduled_meetup(FLASH_SEATS, 4)
+        tokens = [issue_api_token(user) for user in crowd("flash", FLASH_CROWD)]
+    with app.app_context():
+        db.engine.dispose()
+    with gunicorn(2, server_env(url)) as server:
+        send_each(server.port, [Call("GET", "/healthz")] * 200, FLASH_CLIENTS)  # warm-up
+        floor = send_each(server.port, [Call("GET", "/healthz")] * FLASH_CROWD, FLASH_CLIENTS)
+        crush = send_each(server.port, [
+            Call("POST", f"/api/v1/events/{event_id}/registrations", {}, bearer(token))
+            for token in tokens], FLASH_CLIENTS, timeout=120)
+    with app.app_context():
+        going = db.session.scalar(select(func.count()).select_from(Registration).where(
+            Registration.event_id == event_id, Registration.status == RegistrationStatus.GOING))
+        db.engine.dispose()
+    statuses = Counter(answer.status for answer in crush.answers)
+    return Figure(
+        f"RSVP flash crowd, {FLASH_CROWD} members, {FLASH_SEATS} seats, gunicorn 2 workers, "
+        f"{FLASH_CLIENTS} clients", crush.latencies, floor.latencies,
+        "GET /healthz, same server and clients",
+        note=f"{crush.rate:.0f} RSVPs/s (healthz {floor.rate:.0f}/s); {going} going "
+             f"(never more than {FLASH_SEATS}); " + ", ".join(
+                 f"{status}×{n}" for status, n in sorted(statuses.items())))
+
+
 def run(url: str | None) -> list[Section]:
     # The page benchmark logs in with a plain form post: no CSRF token to scrape.
     app = bench_app(url, MAIL_DELIVER_AFTER_REQUEST=False, WTF_CSRF_ENABLED=False)
-    return [Section(f"RSVPs — {backend_name(app)}",
-                    [rsvp_storm(app), registrations_page(app)])]
+    figures = [rsvp_storm(app), registrations_page(app)]
+    if url and is_postgres(url):
+        figures.append(flash_crowd(url))
+    return [Section(f"RSVPs — {backend_name(app)}", figures)]
 
 
 def main() -> None:
