@@ -64,8 +64,8 @@ def refresh_funnel(rebuild: bool) -> None:
     from planner.funnel import rollups
 
     if rebuild:
-        rollups.rebuild_reach(db.session)
-        rollups.mark_all_stale(db.session)
+        rollups.rebuild_reach(db.session())
+        rollups.mark_all_stale(db.session())
     refreshed = rollups.refresh_meetup_figures()
     db.session.commit()
     click.echo(f"Refreshed {refreshed} stale meetup marks.")

@@ -25,16 +25,16 @@ def select_locale() -> str:
     """The signed-in user's choice, else this browser's choice, else Accept-Language."""
     languages = list(current_app.config["LANGUAGES"])
     if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     user = _signed_in_user()
     if user is not None and user.locale in languages:
         return user.locale
     chosen = session.get(SESSION_LOCALE_KEY)
     if chosen in languages:
-        return chosen
+        return str(chosen)
     # Chinese in any variant, and languages we do not offer, fall back to the default (zh_CN).
     best = request.accept_languages.best_match([lang.replace("_", "-") for lang in languages])
-    return best.replace("-", "_") if best else current_app.config["BABEL_DEFAULT_LOCALE"]
+    return best.replace("-", "_") if best else str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def select_timezone() -> str:

@@ -34,6 +34,7 @@ class DomainEvent:
 
 E = TypeVar("E", bound=DomainEvent)
 Subscriber = Callable[[Any], None]
+AnySession = Session | scoped_session[Any]  # Flask-SQLAlchemy's db.session is a scoped_session
 
 
 class EventBus:
@@ -52,7 +53,7 @@ class EventBus:
             return subscriber
         return register
 
-    def publish(self, session: Session | scoped_session[Session], published: DomainEvent) -> None:
+    def publish(self, session: AnySession, published: DomainEvent) -> None:
         session = _actual(session)
         for subscriber in _matching(self._in_transaction, published):
             subscriber(published)
@@ -84,12 +85,12 @@ def event_bus(app: Flask | None = None) -> EventBus:
     return bus
 
 
-def publish(session: Session | scoped_session[Session], published: DomainEvent) -> None:
+def publish(session: AnySession, published: DomainEvent) -> None:
     """Publish on the current app's bus, inside `session`'s unit of work."""
     event_bus().publish(session, published)
 
 
-def run_committed(session: Session | scoped_session[Session]) -> None:
+def run_committed(session: AnySession) -> None:
     """Run the after-commit subscribers of work `session` has committed. The edges call this
     right after their commit (SQLAlchemy forbids SQL inside its own commit hook)."""
     while ready := session.info.pop(READY, []):
@@ -102,7 +103,7 @@ def run_committed(session: Session | scoped_session[Session]) -> None:
                     getattr(subscriber, "__qualname__", subscriber), published)
 
 
-def _actual(session: Session | scoped_session[Session]) -> Session:
+def _actual(session: AnySession) -> Session:
     return session() if isinstance(session, scoped_session) else session
 
 
