@@ -9,7 +9,6 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
-from planner.accounts.models import DEFAULT_TOKEN_NAME
 from planner.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from planner.accounts.services import Profile
 from planner.timeutil import all_timezones
@@ -56,7 +55,7 @@ class LoginForm(FlaskForm):
 
 
 class TokenNameForm(FlaskForm):
-    name = StringField(_l("Token name"), default=DEFAULT_TOKEN_NAME,
+    name = StringField(_l("Token name"),
                        description=_l("Where you will use it, e.g. \"chat-group bot\"."),
                        validators=[Optional(), Length(max=80), Regexp(
                            NO_CONTROL_CHARACTERS, message=_l("Use letters, digits and spaces."))])
