@@ -197,8 +197,10 @@ def make_user(app: Flask):
     def make(name: str = "Member", *, email: str | None = None, admin: bool = False,
              locale: str = "en") -> User:
         email = email or f"user{next(numbers)}@example.com"
-        return sign_up(email, PASSWORD, Profile(name, None, locale, "Asia/Shanghai"),
+        user = sign_up(email, PASSWORD, Profile(name, None, locale, "Asia/Shanghai"),
                        is_admin=admin)
+        db.session.commit()  # the test is the edge: sign-up only flushes
+        return user
 
     return make
 

@@ -251,7 +251,7 @@ def _post(url: str, path: str, body: bytes, content_type: str) -> int:
 def test_parallel_guesses_cannot_slip_past_the_account_limit(make_app, make_user,
                                                              monkeypatch):
     email = make_user().email  # the threads have no app context to load it in
-    db.session.commit()
+    db.session.commit()  # reading it began a transaction: on SQLite it holds the write lock
     checked: list[str] = []
 
     def counted(password_hash: str, password: str) -> bool:

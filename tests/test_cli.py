@@ -28,8 +28,7 @@ def test_create_admin_creates_then_promotes(runner, make_user):
     db.session.rollback()  # what the command committed, not what its session still holds
     boss = find_user_by_email("boss@example.com")
     assert boss.is_admin and verify_password(boss.password_hash, PASSWORD)
-    later = make_user(email="later@example.com")
-    db.session.commit()
+    make_user(email="later@example.com")
     result = runner.invoke(args=["create-admin", "later@example.com", "--password", NEW_PASSWORD])
     assert "now a network admin" in result.output
     db.session.rollback()
@@ -44,7 +43,6 @@ def test_create_admin_refuses_a_short_or_weak_password(runner, make_user):
         assert "--password" in result.output, weak
         assert find_user_by_email("boss@example.com") is None
     make_user(email="later@example.com")
-    db.session.commit()
     result = runner.invoke(args=["create-admin", "later@example.com", "--password", "qwerty12"])
     assert "too easy to guess" in result.output
     db.session.rollback()
