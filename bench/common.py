@@ -38,7 +38,7 @@ from planner.accounts.services import Profile, sign_up
 from planner.core.unit_of_work import unit_of_work
 from planner.extensions import db
 
-PASSWORD = "benchmark-pw"
+PASSWORD = "bench lantern orchard"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/juhui_bench"
 
 

@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 
 from planner.accounts import services as accounts
 from planner.accounts.models import User
+from planner.core.unit_of_work import unit_of_work
+from planner.errors import InvalidInput
 from planner.extensions import db
 
 
@@ -29,18 +31,25 @@ def register_commands(app: Flask) -> None:
               help="Language of the admin's pages and mail; without it they follow the browser.")
 def create_admin(email: str, password: str, name: str, locale: str | None) -> None:
     """Create a network admin, or make an existing account one (and set its password)."""
-    if len(password) < 8:
-        raise click.BadParameter("at least 8 characters", param_hint="--password")
+    try:
+        with unit_of_work():  # the command is the edge: it commits what the services flushed
+            message = _make_admin(email, password, name, locale)
+    except InvalidInput as error:
+        raise click.BadParameter(" ".join(error.fields.get("password", [error.message])),
+                                 param_hint="--password") from None
+    click.echo(message)
+
+
+def _make_admin(email: str, password: str, name: str, locale: str | None) -> str:
     user = accounts.find_user_by_email(email)
     if user is None:
         profile = accounts.Profile(display_name=name, phone=None, locale=locale,
                                    timezone="Asia/Shanghai")
         user = accounts.sign_up(email, password, profile, is_admin=True)
-        click.echo(f"Created network admin {user.email}.")
-    else:
-        user.is_admin = True
-        accounts.set_password(user, password)
-        click.echo(f"{user.email} is now a network admin; password updated.")
+        return f"Created network admin {user.email}."
+    user.is_admin = True
+    accounts.set_password(user, password)
+    return f"{user.email} is now a network admin; password updated."
 
 
 @click.command("demo")
@@ -51,7 +60,9 @@ def demo() -> None:
     if db.session.scalar(select(func.count()).select_from(User)):
         click.echo("The database already has data; demo data is only loaded into an empty one.")
         return
-    for role, email in load_demo():
+    with unit_of_work():
+        made = load_demo()
+    for role, email in made:
         click.echo(f"  {role:<28} {email:<32} password: {DEMO_PASSWORD}")
 
 

@@ -32,6 +32,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         # RATELIMIT_ENABLED=0 turns every limit off (load tests send all traffic from one address).
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") != "0",
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Per account, whatever the address: logins by one email, password changes by one member.
+        "ACCOUNT_LOGIN_RATE_LIMIT": env.get("ACCOUNT_LOGIN_RATE_LIMIT", "10 per 15 minutes"),
+        "PASSWORD_CHANGE_RATE_LIMIT": env.get("PASSWORD_CHANGE_RATE_LIMIT", "5 per hour"),
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "300 per minute"),
         "INVITE_RATE_LIMIT": env.get("INVITE_RATE_LIMIT", "60 per minute"),
         # Seconds a client is told to wait (Retry-After) when the database is unreachable.

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_limiter import RateLimitExceeded
 from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
@@ -83,8 +84,8 @@ HTTP_MESSAGES = {
 class HttpError(DomainError):
     """An HTTP-level failure (404 route, 429 rate limit, 500) in the same shape as domain errors."""
 
-    def __init__(self, status: int) -> None:
-        super().__init__(HTTP_MESSAGES.get(status, HTTP_MESSAGES[400]))
+    def __init__(self, status: int, message: str | None = None) -> None:
+        super().__init__(message or HTTP_MESSAGES.get(status, HTTP_MESSAGES[400]))
         self.status = status
         self.code = HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
 
@@ -111,7 +112,7 @@ def register_error_handlers(app: Flask) -> None:
     def handle_http_error(error: HTTPException) -> Response | tuple[Response | str, int]:
         if (error.code or 500) < 400:
             return error.get_response()
-        return present(HttpError(error.code or 500))
+        return present(HttpError(error.code or 500, _own_message(error)))
 
     @app.errorhandler(SQLAlchemyError)
     def handle_database_error(error: SQLAlchemyError) -> tuple[Response | str, int]:
@@ -126,6 +127,14 @@ def register_error_handlers(app: Flask) -> None:
     def handle_server_error(error: Exception) -> tuple[Response | str, int]:
         db.session.rollback()
         return present(HttpError(500))
+
+
+def _own_message(error: HTTPException) -> str | None:
+    """A rate limit that says what was limited (too many logins for one account) is answered
+    with its own message; every other HTTP error with the status's."""
+    if isinstance(error, RateLimitExceeded) and error.limit.error_message:
+        return error.description
+    return None
 
 
 def handle_database_unavailable(error: SQLAlchemyError) -> Response:

@@ -31,7 +31,8 @@ def test_sign_up_errors_name_the_field_and_save_nothing(client, make_user):
     cases = {
         "email": [{"email": ""}, {"email": "not-an-email"}, {"email": "taken@example.com"},
                   {"email": "a" * 250 + "@x.com"}],
-        "password": [{"password": "short"}, {"password": ""}],
+        "password": [{"password": "short"}, {"password": ""}, {"password": "password123"},
+                     {"password": "mei@example.com"}],
         "display_name": [{"display_name": ""}, {"display_name": "x" * 81}],
         "phone": [{"phone": "call me"}],
         "timezone": [{"timezone": "Mars/Olympus"}],

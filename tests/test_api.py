@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openapi_spec_validator import validate
 
-from tests.conftest import bearer
+from tests.conftest import PASSWORD, bearer
 
 
 def test_token_auth(client, make_user):
@@ -31,11 +31,11 @@ def test_revoked_token_stops_working(client, make_user):
 
 def test_api_sign_up_and_errors(client):
     created = client.post("/api/v1/users", json={
-        "email": "bot@example.com", "password": "long password", "display_name": "Bot"})
+        "email": "bot@example.com", "password": PASSWORD, "display_name": "Bot"})
     assert created.status_code == 201
     assert created.json["locale"] is None  # no choice made: pages follow the browser
     again = client.post("/api/v1/users", json={
-        "email": "BOT@example.com", "password": "long password", "display_name": "Bot"})
+        "email": "BOT@example.com", "password": PASSWORD, "display_name": "Bot"})
     assert again.status_code == 409
     assert "email" in again.json["error"]["fields"]
     bad = client.post("/api/v1/users", json={"email": "nope", "password": "short"})

@@ -13,6 +13,9 @@ from planner.events.models import Event
 from planner.extensions import db
 from planner.funnel.models import InviteLink, InviteVisit
 from planner.registrations.models import Registration
+from tests.conftest import PASSWORD
+
+NEW_PASSWORD = "quiet lantern orchard"
 
 
 def count(model) -> int:
@@ -20,20 +23,31 @@ def count(model) -> int:
 
 
 def test_create_admin_creates_then_promotes(runner, make_user):
-    result = runner.invoke(args=["create-admin", "Boss@Example.com", "--password", "long secret"])
+    result = runner.invoke(args=["create-admin", "Boss@Example.com", "--password", PASSWORD])
     assert result.exit_code == 0, result.output
+    db.session.rollback()  # what the command committed, not what its session still holds
     boss = find_user_by_email("boss@example.com")
-    assert boss.is_admin and verify_password(boss.password_hash, "long secret")
+    assert boss.is_admin and verify_password(boss.password_hash, PASSWORD)
     make_user(email="later@example.com")
-    result = runner.invoke(args=["create-admin", "later@example.com", "--password", "other pw 1"])
+    result = runner.invoke(args=["create-admin", "later@example.com", "--password", NEW_PASSWORD])
     assert "now a network admin" in result.output
-    assert find_user_by_email("later@example.com").is_admin
+    db.session.rollback()
+    later = find_user_by_email("later@example.com")
+    assert later.is_admin and verify_password(later.password_hash, NEW_PASSWORD)
 
 
-def test_create_admin_refuses_a_short_password(runner):
-    result = runner.invoke(args=["create-admin", "x@example.com", "--password", "short"])
-    assert result.exit_code != 0
-    assert find_user_by_email("x@example.com") is None
+def test_create_admin_refuses_a_short_or_weak_password(runner, make_user):
+    for weak in ("short", "password123", "boss@example.com"):
+        result = runner.invoke(args=["create-admin", "boss@example.com", "--password", weak])
+        assert result.exit_code != 0, weak
+        assert "--password" in result.output, weak
+        assert find_user_by_email("boss@example.com") is None
+    make_user(email="later@example.com")
+    result = runner.invoke(args=["create-admin", "later@example.com", "--password", "qwerty12"])
+    assert "too easy to guess" in result.output
+    db.session.rollback()
+    later = find_user_by_email("later@example.com")
+    assert not later.is_admin and verify_password(later.password_hash, PASSWORD)
 
 
 def test_demo_loads_a_network_once(runner):

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TypedDict
 
-from flask import Response, jsonify
+from flask import Response, g, jsonify
 from flask_babel import lazy_gettext as _l
 
 from planner.accounts import services
-from planner.accounts.forms import LoginForm, SignUpForm
-from planner.accounts.models import User
+from planner.accounts.forms import SignUpForm, TokenForm
+from planner.accounts.limits import account_login_limit
+from planner.accounts.models import ApiToken, User
 from planner.api import api_user, created, operation, parse_json
+from planner.api.pagination import each, paginated
 from planner.extensions import configured_limit, limiter
+from planner.ops.headers import personal
 
 
 class UserOut(TypedDict):
@@ -29,19 +33,36 @@ class TokenOut(TypedDict):
     user: UserOut
 
 
+class ApiTokenOut(TypedDict):
+    """A token as listed: never its secret."""
+
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    current: bool  # the token this request came with
+
+
 def user_json(user: User) -> UserOut:
     return {"id": user.id, "email": user.email, "display_name": user.display_name,
             "phone": user.phone, "locale": user.locale, "timezone": user.timezone,
             "is_admin": user.is_admin}
 
 
+def api_token_json(token: ApiToken) -> ApiTokenOut:
+    return {"id": token.id, "name": token.name, "created_at": token.created_at,
+            "last_used_at": token.last_used_at, "current": token.id == g.get("api_token_id")}
+
+
 @operation("/auth/token", "POST", _l("Exchange email and password for an API token"),
-           form=LoginForm, response=TokenOut, status=201, auth=False, errors=(401, 422, 429))
+           form=TokenForm, response=TokenOut, status=201, auth=False, errors=(401, 422, 429))
 @limiter.limit(configured_limit("LOGIN_RATE_LIMIT"))
+@account_login_limit
 def issue_token() -> tuple[Response, int]:
-    form = parse_json(LoginForm)
+    form = parse_json(TokenForm)
     user = services.authenticate(form.email.data, form.password.data)
-    return created({"token": services.issue_api_token(user), "user": user_json(user)})
+    token = services.issue_api_token(user, form.name.data)
+    return created({"token": token, "user": user_json(user)})
 
 
 @operation("/users", "POST", _l("Sign up a new member"), form=SignUpForm, response=UserOut,
@@ -54,5 +75,21 @@ def sign_up() -> tuple[Response, int]:
 
 
 @operation("/me", "GET", _l("The member behind the token"), response=UserOut)
+@personal
 def me() -> Response:
     return jsonify(user_json(api_user()))
+
+
+@operation("/me/tokens", "GET", _l("My API tokens that still work, newest first"),
+           response=list[ApiTokenOut], paginated=True)
+@personal
+def my_tokens() -> Response:
+    return paginated(services.live_api_tokens(api_user()), each(api_token_json))
+
+
+@operation("/me/tokens/<int:token_id>", "DELETE", _l("Revoke one of my API tokens"),
+           status=204, errors=(404,))
+@personal
+def revoke_token(token_id: int) -> tuple[str, int]:
+    services.revoke_api_token(api_user(), token_id)
+    return "", 204

@@ -9,11 +9,13 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
+from planner.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from planner.accounts.services import Profile
 from planner.timeutil import all_timezones
 
 LANGUAGE_CHOICES = [SelectChoice("zh_CN", "简体中文"), SelectChoice("en", "English")]
 PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{4,30}$"
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 
 
 @cache
@@ -41,14 +43,27 @@ class ProfileFields(FlaskForm):
 
 class SignUpForm(ProfileFields):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=128)])
+    password = PasswordField(_l("Password"), validators=[
+        DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH)])
     submit = SubmitField(_l("Sign up"))
 
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
     submit = SubmitField(_l("Log in"))
+
+
+class TokenNameForm(FlaskForm):
+    name = StringField(_l("Token name"),
+                       description=_l("Where you will use it, e.g. \"chat-group bot\"."),
+                       validators=[Optional(), Length(max=80), Regexp(
+                           NO_CONTROL_CHARACTERS, message=_l("Use letters, digits and spaces."))])
+    submit = SubmitField(_l("Create a token"))
+
+
+class TokenForm(LoginForm, TokenNameForm):
+    """POST /api/v1/auth/token: the credentials, and optionally a name for the new token."""
 
 
 class ProfileForm(ProfileFields):
@@ -57,8 +72,8 @@ class ProfileForm(ProfileFields):
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
-    new_password = PasswordField(_l("New password"),
-                                 validators=[DataRequired(), Length(min=8, max=128)])
+    new_password = PasswordField(_l("New password"), validators=[
+        DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH)])
     confirm = PasswordField(_l("Repeat the new password"), validators=[
         DataRequired(), EqualTo("new_password", message=_l("The passwords do not match."))])
     submit = SubmitField(_l("Change password"))

@@ -38,6 +38,9 @@ class User(UserMixin, db.Model):
     referral_code: Mapped[str | None] = mapped_column(String(32), unique=True)
     referred_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # Part of the login session's identity (get_id): raising it ends every session at once,
+    # cookies copied elsewhere included.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
@@ -45,8 +48,14 @@ class User(UserMixin, db.Model):
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
 
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+DEFAULT_TOKEN_NAME = "API token"
 
 
 class ApiToken(db.Model):
@@ -57,6 +66,9 @@ class ApiToken(db.Model):
     id: Mapped[intpk]
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The member's label for it ("chat bot", "my phone"), so one can be revoked and not the rest.
+    name: Mapped[str80] = mapped_column(default=DEFAULT_TOKEN_NAME,
+                                        server_default=DEFAULT_TOKEN_NAME)
     created_at: Mapped[created_at]
     last_used_at: Mapped[optional_instant]
     revoked_at: Mapped[optional_instant]

@@ -1,15 +1,48 @@
-"""Password hashing with Argon2id (argon2-cffi), rehashing when the parameters get stronger.
+"""Passwords: the one rule for how strong a new one must be, and hashing with Argon2id
+(argon2-cffi), rehashing when the parameters get stronger.
 
 PASSWORD_HASH_PROFILE names one of argon2's parameter profiles: RFC_9106_LOW_MEMORY in
 production; the test suite picks CHEAPEST so that creating hundreds of users stays quick."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import lazy_gettext as _l
+from zxcvbn import zxcvbn
+
+from planner.errors import InvalidInput
+
+MIN_LENGTH, MAX_LENGTH = 8, 128
+# zxcvbn's estimate: 3 is "safely unguessable" (about 10^8 guesses and more).
+MIN_SCORE = 3
+# zxcvbn refuses longer input, and its matching grows fast with length; characters past these
+# only make a password stronger, so the first ones decide.
+SCORED_LENGTH = 72
+
+
+def _personal_words(email: str, display_name: str) -> list[str]:
+    """What a guesser tries first: the email, its parts, and the member's name."""
+    words = [email, *re.split(r"[@.+_\-]", email), display_name, *display_name.split()]
+    return [word for word in words if word]
+
+
+def check_strength(password: str, email: str, display_name: str) -> None:
+    """Refuse a weak new password, naming the `password` field."""
+    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        problem = _l("Use between %(min)d and %(max)d characters.", min=MIN_LENGTH,
+                     max=MAX_LENGTH)
+    elif zxcvbn(password[:SCORED_LENGTH],
+                user_inputs=_personal_words(email, display_name))["score"] < MIN_SCORE:
+        problem = _l("This password is too easy to guess. Use a few uncommon words, and not "
+                     "your name or email.")
+    else:
+        return
+    raise InvalidInput(fields={"password": [str(problem)]})
 
 
 @cache

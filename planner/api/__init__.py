@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
+from planner.core.unit_of_work import commit
 from planner.errors import DomainError, InvalidInput
 from planner.extensions import configured_limit, csrf, limiter
 
@@ -74,17 +75,25 @@ def operation(rule: str, method: str, summary: str, *, form: type[FlaskForm] | N
 
 @bp.before_request
 def authenticate_bearer_token() -> None:
-    from planner.accounts.services import user_for_api_token
+    """Find the member behind the bearer token, and stamp the token's last use.
 
-    g.api_user = None
+    The stamp (at most once a minute per token) is committed here on its own, before the
+    view's unit of work begins: it is bookkeeping of the authentication, not a change the view
+    made, so a read stays read-only (a GET view that writes is still caught) and a request that
+    fails later still counts as a use."""
+    from planner.accounts.services import api_token_for, note_token_use
+
+    g.api_user = g.api_token_id = None
     header = request.headers.get("Authorization", "")
     if not header:
         return
-    scheme, _, token = header.partition(" ")
-    user = user_for_api_token(token.strip()) if scheme.lower() == "bearer" else None
-    if user is None:
+    scheme, _, secret = header.partition(" ")
+    token = api_token_for(secret.strip()) if scheme.lower() == "bearer" else None
+    if token is None:
         raise Unauthorized(_l("The API token is invalid or has been revoked."))
-    g.api_user = user
+    if note_token_use(token):
+        commit()
+    g.api_user, g.api_token_id = token.user, token.id
 
 
 def api_user() -> Any:

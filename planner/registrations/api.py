@@ -11,6 +11,7 @@ from planner.api import api_user, created, operation, parse_json
 from planner.api.pagination import each, paginated
 from planner.events.services import visible_event
 from planner.funnel.attribution import rsvp_credit
+from planner.ops.headers import personal
 from planner.registrations import services
 from planner.registrations.forms import ReviewForm, RsvpForm
 from planner.registrations.models import Registration, RegistrationStatus
@@ -90,6 +91,7 @@ def review(registration_id: int) -> Response:
 
 @operation("/me/registrations", "GET", _l("My RSVPs, upcoming first"),
            response=list[RegistrationOut], paginated=True)
+@personal
 def mine() -> Response:
     upcoming, past = services.my_registrations(api_user())
     return paginated(upcoming + past, each(registration_json))

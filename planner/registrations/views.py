@@ -13,6 +13,7 @@ from planner.errors import DomainError, NotAllowed
 from planner.events.models import Event
 from planner.events.services import visible_event
 from planner.funnel.attribution import rsvp_credit
+from planner.ops.headers import personal
 from planner.registrations import services, tickets
 from planner.registrations.forms import AddAttendeeForm, CapacityForm, ReviewForm, RsvpForm
 from planner.registrations.models import (
@@ -134,6 +135,7 @@ def cancel(event_id: int) -> BaseResponse:
 
 
 @bp.get("/me/meetups")
+@personal
 @login_required
 def my_meetups() -> str:
     upcoming, past = services.my_registrations(current_user)
@@ -141,6 +143,7 @@ def my_meetups() -> str:
 
 
 @bp.get("/tickets/<code>")
+@personal
 def ticket(code: str) -> str:
     registration = services.ticket(code)
     return render_template("registrations/ticket.html", registration=registration,
