@@ -1,4 +1,5 @@
-"""Declarative base, column presets and the UTC datetime type shared by every model."""
+"""Declarative base, column presets and the UTC datetime type shared by every model, and how a
+session lets go of a connection that may have died."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from sqlalchemy import (
     TypeDecorator,
     event,
 )
-from sqlalchemy.orm import DeclarativeBase, mapped_column
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, scoped_session
 
 from planner.timeutil import utcnow
 
@@ -98,3 +100,20 @@ def str_enum(cls: type[enum.Enum], name: str) -> Enum:
     return Enum(cls, name=name, native_enum=False, create_constraint=True,
                 values_callable=lambda members: [m.value for m in members],
                 length=max(16, longest))
+
+
+def roll_back(session: scoped_session[Session]) -> None:
+    """Roll back, even over a connection that died since its last use. Its rollback fails then,
+    and SQLAlchemy marks it invalid; invalidating the session lets go of it without another
+    word to the database, and the pool opens a fresh connection for the next transaction."""
+    try:
+        session.rollback()
+    except SQLAlchemyError:
+        session().invalidate()
+
+
+def release(session: scoped_session[Session]) -> None:
+    """End the session of a request, command or worker pass without ever raising: what is left
+    of its transaction is rolled back (see roll_back), then the session is removed."""
+    roll_back(session)
+    session.remove()

@@ -8,15 +8,23 @@ from typing import Any
 from flask import Flask, Response, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
-from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from planner.db import roll_back
 from planner.extensions import db, login_manager
 
 # The database cannot be reached or cannot serve right now (server down, connection lost, pool
 # exhausted, lock timeout): the client may retry, so these answer 503 and not 500.
 DATABASE_UNAVAILABLE = (OperationalError, DisconnectionError, PoolTimeoutError)
+
+
+def database_unavailable(error: SQLAlchemyError) -> bool:
+    """Also any driver error SQLAlchemy read as a lost connection: SQLite's "closed database"
+    comes as a ProgrammingError."""
+    return isinstance(error, DATABASE_UNAVAILABLE) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
 class DomainError(Exception):
@@ -105,7 +113,7 @@ def present(error: DomainError) -> tuple[Response | str, int]:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError) -> tuple[Response | str, int]:
-        db.session.rollback()
+        roll_back(db.session)
         return present(error)
 
     @app.errorhandler(HTTPException)
@@ -114,18 +122,11 @@ def register_error_handlers(app: Flask) -> None:
             return error.get_response()
         return present(HttpError(error.code or 500, _own_message(error)))
 
-    @app.errorhandler(SQLAlchemyError)
-    def handle_database_error(error: SQLAlchemyError) -> tuple[Response | str, int]:
-        db.session.rollback()
-        app.logger.exception("database error, transaction rolled back")
-        return present(HttpError(500))
-
-    for error_class in DATABASE_UNAVAILABLE:
-        app.register_error_handler(error_class, handle_database_unavailable)
+    app.register_error_handler(SQLAlchemyError, answer_database_error)
 
     @app.errorhandler(500)
     def handle_server_error(error: Exception) -> tuple[Response | str, int]:
-        db.session.rollback()
+        roll_back(db.session)
         return present(HttpError(500))
 
 
@@ -137,13 +138,15 @@ def _own_message(error: HTTPException) -> str | None:
     return None
 
 
-def handle_database_unavailable(error: SQLAlchemyError) -> Response:
-    """503 with Retry-After. The signed-in user is forgotten for this answer: their row cannot be
-    read now, and the page and the locale choice would otherwise try to load it."""
-    try:
-        db.session.rollback()
-    except SQLAlchemyError:  # the connection died mid-transaction; the pool discards it
-        db.session.close()
+def answer_database_error(error: SQLAlchemyError) -> Response:
+    """Roll the unit of work back and answer 503 with Retry-After when the database is
+    unavailable (the client may retry), else 500; raised in a view or by the edge's commit."""
+    roll_back(db.session)
+    if not database_unavailable(error):
+        current_app.logger.exception("database error, transaction rolled back")
+        return make_response(present(HttpError(500)))
+    # The signed-in user is forgotten for this answer: their row cannot be read now, and the
+    # page and the locale choice would otherwise try to load it.
     g._login_user = login_manager.anonymous_user()
     g.pop("api_user", None)
     current_app.logger.error("database unavailable, transaction rolled back: %s: %s",

@@ -151,3 +151,55 @@ def test_every_foreign_key_acted_on_at_delete_is_indexed(tmp_path: Path) -> None
                  for table in db.metadata.sorted_tables for key in table.foreign_keys
                  if key.ondelete is not None and not _leads_an_index(key.parent)]
     assert unindexed == []
+
+
+def _queue_two_confirmations() -> list[int]:
+    """Two members RSVP to a meetup of a new branch: two confirmations wait in the outbox."""
+    from datetime import UTC, datetime, timedelta
+
+    from branches.services import BranchInput, VenueInput, create_branch, save_venue
+    from planner.accounts.services import Profile, sign_up
+    from planner.events import services as events
+    from planner.events.models import EventStatus
+    from planner.registrations.services import rsvp
+
+    admin, *members = (sign_up(f"{name}@example.com", "correct horse battery",
+                               Profile(name, None, "en", "Asia/Shanghai"), is_admin=True)
+                       for name in ("admin", "one", "two"))
+    branch = create_branch(admin, BranchInput(name="Chengdu", city="成都", slug="chengdu"))
+    hall = save_venue(admin, branch, VenueInput("Hall", "1 Road", 40))
+    start = datetime(datetime.now(UTC).year + 1, 3, 5, 19)
+    [meetup] = events.schedule(admin, branch, events.EventInput(
+        title="Tea", starts_local=start, ends_local=start + timedelta(hours=2),
+        venue_id=hall.id, status=EventStatus.PUBLISHED))
+    registration_ids = [rsvp(member, meetup.id).id for member in members]
+    db.session.commit()
+    return registration_ids
+
+
+def _outbox(connection: Connection, *columns: str) -> list[tuple[object, ...]]:
+    return [tuple(row) for row in connection.execute(text(
+        f"SELECT {', '.join(columns)} FROM outbox_messages ORDER BY id"))]
+
+
+def test_the_outbox_migration_links_waiting_mail_and_undoes_dropped_as_failed(fresh_app):
+    """Mail queued before e6f8a0b2c4d6 names its RSVP only in its key: the upgrade links waiting
+    mail to it, so that its premise can be checked. Going down, a dropped message becomes a
+    failed one, which is never sent either."""
+    with fresh_app.test_request_context(headers={"Accept-Language": "en"}):
+        upgrade()
+        waiting, dropped = _queue_two_confirmations()
+        db.session.execute(text(
+            "UPDATE outbox_messages SET status = 'dropped', dropped_reason = 'rsvp_changed', "
+            "dropped_at = created_at WHERE registration_id = :id"), {"id": dropped})
+        db.session.commit()
+        downgrade(revision="a3b5c7d9e1f2")
+        with db.engine.connect() as connection:
+            assert _outbox(connection, "status", "last_error") == [
+                ("pending", ""), ("failed", "dropped: rsvp_changed")]
+        upgrade()
+        with db.engine.connect() as connection:
+            assert _outbox(connection, "registration_id", "status", "last_error") == [
+                (waiting, "pending", ""),
+                (None, "failed", "dropped: rsvp_changed")]
+        db.session.remove()

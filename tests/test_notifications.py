@@ -259,7 +259,7 @@ def test_messages_render_outside_a_request_in_each_language(app, cast, meetup, m
 
 def test_default_transport_writes_eml_files_and_marks_sent(app, cast, meetup, member_zh):
     registrations.rsvp(member_zh, meetup.id)
-    assert delivery.deliver_due() == 1
+    assert delivery.deliver_due().sent == 1
     [path] = (Path(app.instance_path) / "outbox").glob("*.eml")
     mail = email.message_from_bytes(path.read_bytes(), policy=policy.default)
     assert mail["Subject"] == f"报名成功：{TITLE}"
@@ -269,7 +269,7 @@ def test_default_transport_writes_eml_files_and_marks_sent(app, cast, meetup, me
     assert attachment.get_filename() == "meetup.ics"
     [message] = messages()
     assert message.status is OutboxStatus.SENT and message.sent_at is not None
-    assert delivery.deliver_due() == 0  # nothing is sent twice
+    assert delivery.deliver_due().sent == 0  # nothing is sent twice
     assert len(list(path.parent.glob("*.eml"))) == 1
 
 
@@ -278,7 +278,7 @@ def test_nothing_is_sent_before_it_is_due(cast, meetup):
     [message] = messages()
     message.next_attempt_at = utcnow() + timedelta(minutes=5)
     db.session.commit()
-    assert delivery.deliver_due() == 0
+    assert delivery.deliver_due().sent == 0
     assert messages()[0].status is OutboxStatus.PENDING
 
 
@@ -383,6 +383,18 @@ def test_send_mail_command_sends_what_is_due(app, runner, cast, meetup):
     assert "Sent 0 message(s)." in runner.invoke(args=["send-mail"]).output
 
 
+def test_send_mail_reports_what_it_dropped_apart_and_why(app, runner, cast, meetup, others):
+    _register_cli(app)
+    registrations.rsvp(cast.member, meetup.id)
+    registrations.cancel(cast.member, meetup.id)
+    registrations.rsvp(others[0], meetup.id)
+    db.session.commit()
+    assert runner.invoke(args=["send-mail"]).output == (
+        "Sent 1 message(s).\n"
+        "Dropped 1 message(s) no longer true (not sent): rsvp_changed 1.\n")
+    [dropped] = [m for m in messages() if m.status is OutboxStatus.DROPPED]
+    assert (dropped.to_address, dropped.dropped_reason) == (cast.member.email, "rsvp_changed")
+
 
 def test_send_mail_loop_sends_then_waits_until_stopped(app, runner, cast, meetup, monkeypatch):
     _register_cli(app)
@@ -408,3 +420,17 @@ def test_a_failing_pass_does_not_stop_the_loop(app, monkeypatch, caplog):
     monkeypatch.setattr(commands, "deliver_all", broken)
     commands._one_pass_of_the_loop()
     assert "database restarting" in caplog.text
+
+
+def test_a_pass_whose_database_connection_died_does_not_stop_the_loop(app, monkeypatch,
+                                                                     caplog):
+    from tests.test_ops import lose_the_connection
+
+    def connection_lost() -> int:
+        lose_the_connection()  # while the pass's session holds it
+        raise RuntimeError("mail server gone too")
+
+    monkeypatch.setattr(commands, "deliver_all", connection_lost)
+    commands._one_pass_of_the_loop()  # ends the pass's session over the dead connection
+    assert "mail server gone too" in caplog.text
+    assert count_messages() == 0  # the next pass is served on a new connection

@@ -124,24 +124,97 @@ def test_a_signed_in_member_gets_503_not_500(dead_app, client, make_user):
     assert "Log in" in response.text  # the page is drawn for nobody in particular
 
 
-@pytest.mark.postgres_only
-def test_a_connection_lost_mid_request_rolls_everything_back(app, client, cast):
-    """The server ends the connection after a write: 503, nothing kept, and the next request is
-    served on a new connection."""
+def lose_the_connection() -> None:
+    """The database ends the session's connection. PostgreSQL: its backend is terminated from a
+    second connection, as a restart or an administrator would. SQLite has no server to lose;
+    the file's connection is closed under the session, which SQLAlchemy reads as a disconnect
+    too."""
+    if db.engine.dialect.name == "sqlite":
+        db.session.connection().connection.dbapi_connection.close()
+        return
+    backend = db.session.scalar(text("SELECT pg_backend_pid()"))
+    with db.engine.connect() as second:
+        assert second.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+
+
+@pytest.fixture
+def writing_site(app: Flask, cast) -> Flask:
+    """A route that adds a venue; the edge commits it once the view has returned."""
     branch_id = cast.branch.id
 
-    @app.get("/write-then-lose-the-connection")
+    @app.post("/add-a-venue")
+    def add_a_venue():
+        db.session.add(Venue(branch_id=branch_id, name="Half", address="x", capacity=5,
+                             latitude=0, longitude=0))
+        db.session.flush()
+        return "saved"
+
+    return app
+
+
+def venues() -> int:
+    db.session.rollback()  # read what is committed now
+    return db.session.scalar(select(func.count()).select_from(Venue)) or 0
+
+
+def test_a_connection_lost_mid_request_rolls_everything_back(app, client, cast):
+    """The connection ends after a write, inside the view: 503, nothing kept, and the next
+    request is served on a new connection."""
+    branch_id = cast.branch.id
+
+    @app.post("/write-then-lose-the-connection")
     def write_then_lose_the_connection():
         db.session.add(Venue(branch_id=branch_id, name="Half", address="x", capacity=5,
                              latitude=0, longitude=0))
         db.session.flush()
-        db.session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        lose_the_connection()
+        db.session.execute(text("SELECT 1"))
         return "unreachable"
 
-    response = client.get("/write-then-lose-the-connection", headers=EN)
+    response = client.post("/write-then-lose-the-connection", headers=EN)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
-    assert db.session.scalar(select(func.count()).select_from(Venue)) == 0
+    assert venues() == 0
+    assert client.get("/", headers=EN).status_code == 200
+
+
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+def test_a_connection_lost_before_the_commit_answers_503_and_saves_nothing(writing_site, client,
+                                                                          accept):
+    """The view is done, then the connection ends: the edge's commit fails. A registered
+    after-request hook runs before the edge's (Flask runs them last-registered first)."""
+    def lose_the_connection_after_the_view(response):
+        lose_the_connection()
+        return response
+
+    writing_site.after_request(lose_the_connection_after_the_view)
+    response = client.post("/add-a-venue", headers=EN | {"Accept": accept})
+    writing_site.after_request_funcs[None].remove(lose_the_connection_after_the_view)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    if accept == "application/json":
+        assert response.json == {"error": {"code": "service_unavailable",
+                                           "message": UNAVAILABLE}}
+    else:
+        assert response.mimetype == "text/html"
+        assert "<h1>503</h1>" in response.text and UNAVAILABLE in response.text
+    assert venues() == 0
+    assert client.post("/add-a-venue", headers=EN).text == "saved"  # on a new connection
+    assert venues() == 1
+
+
+def test_a_connection_lost_before_the_teardown_keeps_the_answer(writing_site, client):
+    """The edge has committed; a later hook reads (so the session holds a connection again)
+    and the connection ends before the teardown, whose rollback then fails: that must stay
+    inside Flask, and the answer and the saved venue stand."""
+    def read_then_lose_the_connection(response):
+        lose_the_connection()
+        return response
+
+    writing_site.after_request_funcs[None].insert(0, read_then_lose_the_connection)
+    response = client.post("/add-a-venue", headers=EN)
+    assert (response.status_code, response.text) == (200, "saved")
+    assert venues() == 1
     assert client.get("/", headers=EN).status_code == 200
 
 

@@ -13,13 +13,14 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from flask import Flask, Response, current_app, g, make_response, request
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from planner.core.domain_events import run_committed
-from planner.errors import DATABASE_UNAVAILABLE, HttpError, present
+from planner.db import release, roll_back
+from planner.errors import answer_database_error
 from planner.extensions import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -39,10 +40,10 @@ def unit_of_work() -> Iterator[None]:
     """An explicit unit of work: for CLI commands, worker iterations and writes during a read."""
     try:
         yield
+        commit()
     except BaseException:
-        db.session.rollback()
+        roll_back(db.session)  # a failed commit too: the session is ready for the next unit
         raise
-    commit()
 
 
 def writes_during_read(view: Callable[P, R]) -> Callable[P, R]:
@@ -62,18 +63,19 @@ def _end_request(response: Response) -> Response:
     read_only = request.method in SAFE_METHODS and not g.get("writes_during_read")
     if read_only or response.status_code >= 500:
         wrote = _has_written()
-        db.session.rollback()
+        roll_back(db.session)
         if wrote and read_only and response.status_code < 400:
             _report_read_that_wrote()
         return response
     try:
         commit()
     except SQLAlchemyError as error:
-        db.session.rollback()
-        current_app.logger.exception("the request's commit failed; nothing was saved")
-        return make_response(present(HttpError(
-            503 if isinstance(error, DATABASE_UNAVAILABLE) else 500)))
+        return answer_database_error(error)
     return response
+
+
+def _release_session(_error: BaseException | None) -> None:
+    release(db.session)
 
 
 def _has_written() -> bool:
@@ -109,3 +111,6 @@ def init_app(app: Flask) -> None:
     # Registered last, so it runs first among the after-request hooks (Flask runs them in
     # reverse): headers and mail delivery then see the committed state.
     app.after_request(_end_request)
+    # Runs before Flask-SQLAlchemy's own teardown (registered earlier), whose remove() would
+    # raise out of Flask over a connection that died after the commit; it finds nothing left.
+    app.teardown_appcontext(_release_session)

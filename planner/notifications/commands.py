@@ -1,6 +1,7 @@
 """Commands: `flask --app wsgi send-mail [--loop]` (the sending worker) and
 `flask --app wsgi send-reminders` (e.g. hourly from cron). Both are safe to run again: the
-worker never sends a message twice, and a reminder is queued once per member and start time."""
+worker never sends a message twice, and a reminder is queued once per member and start time.
+Each says what it sent, and apart what it dropped and why (premises.py)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from planner.core.unit_of_work import unit_of_work
+from planner.db import release
 from planner.events.models import Event, EventStatus
 from planner.extensions import db
-from planner.notifications.delivery import deliver_due
+from planner.notifications.delivery import Delivered, deliver_due
 from planner.notifications.kinds import Notice
 from planner.notifications.outbox import notify_many
 from planner.registrations.models import Registration, RegistrationStatus
@@ -40,7 +43,7 @@ def register_commands(app: Flask) -> None:
 def send_mail(loop: bool, interval: float) -> None:
     """Send the queued mail that is due (retries included)."""
     if not loop:
-        click.echo(f"Sent {deliver_all()} message(s).")
+        click.echo(report(deliver_all()))
         return
     while True:
         _one_pass_of_the_loop()
@@ -49,22 +52,33 @@ def send_mail(loop: bool, interval: float) -> None:
 
 def _one_pass_of_the_loop() -> None:
     try:
-        if sent := deliver_all():
-            click.echo(f"Sent {sent} message(s).")
+        if (delivered := deliver_all()).taken:
+            click.echo(report(delivered))
     except Exception:  # e.g. the database restarting: the worker keeps going
         logger.exception("Sending mail failed; trying again after the interval.")
     finally:
-        db.session.remove()
+        release(db.session)
 
 
-def deliver_all() -> int:
-    """Pass after pass until a pass sends less than a full batch (all sent, or failures)."""
-    total = 0
-    while (sent := deliver_due(BATCH)) > 0:
-        total += sent
-        if sent < BATCH:
-            break
-    return total
+def deliver_all() -> Delivered:
+    """Pass after pass while a pass takes a full batch and the server answers."""
+    total = Delivered()
+    while True:
+        delivered = deliver_due(BATCH)
+        total += delivered
+        if delivered.taken < BATCH or delivered.server_trouble:
+            return total
+
+
+def report(delivered: Delivered) -> str:
+    """"Sent 3 message(s).", and the dropped ones apart, by reason."""
+    lines = [f"Sent {delivered.sent} message(s)."]
+    if delivered.dropped:
+        reasons = ", ".join(f"{reason} {count}"
+                            for reason, count in sorted(delivered.dropped.items()))
+        lines.append(f"Dropped {delivered.dropped.total()} message(s) no longer true "
+                     f"(not sent): {reasons}.")
+    return "\n".join(lines)
 
 
 @click.command("send-reminders")
@@ -77,7 +91,7 @@ def send_reminders(hours_before: int, queue_only: bool) -> None:
     queued = queue_reminders(timedelta(hours=hours_before))
     click.echo(f"Queued {queued} reminder(s).")
     if not queue_only:
-        click.echo(f"Sent {deliver_all()} message(s).")
+        click.echo(report(deliver_all()))
 
 
 def queue_reminders(window: timedelta) -> int:
@@ -85,8 +99,8 @@ def queue_reminders(window: timedelta) -> int:
     `window`; one transaction per meetup, whose row is locked like any RSVP change."""
     queued = 0
     for event_id in _meetups_starting_within(window):
-        queued += _remind_going(event_id)
-        db.session.commit()
+        with unit_of_work():
+            queued += _remind_going(event_id)
     return queued
 
 

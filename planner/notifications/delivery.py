@@ -13,7 +13,8 @@ User and password are percent-decoded. Query parameters: `from` (the sender, def
 Delivery is at least once towards the mail server and at most once per row: a message is
 claimed (leased) in one short transaction, sent with no transaction open, then marked sent in
 its own commit, so a crash never re-sends a message that is marked sent, and no lock is held
-while a slow server answers.
+while a slow server answers. As it is claimed, a message whose premise no longer holds (the
+meetup was cancelled since, the RSVP changed: premises.py) is dropped with the reason instead.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import re
 import smtplib
 import ssl
+from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,8 +40,10 @@ from flask import Flask, Response, current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from planner.core.unit_of_work import unit_of_work
 from planner.extensions import db
 from planner.notifications.models import OutboxMessage, OutboxStatus
+from planner.notifications.premises import DropReason, broken_premise
 from planner.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -188,34 +192,82 @@ def _message_id(row: OutboxMessage, sender: str) -> str:
 
 # --- the worker's pass ---------------------------------------------------------------------
 
-def deliver_due(limit: int = 100, ids: Collection[int] | None = None) -> int:
-    """Send up to `limit` due messages (only those in `ids` if given); returns how many were
-    sent. Each message is its own transaction: call it with no changes of your own pending."""
+@dataclass
+class Delivered:
+    """What a pass did with the messages it took."""
+
+    sent: int = 0
+    failed: int = 0  # this attempt failed; retried later unless it was the last
+    # Not sent, by why: their premise no longer held (premises.py).
+    dropped: Counter[DropReason] = field(default_factory=Counter)
+    server_trouble: bool = False  # the server is down or refuses us: the rest waits
+
+    @property
+    def taken(self) -> int:
+        return self.sent + self.failed + self.dropped.total()
+
+    def __iadd__(self, other: Delivered) -> Delivered:
+        self.sent, self.failed = self.sent + other.sent, self.failed + other.failed
+        self.dropped += other.dropped
+        self.server_trouble = self.server_trouble or other.server_trouble
+        return self
+
+    def note(self, attempt: Attempt) -> None:
+        if attempt.error is None:
+            self.sent += 1
+            return
+        self.failed += 1
+        self.server_trouble = not _rejected_only_this_message(attempt.error)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    row_id: int
+    message: EmailMessage
+
+
+@dataclass(frozen=True)
+class Dropped:
+    reason: DropReason
+
+
+@dataclass(frozen=True)
+class Attempt:
+    row_id: int
+    error: Exception | None = None  # None: the server accepted the message
+
+
+def deliver_due(limit: int = 100, ids: Collection[int] | None = None) -> Delivered:
+    """Take up to `limit` due messages (only those in `ids` if given), one at a time: drop each
+    whose premise no longer holds, send the others. Call it with no changes of your own
+    pending: it commits them with the first message it takes."""
     transport = current_transport()
-    sent = 0
+    delivered = Delivered()
     try:
-        for _ in range(limit):
-            claimed = _claim_next(transport.sender, ids)
-            if claimed is None:
+        while delivered.taken < limit and not delivered.server_trouble:
+            # Two units of work around each send, none open during it: the lease is committed
+            # before (no other worker takes the message while the mail server answers, and no
+            # lock is held meanwhile), the outcome right after (what is marked sent is never
+            # taken again; a crash in between re-sends that one message after its lease).
+            with unit_of_work():
+                taken = _take_next(transport.sender, ids)
+            if taken is None:
                 break
-            row_id, message = claimed
-            try:
-                transport.send(message)
-            except Exception as error:
-                _record_failure(row_id, error)
-                if not _rejected_only_this_message(error):
-                    break  # the server is down or refuses us: the rest waits for the next pass
-            else:
-                _record_sent(row_id)
-                sent += 1
+            if isinstance(taken, Dropped):
+                delivered.dropped[taken.reason] += 1
+                continue
+            attempt = _send(transport, taken)
+            with unit_of_work():
+                _record(attempt)
+            delivered.note(attempt)
     finally:
         transport.close()
-    return sent
+    return delivered
 
 
-def _claim_next(sender: str, ids: Collection[int] | None) -> tuple[int, EmailMessage] | None:
-    """Lease the next due message. PostgreSQL skips rows another worker holds; SQLite lets one
-    writer in at a time anyway."""
+def _take_next(sender: str, ids: Collection[int] | None) -> Claimed | Dropped | None:
+    """Lease the next due message if its premise holds, else drop it. PostgreSQL skips rows
+    another worker holds; SQLite lets one writer in at a time anyway."""
     now = utcnow()
     query = (select(OutboxMessage)
              .where(OutboxMessage.status == OutboxStatus.PENDING,
@@ -226,26 +278,34 @@ def _claim_next(sender: str, ids: Collection[int] | None) -> tuple[int, EmailMes
         query = query.where(OutboxMessage.id.in_(list(ids)))
     row = db.session.scalar(query)
     if row is None:
-        db.session.commit()  # ends the transaction; on SQLite it holds the write lock
         return None
-    claimed = row.id, build_email(row, sender)
+    if reason := broken_premise(row, now):
+        row.status, row.dropped_reason, row.dropped_at = OutboxStatus.DROPPED, reason, now
+        logger.info("Mail %s (%s) dropped: %s", row.id, row.kind, reason)
+        return Dropped(reason)
     row.next_attempt_at = now + CLAIM_LEASE
-    db.session.commit()
-    return claimed
+    return Claimed(row.id, build_email(row, sender))
 
 
-def _record_sent(row_id: int) -> None:
-    row = db.session.get(OutboxMessage, row_id, with_for_update=True)
+def _send(transport: Transport, claimed: Claimed) -> Attempt:
+    try:
+        transport.send(claimed.message)
+    except Exception as error:
+        return Attempt(claimed.row_id, error)
+    return Attempt(claimed.row_id)
+
+
+def _record(attempt: Attempt) -> None:
+    row = db.session.get(OutboxMessage, attempt.row_id, with_for_update=True)
     if row is None:
         return
-    row.status, row.sent_at, row.last_error = OutboxStatus.SENT, utcnow(), ""
-    db.session.commit()
+    if attempt.error is None:
+        row.status, row.sent_at, row.last_error = OutboxStatus.SENT, utcnow(), ""
+    else:
+        _record_failure(row, attempt.error)
 
 
-def _record_failure(row_id: int, error: Exception) -> None:
-    row = db.session.get(OutboxMessage, row_id, with_for_update=True)
-    if row is None:
-        return
+def _record_failure(row: OutboxMessage, error: Exception) -> None:
     row.attempts += 1
     row.last_error = f"{type(error).__name__}: {error}"[:500]
     if row.attempts >= MAX_ATTEMPTS or _refused_for_good(error):
@@ -254,7 +314,6 @@ def _record_failure(row_id: int, error: Exception) -> None:
         row.next_attempt_at = utcnow() + retry_delay(row.attempts)
     logger.warning("Mail %s (%s) not sent, attempt %d: %s", row.id, row.kind, row.attempts,
                    row.last_error)
-    db.session.commit()
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -4,23 +4,32 @@ reports, then delivered after the commit, retried on failure, and never sent twi
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.db import created_at, instant, intpk, optional_instant, str_enum
 from planner.extensions import db
+
+if TYPE_CHECKING:
+    from planner.registrations.models import Registration
 
 
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # gave up after the maximum number of attempts
+    DROPPED = "dropped"  # not sent: what it says no longer held when it was due (premises.py)
 
 
 class OutboxMessage(db.Model):
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        CheckConstraint("(status = 'dropped') = (dropped_reason IS NOT NULL)",
+                        name="dropped_says_why"),
+    )
 
     id: Mapped[intpk]
     # Identifies what the message reports (e.g. "confirmed:<registration>:<ticket>"): a unique
@@ -29,6 +38,9 @@ class OutboxMessage(db.Model):
     kind: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # The RSVP the message is about (none for a nudge), whose state its premise is checked on.
+    registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registrations.id", ondelete="SET NULL"), index=True)
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
@@ -39,4 +51,8 @@ class OutboxMessage(db.Model):
     next_attempt_at: Mapped[instant]
     last_error: Mapped[str] = mapped_column(String(500), default="")
     sent_at: Mapped[optional_instant]
+    dropped_reason: Mapped[str | None] = mapped_column(String(32))  # a premises.DropReason
+    dropped_at: Mapped[optional_instant]
     created_at: Mapped[created_at]
+
+    registration: Mapped[Registration | None] = relationship()

@@ -96,14 +96,15 @@ def _message(notice: Notice, registration: Registration, key: str) -> OutboxMess
     user = registration.user
     with force_locale(user.locale or registration.event.branch.locale):
         subject, body = render_notice(notice, registration)
-    return _row(notice, user, key, subject, body, _calendar(notice, registration))
+    return _row(notice, user, key, subject, body, _calendar(notice, registration),
+                registration)
 
 
-def _row(notice: Notice, user: User, key: str, subject: str, body: str,
-         ics: bytes | None) -> OutboxMessage:
+def _row(notice: Notice, user: User, key: str, subject: str, body: str, ics: bytes | None,
+         registration: Registration | None) -> OutboxMessage:
     return OutboxMessage(
         dedupe_key=key, kind=str(notice), user_id=user.id, to_address=user.email,
-        subject=subject, body=body, ics=ics,
+        subject=subject, body=body, ics=ics, registration=registration,
         status=OutboxStatus.PENDING, attempts=0, last_error="", next_attempt_at=utcnow())
 
 
@@ -137,7 +138,7 @@ def notify_members(notice: Notice, branch: Branch, users: Sequence[User], day: d
         with force_locale(user.locale or branch.locale):
             subject, body = _subject_and_body(render_template(
                 f"notifications/{notice}.txt", user=user, branch=branch, branch_url=branch_url))
-        db.session.add(_row(notice, user, key, subject, body, None))
+        db.session.add(_row(notice, user, key, subject, body, None, None))
     return len(fresh)
 
 
