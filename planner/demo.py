@@ -149,3 +149,4 @@ def _early_arrivals(slug: str) -> None:
         checkin.redeem(staff, event.id, ticket_code=registration.ticket_code, door="A")
     checkin.register_walk_in(staff, event.id, checkin.WalkIn(
         "路过的小王", "13912345678", source="北京桌游群"), door="A")
+    db.session.commit()

@@ -95,6 +95,13 @@ def can_check_in(user: Any, event: Any) -> bool:
     return can_check_in_at(user, event.branch)
 
 
+def can_see_tickets_and_phones(user: Any, event: Any) -> bool:
+    """Raw ticket codes and full phone numbers of a meetup's people: its branch's leads (and
+    admins). Door staff get what the door needs and no more (names, masked phones, tickets only
+    as fingerprints): a ticket code lets its holder in, and a phone number is private."""
+    return can_manage_branch(user, event.branch)
+
+
 def can_join(user: Any) -> bool:
     return _is_user(user)
 

@@ -10,8 +10,11 @@ from sqlalchemy import select
 
 from branches.services import VenueInput, save_venue
 from planner.checkin import services
+from planner.checkin.events import CheckedIn
 from planner.checkin.models import CheckinScan, ScanOutcome
 from planner.checkin.present import attendee_json, initials
+from planner.core.domain_events import event_bus
+from planner.core.unit_of_work import commit
 from planner.errors import Conflict, InvalidInput, NotAllowed
 from planner.events import services as events
 from planner.events.models import EventStatus
@@ -90,6 +93,54 @@ def test_a_repeated_nonce_answers_as_the_first_time_and_logs_once(cast, event, g
     again = services.redeem(cast.staff, event.id, ticket_code=ticket.ticket_code, nonce="n-1")
     assert first.outcome is again.outcome is OK and first.scan.id == again.scan.id
     assert len(scans_of(event)) == 1
+
+
+def test_a_nonce_belongs_to_its_meetup_and_never_replays_another_meetups_answer(cast, event,
+                                                                              guests):
+    other = meetup(cast, title="Other night")
+    here, there = registrations.rsvp(guests[0], event.id), registrations.rsvp(guests[1], other.id)
+    first = services.redeem(cast.staff, event.id, ticket_code=here.ticket_code, nonce="n-1")
+    elsewhere = services.redeem(cast.staff, other.id, ticket_code=there.ticket_code, nonce="n-1")
+    assert elsewhere.outcome is OK and elsewhere.registration.id == there.id
+    assert elsewhere.scan.id != first.scan.id and there.checked_in_at is not None
+    again = services.redeem(cast.staff, other.id, ticket_code=there.ticket_code, nonce="n-1")
+    assert again.scan.id == elsewhere.scan.id
+    assert services.redeem(cast.staff, event.id, registration_id=here.id,
+                           nonce="n-1").scan.id == first.scan.id
+    assert [s.registration_id for s in scans_of(event)] == [here.id]
+    assert [s.registration_id for s in scans_of(other)] == [there.id]
+
+
+def test_check_in_services_only_flush_and_the_edge_commits(cast, event, guests):
+    ticket = registrations.rsvp(guests[0], event.id)
+    db.session.commit()
+    services.redeem(cast.staff, event.id, ticket_code=ticket.ticket_code, nonce="f-1")
+    services.register_walk_in(cast.staff, event.id, services.WalkIn("Walk Wang"), nonce="f-2")
+    db.session.rollback()
+    assert scans_of(event) == [] and ticket.checked_in_at is None
+    assert db.session.scalar(select(Registration.id).where(Registration.walk_in)) is None
+
+
+def test_a_check_in_is_published_once_and_told_the_outside_after_the_commit(app, cast, event,
+                                                                           guests):
+    heard: list[CheckedIn] = []
+    after_commit: list[CheckedIn] = []
+    event_bus(app).subscribe(CheckedIn)(heard.append)
+    event_bus(app).subscribe(CheckedIn, after_commit=True)(after_commit.append)
+    ticket, cancelled = (registrations.rsvp(p, event.id) for p in guests[:2])
+    registrations.cancel(guests[1], event.id)
+    scanned = services.redeem(cast.staff, event.id, ticket_code=ticket.ticket_code, nonce="p-1")
+    services.redeem(cast.staff, event.id, ticket_code=ticket.ticket_code, nonce="p-1")
+    services.redeem(cast.lead, event.id, ticket_code=ticket.ticket_code)
+    services.redeem(cast.staff, event.id, ticket_code=cancelled.ticket_code)
+    walked = services.register_walk_in(cast.staff, event.id, services.WalkIn("Walk Wang"),
+                                       nonce="p-2")
+    services.register_walk_in(cast.staff, event.id, services.WalkIn("Walk Wang"), nonce="p-2")
+    assert heard == [CheckedIn(ticket.id, event.id, scanned.scan.id),
+                     CheckedIn(walked.registration.id, event.id, walked.scan.id)]
+    assert after_commit == []
+    commit()
+    assert after_commit == heard
 
 
 def test_an_offline_scan_keeps_the_door_time_but_not_a_time_in_the_future(cast, event, guests):
@@ -223,6 +274,54 @@ def test_door_sync_applies_a_batch_in_order_and_a_resent_batch_changes_nothing(c
     assert resent.json["counts"] == answer.json["counts"]
     log = scans_of(event)
     assert len(log) == 5 and {s.door for s in log} == {"North"}
+
+
+@pytest.mark.parametrize("first_to_sync", ["earlier", "later"])
+def test_offline_doors_keep_the_earliest_scan_whichever_syncs_first(app, client, cast, event,
+                                                                   guests, first_to_sync):
+    """Two offline doors scanned one ticket, 10 minutes apart; whichever finds a network first,
+    the check-in says when the person really came in, and at which door's hands."""
+    ticket = registrations.rsvp(guests[0], event.id)
+    earlier = utcnow().replace(microsecond=0) - timedelta(minutes=20)
+    code, event_id = ticket.ticket_code, event.id
+    south = app.test_client()
+    login(client, cast.staff)
+    login(south, cast.lead)
+    doors = {"earlier": (client, "North", earlier, "Staff Sun"),
+             "later": (south, "South", earlier + timedelta(minutes=10), "Lead Li")}
+    order = [first_to_sync, "later" if first_to_sync == "earlier" else "earlier"]
+    answers = []
+    for which in order:
+        door, name, scanned_at, _who = doors[which]
+        answers.append(door.post(f"/events/{event_id}/door/sync", json={"door": name, "actions": [
+            {"type": "scan", "nonce": f"{name}-1", "ticket_code": code,
+             "scanned_at": scanned_at.isoformat()}]}).json["results"][0])
+    assert [a["status"] for a in answers] == ["ok", "already_checked_in"]
+    assert answers[1]["checked_in_at"] == earlier.isoformat()
+    assert answers[1]["checked_in_by"] == "Staff Sun"
+    db.session.expire_all()
+    assert ticket.checked_in_at == earlier and ticket.checked_in_by_id == cast.staff.id
+    assert sorted(s.door for s in scans_of(event)) == ["North", "South"]
+
+
+def test_a_lead_correcting_the_list_keeps_the_earliest_time_too(cast, event, guests):
+    ticket = registrations.rsvp(guests[0], event.id)
+    now = utcnow()
+    services.redeem(cast.staff, event.id, ticket_code=ticket.ticket_code, scanned_at=now)
+    earlier = now - timedelta(minutes=30)
+    late = services.redeem(cast.lead, event.id, registration_id=ticket.id, scanned_at=earlier)
+    assert late.outcome is ALREADY and ticket.checked_in_at == earlier
+    services.redeem(cast.staff, event.id, ticket_code=ticket.ticket_code,
+                    scanned_at=now - timedelta(days=3))  # before the door opened: no say
+    assert ticket.checked_in_at == earlier
+
+
+def test_the_api_documents_the_nonce_of_scans_undos_and_walk_ins(client):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    for path in ("checkins", "checkins/undo", "walk-ins"):
+        body = paths[f"/api/v1/events/{{event_id}}/{path}"]["post"]["requestBody"]
+        nonce = body["content"]["application/json"]["schema"]["properties"]["nonce"]
+        assert "the action happens once" in nonce["description"]
 
 
 def test_door_roster_lists_changes_since_a_moment(client, cast, event, guests):

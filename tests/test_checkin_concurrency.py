@@ -21,16 +21,20 @@ from tests.test_checkin import meetup
 from tests.test_rsvp_concurrency import members
 
 
-def scan(url: str, token: str, code: str, nonce: str | None = None) -> tuple[int, str]:
-    body = {"ticket_code": code} | ({"nonce": nonce} if nonce else {})
+def post(url: str, token: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
     request = urllib.request.Request(url, data=json.dumps(body).encode(),
                                      method="POST", headers={"Content-Type": "application/json",
                                                              "Authorization": f"Bearer {token}"})
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, json.loads(response.read())["status"]
+            return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())["status"]
+        return error.code, json.loads(error.read())
+
+
+def scan(url: str, token: str, code: str, nonce: str | None = None) -> tuple[int, str]:
+    status, answer = post(url, token, {"ticket_code": code} | ({"nonce": nonce} if nonce else {}))
+    return status, str(answer["status"])
 
 
 def tickets(cast, count: int) -> tuple[int, list[str]]:
@@ -79,6 +83,34 @@ def test_one_scan_sent_twice_at_the_same_moment_counts_once(live_server, cast):
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).where(
         CheckinScan.event_id == event_id)) == len(codes)
+
+
+def test_one_walk_in_sent_twice_at_the_same_moment_registers_once(live_server, cast):
+    """The door app resending a walk-in while the first copy is still in flight: both copies
+    carry its nonce; the person is registered (and takes a seat) once, and both hear the same."""
+    event_id = meetup(cast, seats=20).id
+    token = issue_api_token(cast.staff)
+    db.session.commit()
+    url = f"{live_server}/api/v1/events/{event_id}/walk-ins"
+    for number in range(10):
+        barrier = threading.Barrier(2)
+        body = {"name": f"Walk-in {number}", "guests": 1, "nonce": f"walk-{number}"}
+
+        def send(_copy: int, body: dict[str, object] = body,
+                 barrier=barrier) -> tuple[int, object, object]:
+            barrier.wait()
+            status, answer = post(url, token, body)
+            return status, answer["status"], answer["registration_id"]
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first, second = pool.map(send, range(2))
+        assert first == second and first[:2] == (201, "ok")
+    db.session.expire_all()
+    walk_ins = db.session.execute(select(Registration.attendee_name, Registration.guests).where(
+        Registration.event_id == event_id, Registration.walk_in)).all()
+    assert sorted(walk_ins) == sorted((f"Walk-in {n}", 1) for n in range(10))
+    assert db.session.scalar(select(func.count()).where(
+        CheckinScan.event_id == event_id)) == 10
 
 
 def test_500_scans_from_8_doors_over_200_tickets(live_server, cast):

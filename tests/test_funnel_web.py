@@ -17,7 +17,6 @@ from planner.events.models import Event, EventStatus
 from planner.extensions import db
 from planner.funnel import forms, services
 from planner.funnel.attribution import VISITOR_COOKIE
-from planner.funnel.exports import safe_cell, to_csv
 from planner.funnel.models import Channel, InviteLink, InviteVisit
 from planner.registrations.models import Registration
 from planner.timeutil import utcnow
@@ -248,12 +247,6 @@ def test_csv_exports_are_formula_safe_with_a_bom(client, cast, meetup) -> None:
     stages = client.get(f"/events/{meetup.id}/funnel/stages.csv").data.decode("utf-8-sig")
     assert stages.splitlines() == ["Stage,People", "Reached,0", "Registered,0", "Attended,0",
                                    "Returned,0"]
-
-
-def test_safe_cell_prefixes_every_formula_start() -> None:
-    assert [safe_cell(v) for v in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "ok", 7, None)] == [
-        "'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "ok", 7, ""]
-    assert to_csv(["-h"], [[-3, "a"]]) == "\ufeff'-h\r\n-3,a\r\n".encode()
 
 
 def test_only_leads_create_and_revoke(cast, meetup) -> None:

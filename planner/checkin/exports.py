@@ -1,29 +1,24 @@
-"""The check-in list as a printable page, CSV and XLSX: sorted by name the way Chinese readers
-look names up (by pinyin, grouped by initial letter), phones masked unless a lead asks, and
-every cell safe to open in a spreadsheet."""
+"""The check-in list, for the printable page and the CSV and XLSX downloads: sorted by name the
+way Chinese readers look names up (by pinyin, grouped by initial letter). Who may see ticket
+codes and full phone numbers is decided by the caller (planner.permissions)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
-import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import astuple, dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from pypinyin import lazy_pinyin
 
 from planner.checkin.present import checked_in_by
 from planner.i18n import format_instant
 from planner.registrations.models import Registration
 
-# Spreadsheets run a cell starting with these as a formula (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-COLUMNS = (_l("Name"), _l("Pinyin"), _l("Phone"), _l("Guests"), _l("Status"), _l("Source"),
-           _l("Ticket code"), _l("Checked in at"), _l("Checked in by"))
+COLUMNS = {"name": _l("Name"), "pinyin": _l("Pinyin"), "phone": _l("Phone"),
+           "guests": _l("Guests"), "status": _l("Status"), "source": _l("Source"),
+           "ticket_code": _l("Ticket code"), "checked_in_at": _l("Checked in at"),
+           "checked_in_by": _l("Checked in by")}
 
 
 @dataclass(frozen=True)
@@ -44,6 +39,28 @@ class ListRow:
         return letter if "A" <= letter <= "Z" else "#"
 
 
+@dataclass(frozen=True)
+class CheckinList:
+    """The rows, and whether they carry ticket codes (a column only for those who may see it)."""
+
+    rows: list[ListRow]
+    tickets: bool
+
+    @property
+    def columns(self) -> list[str]:
+        return [name for name in COLUMNS if self.tickets or name != "ticket_code"]
+
+    def header(self) -> list[str]:
+        return [str(COLUMNS[name]) for name in self.columns]
+
+    def cells(self) -> list[list[object]]:
+        return [[getattr(row, name) for name in self.columns] for row in self.rows]
+
+    def by_initial(self) -> list[tuple[str, list[ListRow]]]:
+        return [(letter, list(group))
+                for letter, group in itertools.groupby(self.rows, key=lambda row: row.initial)]
+
+
 def pinyin_of(name: str) -> str:
     """"王小明" → "wang xiao ming"; Latin letters stay as they are (lower case)."""
     return " ".join(part.strip() for part in lazy_pinyin(name) if part.strip()).lower()
@@ -60,55 +77,15 @@ def mask_phone(phone: str | None) -> str:
 Label = Callable[[Registration], str]
 
 
-def rows(registrations: Iterable[Registration], status_label: Label, source_label: Label, *,
-         full_phones: bool) -> list[ListRow]:
+def checkin_list(registrations: Iterable[Registration], status_label: Label,
+                 source_label: Label, *, tickets: bool, full_phones: bool) -> CheckinList:
     listed = [ListRow(
         name=r.name, pinyin=pinyin_of(r.name),
         phone=(r.phone or "") if full_phones else mask_phone(r.phone), guests=r.guests,
         status=status_label(r), source=source_label(r),
-        ticket_code=r.ticket_code or "",
+        ticket_code=(r.ticket_code or "") if tickets else "",
         checked_in_at=format_instant(r.checked_in_at, r.event.branch.timezone, "short"),
         checked_in_by=checked_in_by(r)) for r in registrations]
-    return sorted(listed, key=lambda row: (row.initial == "#", row.pinyin, row.name))
+    listed.sort(key=lambda row: (row.initial == "#", row.pinyin, row.name))
+    return CheckinList(listed, tickets)
 
-
-def by_initial(listed: Sequence[ListRow]) -> list[tuple[str, list[ListRow]]]:
-    return [(letter, list(group))
-            for letter, group in itertools.groupby(listed, key=lambda row: row.initial)]
-
-
-def spreadsheet_safe(value: object) -> object:
-    """Text that a spreadsheet would run as a formula is prefixed with ' and shown as typed."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def _table(listed: Sequence[ListRow]) -> list[list[object]]:
-    header: list[object] = [str(column) for column in COLUMNS]
-    return [header] + [[spreadsheet_safe(value) for value in astuple(row)] for row in listed]
-
-
-def to_csv(listed: Sequence[ListRow]) -> bytes:
-    """UTF-8 with a byte-order mark, so Excel shows Chinese names right."""
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(_table(listed))
-    return "\ufeff".encode() + buffer.getvalue().encode()
-
-
-def to_xlsx(listed: Sequence[ListRow], title: str) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    # Excel refuses sheet names longer than 31 characters or with any of \ * ? : / [ ]
-    sheet.title = re.sub(r"[\\*?:/\[\]]", " ", title)[:31].strip() or "Check-in"
-    for values in _table(listed):
-        sheet.append(values)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for cell in itertools.chain.from_iterable(sheet.iter_rows(min_row=2)):
-        if isinstance(cell.value, str):
-            cell.data_type = "s"  # never a formula, whatever the text
-    sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()

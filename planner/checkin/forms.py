@@ -11,6 +11,9 @@ from planner.forms import InstantField
 from planner.registrations.forms import GUESTS
 
 NONCE = [Optional(), Length(max=64), Regexp(r"^[A-Za-z0-9_.:-]+$")]
+NONCE_HELP = _l("Chosen by the door app for this action and sent again with every retry: "
+                "repeated at the same meetup, the action happens once and the first answer "
+                "comes back.")
 
 
 class ScanForm(FlaskForm):
@@ -18,14 +21,14 @@ class ScanForm(FlaskForm):
 
     ticket_code = StringField(_l("Ticket code"), validators=[Optional(), Length(max=200)])
     registration_id = IntegerField(_l("Registration"), validators=[Optional()])
-    nonce = StringField(_l("Scan id"), validators=NONCE)
+    nonce = StringField(_l("Scan id"), validators=NONCE, description=NONCE_HELP)
     door = StringField(_l("Door"), validators=[Optional(), Length(max=40)])
     scanned_at = InstantField(_l("Scanned at"), validators=[Optional()])
 
 
 class UndoForm(FlaskForm):
     registration_id = IntegerField(_l("Registration"), validators=[DataRequired()])
-    nonce = StringField(_l("Scan id"), validators=NONCE)
+    nonce = StringField(_l("Scan id"), validators=NONCE, description=NONCE_HELP)
     door = StringField(_l("Door"), validators=[Optional(), Length(max=40)])
 
 
@@ -37,7 +40,7 @@ class WalkInForm(FlaskForm):
     guests = IntegerField(_l("Guests"), default=0, validators=GUESTS)
     source = StringField(_l("Which chat group or channel invited them"),
                          validators=[Optional(), Length(max=64)])
-    nonce = StringField(_l("Scan id"), validators=NONCE)
+    nonce = StringField(_l("Scan id"), validators=NONCE, description=NONCE_HELP)
     door = StringField(_l("Door"), validators=[Optional(), Length(max=40)])
     scanned_at = InstantField(_l("Scanned at"), validators=[Optional()])
     submit = SubmitField(_l("Check in walk-in"))

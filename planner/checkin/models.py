@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.db import created_at, instant, intpk, str_enum
@@ -33,7 +33,10 @@ class ScanOutcome(enum.StrEnum):
 
 class CheckinScan(db.Model):
     __tablename__ = "checkin_scans"
-    __table_args__ = (Index("ix_checkin_scans_event_received", "event_id", "received_at"),)
+    __table_args__ = (
+        Index("ix_checkin_scans_event_received", "event_id", "received_at"),
+        # A nonce belongs to its meetup: the same one sent to another meetup is another scan.
+        UniqueConstraint("event_id", "nonce", name="uq_checkin_scans_event_nonce"))
 
     id: Mapped[intpk]
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
@@ -41,8 +44,9 @@ class CheckinScan(db.Model):
         ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
     # What the scanner read, kept only for scans that matched no ticket of this meetup.
     scanned_code: Mapped[str] = mapped_column(String(64), default="")
-    # Chosen by the door app per scan; a repeated nonce returns the first answer.
-    nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Chosen by the door app per scan or walk-in; repeated at the same meetup, it returns the
+    # first answer.
+    nonce: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[ScanOutcome] = mapped_column(str_enum(ScanOutcome, "scan_outcome"))
     door: Mapped[str] = mapped_column(String(40), default="")
     scanned_by_id: Mapped[int | None] = mapped_column(

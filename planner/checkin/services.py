@@ -4,19 +4,25 @@ A scan locks the ticket's row (as pretix does), so two doors scanning one ticket
 moment are served one after the other: the first checks the ticket in, the second hears
 "already checked in"; scans of different tickets do not wait for each other. A walk-in locks
 the meetup's row instead, as an RSVP does, because it takes a seat. Each scan is logged,
-refused ones too. A scan's nonce, chosen by the door app, makes a retry or an offline queue
-sent twice harmless: the first answer is returned again, even to a copy sent at the same moment
-(the nonce is unique in the log, so the later copy's insert fails and it answers as the first).
+refused ones too. A scan's (or walk-in's) nonce, chosen by the door app, makes a retry or an
+offline queue sent twice harmless: the first answer is returned again, even to a copy sent at
+the same moment (the nonce is unique per meetup in the log, so the later copy's insert fails in
+its savepoint and it answers as the first). The same nonce at another meetup is another scan.
 The door takes scans only from CHECKIN_OPENS_BEFORE the start to CHECKIN_CLOSES_AFTER the end;
 a lead picking a name on the list may still correct the record outside those hours.
 
 Offline doors send scans later with the time on their clock (`scanned_at`); the check-in keeps
-that time, so the list shows when the person walked in, not when the phone found a network.
+that time, so the list shows when the person walked in, not when the phone found a network;
+when two doors scanned the same ticket, the earlier scan wins, whichever synced first.
+
+These services only flush: the edge (the request, the CLI command) commits once. A successful
+check-in publishes CheckedIn.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,8 +34,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from planner import permissions
+from planner.checkin.events import CheckedIn
 from planner.checkin.models import CheckinScan, ScanOutcome
-from planner.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from planner.core.domain_events import publish
+from planner.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from planner.events.models import Event
 from planner.extensions import db
 from planner.registrations.models import WALK_IN_SOURCE, Registration, RegistrationStatus
@@ -89,23 +97,26 @@ def require_door_access(actor: Any, event: Event) -> None:
         raise NotAllowed(_l("Only door staff and leads of this branch can check people in."))
 
 
-def _replayed(nonce: str | None) -> ScanResult | None:
-    if not nonce:
-        return None
-    scan = db.session.scalar(select(CheckinScan).where(CheckinScan.nonce == nonce))
+def _replayed(event: Event, nonce: str) -> ScanResult | None:
+    scan = db.session.scalar(select(CheckinScan).where(CheckinScan.event_id == event.id,
+                                                       CheckinScan.nonce == nonce))
     return None if scan is None else ScanResult(scan.outcome, scan.registration, scan)
 
 
-def _committed(result: ScanResult, nonce: str | None) -> ScanResult:
-    """Commit the scan; when a copy with the same nonce committed first, answer as it did."""
+def _once(event: Event, nonce: str | None, act: Callable[[], ScanResult]) -> ScanResult:
+    """Run a door action in a savepoint, once per meetup and nonce.
+
+    The action's logged scan claims the nonce when it is inserted: a copy whose insert clashes
+    with the first's (sent again, or at the same moment) is rolled back and answers as the first
+    did. So is a copy refused only because the first already acted (the seat it took, the
+    check-in it undid). A refused action leaves nothing behind, whatever else its batch did."""
     try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        if (replay := _replayed(nonce)) is None:
-            raise
-        return replay
-    return result
+        with db.session.begin_nested():
+            return act()
+    except (IntegrityError, DomainError):
+        if nonce and (replay := _replayed(event, nonce)) is not None:
+            return replay
+        raise
 
 
 def _door_time(scanned_at: datetime | None) -> datetime:
@@ -156,14 +167,37 @@ def _lead_correction(actor: Any, event: Event, registration_id: int | None) -> b
     return registration_id is not None and permissions.can_manage_branch(actor, event.branch)
 
 
+def _door_closed(actor: Any, event: Event, registration_id: int | None, when: datetime,
+                 ) -> ScanOutcome | None:
+    """Why the door takes no scan at `when`, if it does not; a lead's correction always counts."""
+    if _lead_correction(actor, event, registration_id):
+        return None
+    return _door_window(event, when)
+
+
 def _log(event: Event, actor: Any, outcome: ScanOutcome, registration: Registration | None, *,
          nonce: str | None, door: str, scanned_at: datetime, scanned_code: str = "",
          ) -> CheckinScan:
+    """Log the scan, flushed at once: its insert is what claims the nonce (see _once)."""
     scan = CheckinScan(event_id=event.id, registration=registration, outcome=outcome,
                        nonce=nonce or None, door=door[:40], scanned_by_id=actor.id,
                        scanned_at=scanned_at, scanned_code=scanned_code[:64])
     db.session.add(scan)
+    db.session.flush()
     return scan
+
+
+def _announce(scan: CheckinScan) -> None:
+    assert scan.registration_id is not None
+    publish(db.session, CheckedIn(scan.registration_id, scan.event_id, scan.id))
+
+
+def _keep_earliest(registration: Registration, actor: Any, when: datetime) -> None:
+    """Offline doors sync in any order: the check-in keeps the scan taken first, not the one
+    that reached the server first."""
+    assert registration.checked_in_at is not None
+    if when < registration.checked_in_at:
+        registration.checked_in_at, registration.checked_in_by_id = when, actor.id
 
 
 def redeem(actor: Any, event_id: int, *, ticket_code: str | None = None,
@@ -173,28 +207,42 @@ def redeem(actor: Any, event_id: int, *, ticket_code: str | None = None,
     if not ticket_code and registration_id is None:
         raise InvalidInput(fields={"ticket_code": [str(_l("Scan a ticket or pick a name."))]})
     event = _door_event(actor, event_id)
-    if (replay := _replayed(nonce)) is not None:
-        return replay
+    when = _door_time(scanned_at)
+    return _once(event, nonce, lambda: _check_in(
+        actor, event, ticket_code, registration_id, nonce=nonce, door=door, when=when))
+
+
+def _check_in(actor: Any, event: Event, ticket_code: str | None, registration_id: int | None,
+              *, nonce: str | None, door: str, when: datetime) -> ScanResult:
     registration = _find(event, ticket_code, registration_id)
     outcome = _outcome(event, registration)
-    when = _door_time(scanned_at)
-    if outcome is ScanOutcome.OK and not _lead_correction(actor, event, registration_id):
-        outcome = _door_window(event, when) or outcome
+    closed = _door_closed(actor, event, registration_id, when)
+    if outcome is ScanOutcome.OK and closed is not None:
+        outcome = closed
     if outcome is ScanOutcome.OK:
         assert registration is not None
         registration.checked_in_at, registration.checked_in_by_id = when, actor.id
+    elif outcome is ScanOutcome.ALREADY_CHECKED_IN and closed is None:
+        assert registration is not None
+        _keep_earliest(registration, actor, when)
     known = registration if outcome is not ScanOutcome.UNKNOWN_TICKET else None
     scan = _log(event, actor, outcome, known, nonce=nonce, door=door, scanned_at=when,
                 scanned_code="" if known else (ticket_code or "")[:64])
-    return _committed(ScanResult(outcome, known, scan), nonce)
+    if outcome is ScanOutcome.OK:
+        _announce(scan)
+    return ScanResult(outcome, known, scan)
 
 
 def undo(actor: Any, event_id: int, registration_id: int, *, nonce: str | None = None,
          door: str = "") -> ScanResult:
     """Take back a mistaken check-in; the log keeps both."""
     event = _door_event(actor, event_id)
-    if (replay := _replayed(nonce)) is not None:
-        return replay
+    return _once(event, nonce, lambda: _undo(actor, event, registration_id, nonce=nonce,
+                                             door=door))
+
+
+def _undo(actor: Any, event: Event, registration_id: int, *, nonce: str | None, door: str,
+          ) -> ScanResult:
     registration = db.session.get(Registration, registration_id, with_for_update=True)
     if registration is None or registration.event_id != event.id:
         raise NotFound(_l("No such RSVP."))
@@ -203,7 +251,7 @@ def undo(actor: Any, event_id: int, registration_id: int, *, nonce: str | None =
     registration.checked_in_at = registration.checked_in_by_id = None
     scan = _log(event, actor, ScanOutcome.UNDONE, registration, nonce=nonce, door=door,
                 scanned_at=utcnow())
-    return _committed(ScanResult(ScanOutcome.UNDONE, registration, scan), nonce)
+    return ScanResult(ScanOutcome.UNDONE, registration, scan)
 
 
 def _check_walk_in(event: Event, walk_in: WalkIn) -> None:
@@ -223,12 +271,17 @@ def _check_walk_in(event: Event, walk_in: WalkIn) -> None:
 
 def register_walk_in(actor: Any, event_id: int, walk_in: WalkIn, *, nonce: str | None = None,
                      door: str = "", scanned_at: datetime | None = None) -> ScanResult:
-    """Someone who did not RSVP comes in: they become a going, checked-in registration."""
+    """Someone who did not RSVP comes in: they become a going, checked-in registration. The
+    meetup's row is locked first, as an RSVP does, because a walk-in takes a seat."""
     event = _door_event(actor, event_id, lock=True)
-    if (replay := _replayed(nonce)) is not None:
-        return replay
-    _check_walk_in(event, walk_in)
     when = _door_time(scanned_at)
+    return _once(event, nonce, lambda: _walk_in(actor, event, walk_in, nonce=nonce, door=door,
+                                                when=when))
+
+
+def _walk_in(actor: Any, event: Event, walk_in: WalkIn, *, nonce: str | None, door: str,
+             when: datetime) -> ScanResult:
+    _check_walk_in(event, walk_in)
     registration = Registration(
         event=event, attendee_name=walk_in.name.strip(), attendee_phone=walk_in.phone or None,
         walk_in=True, status=RegistrationStatus.GOING, ticket_code=new_ticket_code(),
@@ -237,7 +290,8 @@ def register_walk_in(actor: Any, event_id: int, walk_in: WalkIn, *, nonce: str |
     db.session.add(registration)
     scan = _log(event, actor, ScanOutcome.OK, registration, nonce=nonce, door=door,
                 scanned_at=when)
-    return _committed(ScanResult(ScanOutcome.OK, registration, scan), nonce)
+    _announce(scan)
+    return ScanResult(ScanOutcome.OK, registration, scan)
 
 
 # --- what the door and the lists read --------------------------------------------------------

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from planner import permissions
+from planner import permissions, spreadsheets
 from planner.api import form_from
 from planner.checkin import exports, present, services
 from planner.checkin.api import walk_in_from
@@ -28,7 +28,6 @@ from planner.timeutil import utcnow
 bp = Blueprint("checkin", __name__)
 
 MAX_BATCH = 500
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _door_event(event_id: int) -> Event:
@@ -129,44 +128,39 @@ def _run(event_id: int, action: dict[str, Any], door: str) -> services.ScanResul
 
 # --- the check-in list -------------------------------------------------------------------
 
-def _list_rows(event: Event) -> list[exports.ListRow]:
-    people = services.expected(current_user, event)
-    return exports.rows(people, status_label, source_label,
-                        full_phones=permissions.can_manage_branch(current_user, event.branch))
+def _checkin_list(event: Event, *, on_paper: bool = False) -> exports.CheckinList:
+    """Leads get ticket codes and full phones (never on paper, which gets left about); door
+    staff get neither."""
+    private = permissions.can_see_tickets_and_phones(current_user, event)
+    return exports.checkin_list(services.expected(current_user, event), status_label,
+                                source_label, tickets=private,
+                                full_phones=private and not on_paper)
 
 
 @bp.get("/events/<int:event_id>/checkin-list")
 @login_required
 def checkin_list(event_id: int) -> str:
-    """For printing on A4: phones are always masked on paper."""
+    """For printing on A4."""
     event = _door_event(event_id)
-    people = services.expected(current_user, event)
-    listed = exports.rows(people, status_label, source_label, full_phones=False)
-    return render_template("checkin/list.html", event=event, groups=exports.by_initial(listed),
+    return render_template("checkin/list.html", event=event,
+                           listed=_checkin_list(event, on_paper=True),
                            counts=services.door_counts(event))
 
 
 @bp.get("/events/<int:event_id>/checkin-list.csv")
 @login_required
 def checkin_list_csv(event_id: int) -> Response:
-    event = _door_event(event_id)
-    return _download(exports.to_csv(_list_rows(event)), event, "csv",
-                     "text/csv; charset=utf-8")
+    listed = _checkin_list(_door_event(event_id))
+    return spreadsheets.csv_download(listed.header(), listed.cells(), f"checkin-{event_id}.csv")
 
 
 @bp.get("/events/<int:event_id>/checkin-list.xlsx")
 @login_required
 def checkin_list_xlsx(event_id: int) -> Response:
     event = _door_event(event_id)
-    return _download(exports.to_xlsx(_list_rows(event), event.title), event, "xlsx", XLSX_TYPE)
-
-
-def _download(body: bytes, event: Event, extension: str, content_type: str) -> Response:
-    response = Response(body, content_type=content_type)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="checkin-{event.id}.{extension}"')
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    listed = _checkin_list(event)
+    return spreadsheets.xlsx_download(listed.header(), listed.cells(), event.title,
+                                      f"checkin-{event_id}.xlsx")
 
 
 def door_messages() -> dict[str, str]:

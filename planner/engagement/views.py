@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from branches.forms import role_label
 from branches.models import Branch, Role
 from branches.services import get_branch
-from planner import permissions
+from planner import permissions, spreadsheets
 from planner.accounts.models import User
 from planner.api import parse_query
 from planner.core.unit_of_work import writes_during_read
@@ -29,7 +29,6 @@ from planner.engagement.segments import REGULAR_DAYS, SEGMENT_LABELS, MemberEnga
 from planner.engagement.services import MEMBERS_PER_PAGE
 from planner.errors import DomainError, NotAllowed
 from planner.extensions import invite_link_limit
-from planner.funnel import exports
 from planner.funnel import services as funnel
 from planner.funnel.forms import default_range
 from planner.funnel.views import share
@@ -82,11 +81,9 @@ def members_csv(slug: str) -> Response:
     branch = get_branch(slug)
     segment = _chosen_segment()
     rows = services.member_export(current_user, branch, segment)
-    response = exports.csv_response(
+    return spreadsheets.csv_download(
         member_header(), map(member_cells(branch.timezone), rows),
         f"{branch.slug}-members-{segment.value if segment else 'everyone'}.csv")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _chosen_segment() -> Segment | None:
@@ -182,8 +179,8 @@ def health_csv() -> Response:
     form = parse_query(HealthForm)
     start, end = form.dates()
     rows = services.branch_health(current_user, start, end, form.quiet_months())
-    return exports.csv_response(health_header(), [health_cells(row) for row in rows],
-                                f"branch-health-{start.isoformat()}-{end.isoformat()}.csv")
+    return spreadsheets.csv_download(health_header(), [health_cells(row) for row in rows],
+                                     f"branch-health-{start.isoformat()}-{end.isoformat()}.csv")
 
 
 def health_header() -> list[str]:

@@ -16,13 +16,14 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from branches.models import Branch
 from branches.services import get_branch
+from planner import spreadsheets
 from planner.api import parse_query
 from planner.core.unit_of_work import writes_during_read
 from planner.engagement import services as engagement
 from planner.errors import DomainError, NotFound
 from planner.events.services import get_event
 from planner.extensions import invite_link_limit
-from planner.funnel import attribution, charts, exports, qr, services
+from planner.funnel import attribution, charts, qr, services
 from planner.funnel.forms import InviteLinkForm, RangeForm, default_range
 from planner.funnel.models import CHANNEL_LABELS, Channel, InviteLink
 from planner.funnel.report import DIRECT, STAGES, Funnel
@@ -90,10 +91,10 @@ def invites_csv(event_id: int) -> Response:
     rows = services.event_link_rows(current_user, get_event(event_id))
     header = [_("Name"), _("Channel"), _("Link"), _("Visitors"), _("Registered"), _("Attended"),
               _("Branch joins")]
-    return exports.csv_response(header, [[row.link.label, channel_label(row.link.channel.value),
-                                   invite_url(row.link), row.visitors, row.registered,
-                                   row.attended, row.joined] for row in rows],
-                         f"invite-links-meetup-{event_id}.csv")
+    return spreadsheets.csv_download(
+        header, [[row.link.label, channel_label(row.link.channel.value), invite_url(row.link),
+                  row.visitors, row.registered, row.attended, row.joined] for row in rows],
+        f"invite-links-meetup-{event_id}.csv")
 
 
 @bp.post("/invites/<int:link_id>/revoke")
@@ -202,7 +203,7 @@ def _csv(result: Funnel, table: str, name: str) -> Response:
     if table not in CSV_TABLES:
         raise NotFound()
     header, rows = (_stage_table(result) if table == "stages" else _channel_table(result))
-    return exports.csv_response(header, rows, f"funnel-{name}-{table}.csv")
+    return spreadsheets.csv_download(header, rows, f"funnel-{name}-{table}.csv")
 
 
 def _stage_table(result: Funnel) -> tuple[list[str], list[Sequence[object]]]:

@@ -7,6 +7,7 @@ from typing import TypedDict
 from flask import Response, jsonify
 from flask_babel import lazy_gettext as _l
 
+from planner import permissions
 from planner.api import api_user, created, operation, parse_json
 from planner.api.pagination import each, paginated
 from planner.events.services import visible_event
@@ -72,11 +73,22 @@ def cancel(event_id: int) -> Response:
            _l("Everyone who RSVPed (leads and door staff)"), response=list[AttendeeOut],
            errors=(403, 404), paginated=True)
 def attendees(event_id: int) -> Response:
-    everyone = services.registrations(api_user(), visible_event(api_user(), event_id))
+    user = api_user()
+    event = visible_event(user, event_id)
+    everyone = services.registrations(user, event)
     positions = waitlist_positions(everyone)
-    return paginated(everyone, each(lambda r: registration_json(r, positions.get(r.id, 0) or None)
-                                    | {"user_id": r.user_id, "display_name": r.name,
-                                       "source": r.source, "created_at": r.created_at.isoformat()}))
+    tickets = permissions.can_see_tickets_and_phones(user, event)
+    return paginated(everyone, each(lambda r: attendee_json(r, positions.get(r.id), tickets)))
+
+
+def attendee_json(registration: Registration, position: int | None,
+                  tickets: bool) -> AttendeeOut:
+    """One RSVP as leads see it; door staff get it without the ticket (code and QR link)."""
+    shown = registration_json(registration, position)
+    if not tickets:
+        shown["ticket_code"] = shown["ticket_qr_url"] = None
+    return {**shown, "user_id": registration.user_id, "display_name": registration.name,
+            "source": registration.source, "created_at": registration.created_at.isoformat()}
 
 
 @operation("/registrations/<int:registration_id>/review", "POST",

@@ -7,6 +7,7 @@ never both take the last seat.
 from __future__ import annotations
 
 import secrets
+import string
 
 from sqlalchemy import func, select
 
@@ -16,9 +17,14 @@ from planner.extensions import db
 from planner.registrations.events import Promoted, RegistrationChanged
 from planner.registrations.models import Registration, RegistrationStatus
 
+TICKET_ALPHABET = string.ascii_letters + string.digits
+TICKET_LENGTH = 22  # about 131 random bits
+
 
 def new_ticket_code() -> str:
-    return secrets.token_urlsafe(16)
+    """Random letters and digits only: a code never starts like a spreadsheet formula (as
+    token_urlsafe's "-…" did) and never holds the ":" that marks a QR payload."""
+    return "".join(secrets.choice(TICKET_ALPHABET) for _ in range(TICKET_LENGTH))
 
 
 def seats_taken(event: Event) -> int:
