@@ -1,7 +1,7 @@
 """check-in scans: a nonce is unique per meetup, not across the network
 
 Revision ID: f7a9b1c3d5e8
-Revises: a3b5c7d9e1f2
+Revises: e6f8a0b2c4d6
 Create Date: 2026-12-09 10:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f7a9b1c3d5e8'
-down_revision = 'a3b5c7d9e1f2'
+down_revision = 'e6f8a0b2c4d6'
 branch_labels = None
 depends_on = None
 
