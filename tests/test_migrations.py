@@ -193,7 +193,7 @@ def test_the_outbox_migration_links_waiting_mail_and_undoes_dropped_as_failed(fr
             "UPDATE outbox_messages SET status = 'dropped', dropped_reason = 'rsvp_changed', "
             "dropped_at = created_at WHERE registration_id = :id"), {"id": dropped})
         db.session.commit()
-        downgrade(revision="a3b5c7d9e1f2")
+        downgrade(revision="d5e7f9a1b3c4")
         with db.engine.connect() as connection:
             assert _outbox(connection, "status", "last_error") == [
                 ("pending", ""), ("failed", "dropped: rsvp_changed")]
