@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from flask import Flask
@@ -50,8 +51,9 @@ def _forget_roles(session: Session, *_: object) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Roles read earlier are forgotten when a membership changes and when the transaction
-    ends (a later one may see other requests' changes)."""
+    """Templates ask `can.…`. Roles read earlier are forgotten when a membership changes and
+    when the transaction ends (a later one may see other requests' changes)."""
+    app.jinja_env.globals["can"] = sys.modules[__name__]
     for name, listener in (("after_flush", _forget_roles_if_changed),
                            ("after_commit", _forget_roles), ("after_rollback", _forget_roles)):
         if not event.contains(db.session, name, listener):

@@ -1,4 +1,4 @@
-"""Jinja globals and filters: permissions, local time, languages."""
+"""Jinja globals and filters: local time, languages."""
 
 from __future__ import annotations
 
@@ -7,14 +7,12 @@ from datetime import timedelta
 from flask import Flask, current_app, request
 from flask_babel import format_date, format_decimal, get_locale
 
-from planner import permissions
 from planner.i18n import format_instant
 
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = format_instant
     app.jinja_env.globals.update(
-        can=permissions,
         format_decimal=format_decimal,
         format_date=format_date,
         timedelta=timedelta,
