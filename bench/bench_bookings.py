@@ -26,10 +26,10 @@ from bench.common import (
 from branches.models import Branch, Role, Venue
 from branches.services import VenueInput, save_venue, set_role
 from planner.accounts.models import User
+from planner.core.extensions import db
 from planner.core.unit_of_work import unit_of_work
 from planner.events import services
 from planner.events.models import Booking, BookingStatus, Event, EventStatus
-from planner.extensions import db
 
 BOOKINGS = size(10_000, 500)
 EVENTS = size(5_000, 300)

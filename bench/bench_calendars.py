@@ -29,10 +29,10 @@ from branches.models import Branch, Venue
 from branches.services import BranchInput, VenueInput, create_branch, save_venue
 from planner.accounts.models import User
 from planner.calendars import ics, services
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events.models import Event, EventStatus
-from planner.extensions import db
 from planner.registrations.models import Registration, RegistrationStatus
-from planner.timeutil import utcnow
 
 EVENTS = size(1_000, 100)
 RSVPS = size(200, 20)

@@ -42,11 +42,11 @@ from bench.common import (
 from bench.load import Call, bearer, gunicorn, send_each, server_env
 from planner.accounts.models import User
 from planner.accounts.services import issue_api_token
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events import services as events
 from planner.events.models import EventStatus
-from planner.extensions import db
 from planner.registrations.models import Registration, RegistrationStatus
-from planner.timeutil import utcnow
 
 ATTENDEES = size(5000, 300)
 SCANS = size(2000, 200)  # check-ins per client count; each client count scans its own tickets

@@ -27,13 +27,13 @@ from typing import Any
 from sqlalchemy import select, text
 
 from bench.common import Figure, Section, bench_app, ensure_database, print_sections, size, timed
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events.models import Event
-from planner.extensions import db
 from planner.funnel import rollups
 from planner.funnel import services as funnel
 from planner.funnel.models import InviteLink
 from planner.registrations.models import Registration, RegistrationStatus
-from planner.timeutil import utcnow
 
 BRANCHES = 300
 MEMBERS = size(1_000_000, 20_000)

@@ -35,9 +35,9 @@ from bench.common import (
 from bench.load import Call, bearer, gunicorn, send_each, server_env
 from planner.accounts.models import User
 from planner.accounts.services import issue_api_token
+from planner.core.extensions import db
 from planner.events import services as events
 from planner.events.models import EventStatus
-from planner.extensions import db
 from planner.registrations.models import Registration, RegistrationStatus
 from planner.registrations.services import rsvp
 

@@ -35,8 +35,8 @@ from branches.services import (
 from planner import create_app
 from planner.accounts.models import User
 from planner.accounts.services import Profile, sign_up
+from planner.core.extensions import db
 from planner.core.unit_of_work import unit_of_work
-from planner.extensions import db
 
 PASSWORD = "bench lantern orchard"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/juhui_bench"

@@ -7,8 +7,8 @@
     BENCH_PG_RESTART=1: it restarts the whole local cluster, other people's connections too.
     Without it the same load and the same checks run with no fault (a smoke run).
 (b) Redis unreachable (REDIS_URL on a dead port): pages and the API keep answering, /readyz
-    names Redis, and rate limits fail open to per-process memory (planner/config.py), so the API
-    budget still holds: the first API_RATE_LIMIT requests pass, the rest get 429.
+    names Redis, and rate limits fail open to per-process memory (planner/core/config.py), so the
+    API budget still holds: the first API_RATE_LIMIT requests pass, the rest get 429.
 
 `make bench` runs both; alone: `python -m bench.faults` (exit status 1 when a check fails).
 """
@@ -44,7 +44,7 @@ from bench.load import (
 )
 from planner.accounts.models import User
 from planner.checkin.models import CheckinScan, ScanOutcome
-from planner.extensions import db
+from planner.core.extensions import db
 from planner.registrations.models import Registration
 
 RSVPS = size(600, 60)

@@ -45,11 +45,11 @@ from bench.common import (
 )
 from planner.accounts.services import issue_api_token
 from planner.calendars.services import feed_token
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events import services as events
 from planner.events.models import EventStatus
-from planner.extensions import db
 from planner.registrations.services import rsvp
-from planner.timeutil import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"

@@ -22,7 +22,7 @@ from branches.models import AuditEntry, Branch, JoinPolicy, Membership, Role, Ve
 from planner.api import api_user, created, operation, parse_json, parse_query
 from planner.api.pagination import each, paginated
 from planner.core.attribution import last_invite_code
-from planner.errors import InvalidInput
+from planner.core.errors import InvalidInput
 
 
 class BranchOut(TypedDict):

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from planner.db import created_at, intpk, str80, str200, str_enum, updated_at
-from planner.extensions import db
+from planner.core.db import created_at, intpk, str80, str200, str_enum, updated_at
+from planner.core.extensions import db
 
 if TYPE_CHECKING:
     from planner.accounts.models import User

@@ -46,9 +46,9 @@ from planner import permissions
 from planner.accounts.models import User
 from planner.accounts.services import get_user
 from planner.core.domain_events import publish
-from planner.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from planner.extensions import db
-from planner.timeutil import is_timezone
+from planner.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from planner.core.extensions import db
+from planner.core.timeutil import is_timezone
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 # Search radii tried in turn for "nearest": small boxes first so the SQL prefilter stays cheap.

@@ -29,8 +29,8 @@ from branches.models import Branch, MembershipStatus, Role, Venue
 from planner import permissions
 from planner.accounts.services import find_user_by_email
 from planner.core.attribution import last_invite_code
-from planner.errors import Conflict, InvalidInput, NotAllowed
-from planner.forms import show_field_errors
+from planner.core.errors import Conflict, InvalidInput, NotAllowed
+from planner.core.forms import show_field_errors
 
 bp = Blueprint("branches", __name__, url_prefix="/branches")
 bp.add_app_template_global(role_label)

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(overrides: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     """The application factory: config, extensions, blueprints, error handlers, commands."""
-    from planner.config import load_config
+    from planner.core.config import load_config
 
     app = Flask(
         __name__,
@@ -33,9 +33,9 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     from planner import notifications, ops, permissions
     from planner.cli import register_commands
     from planner.core import domain_events, unit_of_work
-    from planner.errors import register_error_handlers
-    from planner.extensions import db
-    from planner.templating import register_template_helpers
+    from planner.core.errors import register_error_handlers
+    from planner.core.extensions import db
+    from planner.core.templating import register_template_helpers
 
     _subscribe_areas(domain_events.init_app(app, db.session))
     register_error_handlers(app)
@@ -52,8 +52,8 @@ def _init_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext
 
     from planner.accounts.auth import load_user
-    from planner.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from planner.i18n import select_locale, select_timezone
+    from planner.core.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from planner.core.i18n import select_locale, select_timezone
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)

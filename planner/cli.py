@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from planner.accounts import services as accounts
 from planner.accounts.models import User
+from planner.core.errors import InvalidInput
+from planner.core.extensions import db
 from planner.core.unit_of_work import unit_of_work
-from planner.errors import InvalidInput
-from planner.extensions import db
 
 
 def register_commands(app: Flask) -> None:

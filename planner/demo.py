@@ -9,15 +9,15 @@ from branches.models import JoinPolicy, Role
 from planner.accounts import services as accounts
 from planner.accounts.models import User
 from planner.checkin import services as checkin
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events import services as events
 from planner.events.localtime import utc_to_local
 from planner.events.models import EventStatus
 from planner.events.recurrence import Frequency, RepeatRule
-from planner.extensions import db
 from planner.funnel import services as funnel
 from planner.funnel.models import Channel
 from planner.registrations import services as registrations
-from planner.timeutil import utcnow
 
 DEMO_PASSWORD = "juhui-demo-2026"
 

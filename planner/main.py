@@ -7,7 +7,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from planner.accounts import services as accounts
-from planner.i18n import SESSION_LOCALE_KEY
+from planner.core.i18n import SESSION_LOCALE_KEY
 
 bp = Blueprint("main", __name__)
 

@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from branches.models import Branch, Membership, MembershipStatus, Role
-from planner.extensions import db
+from planner.core.extensions import db
 
 ROLES = "juhui.active_roles"  # {user id: {branch id: role}}, known for the current transaction
 

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import text as sql_text
 
-from planner.extensions import db
+from planner.core.extensions import db
 
 FORMAT = "juhui-export"
 VERSION = 1

@@ -24,9 +24,9 @@ from branches.models import Branch, JoinPolicy, Role
 from branches.services import BranchInput, create_branch, join_branch, set_role
 from planner import create_app
 from planner.accounts.models import User
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events.localtime import utc_to_local
-from planner.extensions import db
-from planner.timeutil import utcnow
 
 REQUIRE_ALL = os.environ.get("JUHUI_REQUIRE_ALL_TESTS") == "1"
 

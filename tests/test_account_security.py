@@ -17,11 +17,11 @@ from sqlalchemy import select
 from planner.accounts import services as accounts
 from planner.accounts.models import ApiToken, User
 from planner.accounts.passwords import verify_password
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events import services as events
 from planner.events.models import EventStatus
-from planner.extensions import db
 from planner.registrations import services as registrations
-from planner.timeutil import utcnow
 from tests.conftest import PASSWORD, bearer, login, serving
 
 NEW_PASSWORD = "quiet lantern orchard"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from planner.accounts.models import User
-from planner.extensions import db
+from planner.core.extensions import db
 from tests.conftest import PASSWORD, login
 
 SIGNUP = {"email": "Mei@Example.com", "password": "long enough pw", "display_name": "Mei",

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from branches.services import VenueInput, save_venue
+from planner.core.extensions import db
 from planner.events.models import Booking
-from planner.extensions import db
 from tests.conftest import PASSWORD
 
 REQUESTS = 24

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from branches.models import Branch
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events import services as events
 from planner.events.models import Event, EventStatus
-from planner.extensions import db
 from planner.registrations import services as registrations
 from planner.registrations.models import RegistrationStatus
-from planner.timeutil import utcnow
 from tests.conftest import bearer, login
 
 YEAR = datetime.now(UTC).year + 1

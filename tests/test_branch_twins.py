@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from branches.models import Branch
 from branches.services import BranchInput, BranchSettings, create_branch, update_branch
-from planner.errors import InvalidInput
-from planner.extensions import db
+from planner.core.errors import InvalidInput
+from planner.core.extensions import db
 from tests.conftest import bearer, login
 from tests.test_booking_concurrency import post_json, token
 

@@ -19,13 +19,13 @@ from sqlalchemy import insert, update
 from branches.models import Branch, Venue
 from branches.services import BranchInput, VenueInput, create_branch, join_branch, save_venue
 from planner.calendars import ics, services
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events import services as events
 from planner.events.localtime import utc_to_local
 from planner.events.models import Event, EventStatus
-from planner.extensions import db
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration, RegistrationStatus
-from planner.timeutil import utcnow
 from tests.conftest import login
 
 ICS_TYPE = "text/calendar; charset=utf-8"

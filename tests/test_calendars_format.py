@@ -16,9 +16,9 @@ import recurring_ical_events
 
 from branches.services import BranchInput, VenueInput, create_branch, join_branch, save_venue
 from planner.calendars import ics, services
+from planner.core.timeutil import utcnow
 from planner.events import services as events
 from planner.registrations import services as registrations
-from planner.timeutil import utcnow
 from tests.test_calendars import feed_url, meetup, one, parse
 
 NEXT_YEAR = utcnow().year + 1

@@ -14,14 +14,14 @@ from planner.checkin.events import CheckedIn
 from planner.checkin.models import CheckinScan, ScanOutcome
 from planner.checkin.present import attendee_json, initials
 from planner.core.domain_events import event_bus
+from planner.core.errors import Conflict, InvalidInput, NotAllowed
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.core.unit_of_work import commit
-from planner.errors import Conflict, InvalidInput, NotAllowed
 from planner.events import services as events
 from planner.events.models import EventStatus
-from planner.extensions import db
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration, RegistrationStatus
-from planner.timeutil import utcnow
 from tests.conftest import bearer, door_open, login
 
 YEAR = datetime.now(UTC).year + 1

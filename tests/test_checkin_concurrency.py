@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from planner.accounts.services import issue_api_token
 from planner.checkin.models import CheckinScan, ScanOutcome
-from planner.extensions import db
+from planner.core.extensions import db
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration
 from tests.test_checkin import meetup

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from planner.checkin import services
 from planner.checkin.exports import mask_phone, pinyin_of
-from planner.extensions import db
+from planner.core.extensions import db
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration, RegistrationStatus
 from planner.registrations.waitlist import new_ticket_code

@@ -9,8 +9,8 @@ from planner.accounts.models import User
 from planner.accounts.passwords import verify_password
 from planner.accounts.services import find_user_by_email
 from planner.checkin.models import CheckinScan
+from planner.core.extensions import db
 from planner.events.models import Event
-from planner.extensions import db
 from planner.funnel.models import InviteLink, InviteVisit
 from planner.registrations.models import Registration
 from tests.conftest import PASSWORD

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from planner.accounts.models import User
 from planner.core.domain_events import DomainEvent, EventBus, event_bus, publish, run_committed
-from planner.extensions import db
+from planner.core.extensions import db
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from sqlalchemy import create_engine, func, select, text
 
 from planner.accounts.models import User
 from planner.core.domain_events import DomainEvent, event_bus, publish
+from planner.core.errors import Conflict
+from planner.core.extensions import db
 from planner.core.unit_of_work import ReadWrote, writes_during_read
-from planner.errors import Conflict
-from planner.extensions import db
 
 
 @dataclass(frozen=True)

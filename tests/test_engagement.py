@@ -29,18 +29,18 @@ from branches.models import AuditAction, AuditEntry, Branch, Membership
 from branches.services import join_branch
 from planner.accounts.models import User
 from planner.checkin.services import redeem
-from planner.db import UTCDateTime
+from planner.core.db import UTCDateTime
+from planner.core.errors import InvalidInput, NotAllowed, NotFound
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.engagement import segments, services
 from planner.engagement import views as engagement_views
 from planner.engagement.segments import Segment
-from planner.errors import InvalidInput, NotAllowed, NotFound
 from planner.events import services as events
 from planner.events.models import Event, EventStatus
-from planner.extensions import db
 from planner.notifications.models import OutboxMessage
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration
-from planner.timeutil import utcnow
 from tests.conftest import door_open, login
 
 S = Segment

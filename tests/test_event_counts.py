@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from branches.services import VenueInput, save_venue
+from planner.core.extensions import db
 from planner.events import services as events
 from planner.events.models import EventStatus
-from planner.extensions import db
 from planner.registrations import services
 from tests.test_event_queries import add_meetups, add_registrations, queries_for
 

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import event as sa_event
 
 from branches.services import VenueInput, save_venue
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events.models import Event, EventStatus
-from planner.extensions import db
-from planner.timeutil import utcnow
 
 
 @contextmanager

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from branches.services import VenueInput, save_venue
-from planner.errors import InvalidInput, NotAllowed
+from planner.core.errors import InvalidInput, NotAllowed
+from planner.core.extensions import db
 from planner.events import services
 from planner.events.models import Booking, BookingStatus, Event, EventStatus
 from planner.events.recurrence import Frequency, RepeatRule
-from planner.extensions import db
 from tests.conftest import login, make_branch
 
 NEXT_YEAR = datetime.now(UTC).year + 1

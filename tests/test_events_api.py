@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from branches.services import VenueInput, save_venue
-from planner.extensions import db
+from planner.core.extensions import db
 from planner.notifications.kinds import Notice
 from planner.notifications.models import OutboxMessage
 from tests.conftest import bearer

@@ -23,16 +23,16 @@ import pytest
 from sqlalchemy import event as sa_event
 
 from planner.checkin.services import WalkIn, redeem, register_walk_in
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events import services as events
 from planner.events.localtime import utc_to_local
 from planner.events.models import Event, EventStatus
-from planner.extensions import db
 from planner.funnel import report, services
 from planner.funnel.models import Channel, InviteLink
 from planner.funnel.report import Figures
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration
-from planner.timeutil import utcnow
 from tests.conftest import door_open
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) MicroMessenger/8.0.40"

@@ -16,17 +16,17 @@ from sqlalchemy import false, select, true
 
 from planner.accounts.services import issue_api_token
 from planner.checkin.services import WalkIn, register_walk_in, undo
-from planner.errors import InvalidInput, NotAllowed
+from planner.core.errors import InvalidInput, NotAllowed
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events.localtime import utc_to_local
 from planner.events.models import Event, EventStatus
-from planner.extensions import db
 from planner.funnel import report, rollups
 from planner.funnel import services as funnel
 from planner.funnel.attribution import VISITOR_COOKIE
 from planner.funnel.models import Channel, MeetupFigures, MeetupFill, ReachDay, StaleMeetup
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration
-from planner.timeutil import utcnow
 from tests.conftest import make_branch
 from tests.test_checkin import meetup
 from tests.test_checkin_concurrency import scan

@@ -11,15 +11,15 @@ from sqlalchemy.exc import IntegrityError
 
 from branches.models import Membership
 from planner.core.attribution import INVITE_COOKIE
-from planner.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from planner.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events import services as events
 from planner.events.models import Event, EventStatus
-from planner.extensions import db
 from planner.funnel import forms, services
 from planner.funnel.attribution import VISITOR_COOKIE
 from planner.funnel.models import Channel, InviteLink, InviteVisit
 from planner.registrations.models import Registration
-from planner.timeutil import utcnow
 from tests.conftest import bearer, login
 
 NEXT_YEAR = datetime.now(UTC).year + 1

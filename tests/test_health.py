@@ -16,15 +16,15 @@ import pytest
 from sqlalchemy import select
 
 from branches.services import BranchInput, create_branch
+from planner.core.errors import NotAllowed
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.engagement import health, services
-from planner.errors import NotAllowed
 from planner.events.models import Event
-from planner.extensions import db
 from planner.funnel import rollups
 from planner.funnel.report import Figures
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration
-from planner.timeutil import utcnow
 from tests.conftest import bearer, login, make_branch
 from tests.test_engagement import _statements_during, come, held, meetup
 

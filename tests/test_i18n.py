@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from flask_babel import force_locale
 
-from planner.i18n import format_instant
+from planner.core.i18n import format_instant
 from tests.conftest import login
 
 
@@ -27,7 +27,7 @@ def test_switching_language_is_remembered(client, make_user):
     user = make_user(locale="en")
     login(client, user)
     client.post("/language", data={"locale": "zh_CN"})
-    from planner.extensions import db
+    from planner.core.extensions import db
 
     db.session.refresh(user)
     assert user.locale == "zh_CN"
@@ -140,9 +140,9 @@ def test_mail_to_a_member_without_a_choice_speaks_the_branchs_language(cast, mak
 
     from sqlalchemy import select
 
+    from planner.core.extensions import db
     from planner.events.models import EventStatus
     from planner.events.services import EventInput, schedule
-    from planner.extensions import db
     from planner.notifications.models import OutboxMessage
     from planner.registrations.services import rsvp
 

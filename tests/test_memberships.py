@@ -6,7 +6,7 @@ import pytest
 
 from branches import services
 from branches.models import AuditAction, JoinPolicy, MembershipStatus, Role
-from planner.errors import Conflict, InvalidInput, NotAllowed
+from planner.core.errors import Conflict, InvalidInput, NotAllowed
 from tests.conftest import login, make_branch
 
 

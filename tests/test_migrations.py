@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 from planner import create_app
-from planner.extensions import db
+from planner.core.extensions import db
 from tests.conftest import _test_config, skip_or_fail
 
 

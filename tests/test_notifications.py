@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import func, select
 
 from branches.services import VenueInput, join_branch, save_venue
-from planner.errors import InvalidInput
+from planner.core.errors import InvalidInput
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events import services as events
 from planner.events.models import EventStatus
-from planner.extensions import db
 from planner.notifications import commands, delivery
 from planner.notifications.commands import queue_reminders, register_commands
 from planner.notifications.kinds import Notice
@@ -25,7 +26,6 @@ from planner.notifications.models import OutboxMessage, OutboxStatus
 from planner.notifications.outbox import notify, notify_attendees
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration, RegistrationStatus
-from planner.timeutil import utcnow
 
 NEXT_YEAR = datetime.now(UTC).year + 1
 TITLE = "Board games 桌游"

@@ -20,10 +20,11 @@ from sqlalchemy import delete, select
 
 from branches.services import join_branch
 from planner.accounts.models import User
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.core.unit_of_work import unit_of_work
 from planner.events import services as events
 from planner.events.models import EventStatus
-from planner.extensions import db
 from planner.notifications import delivery
 from planner.notifications.commands import queue_reminders
 from planner.notifications.kinds import Notice
@@ -32,7 +33,6 @@ from planner.notifications.outbox import notify_members
 from planner.notifications.premises import PREMISES, DropReason
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration, RegistrationStatus
-from planner.timeutil import utcnow
 from tests.conftest import bearer
 from tests.test_notifications import (
     START,

@@ -26,9 +26,9 @@ from sqlalchemy import func, make_url, select, text
 from branches.models import Venue
 from branches.services import VenueInput, save_venue
 from planner import ROOT, create_app
+from planner.core.extensions import db
 from planner.events import services as events
 from planner.events.models import EventStatus
-from planner.extensions import db
 from planner.funnel import services
 from planner.funnel.models import Channel
 from planner.ops.headers import CONTENT_SECURITY_POLICY

@@ -9,7 +9,7 @@ import logging
 import icalendar
 
 from planner import create_app
-from planner.extensions import db
+from planner.core.extensions import db
 from planner.notifications import delivery
 from tests.conftest import bearer, login
 from tests.test_notifications import START, schedule

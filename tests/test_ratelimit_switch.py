@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from planner import create_app
-from planner.extensions import db
+from planner.core.extensions import db
 
 
 def token_attempts(database_url: str, instance: str, count: int) -> list[bool]:

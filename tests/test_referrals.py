@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from branches.services import join_branch
 from planner.accounts.models import User
+from planner.core.errors import NotAllowed
+from planner.core.extensions import db
 from planner.engagement import services
 from planner.engagement.invitation import REFERRAL_COOKIE
 from planner.engagement.referrals import ReferrerRow, top_referrers
-from planner.errors import NotAllowed
-from planner.extensions import db
 from planner.funnel.services import refer, referral_code
 from planner.registrations import services as registrations
 from tests.conftest import login

@@ -8,14 +8,14 @@ import pytest
 
 from branches.models import Role
 from branches.services import VenueInput, remove_member, save_venue, set_role
-from planner.errors import InvalidInput, NotAllowed, NotFound
+from planner.core.errors import InvalidInput, NotAllowed, NotFound
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events import services as events
 from planner.events.models import EventStatus
-from planner.extensions import db
 from planner.registrations import services
 from planner.registrations.models import ApprovalReason, RegistrationStatus
 from planner.registrations.waitlist import waitlist_position
-from planner.timeutil import utcnow
 from tests.conftest import login
 
 NEXT_YEAR = datetime.now(UTC).year + 1

@@ -75,7 +75,7 @@ def test_a_draft_is_not_found_by_those_who_cannot_manage_it(client, cast, meetup
 
 def test_list_and_review_permissions(client, cast, meetup):
     meetup.requires_approval = True
-    from planner.extensions import db
+    from planner.core.extensions import db
 
     db.session.commit()
     url = f"/api/v1/events/{meetup.id}/registrations"

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from branches.services import VenueInput, save_venue
 from planner.accounts.services import issue_api_token
+from planner.core.extensions import db
 from planner.events import services as events
 from planner.events.models import EventStatus
-from planner.extensions import db
 from planner.notifications.models import OutboxMessage
 from planner.registrations import services
 from planner.registrations.models import Registration, RegistrationStatus

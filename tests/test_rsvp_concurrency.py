@@ -16,9 +16,9 @@ from branches.services import VenueInput, save_venue
 from planner.accounts.models import User
 from planner.accounts.passwords import hash_password
 from planner.accounts.services import issue_api_token
+from planner.core.extensions import db
 from planner.events import services as events
 from planner.events.models import EventStatus
-from planner.extensions import db
 from planner.registrations import services
 from planner.registrations.models import Registration, RegistrationStatus
 from planner.registrations.waitlist import waitlist_position

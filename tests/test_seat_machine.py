@@ -27,15 +27,15 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from planner.checkin import services as door
+from planner.core.errors import DomainError
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.core.unit_of_work import unit_of_work
-from planner.errors import DomainError
 from planner.events import services as events
 from planner.events.models import Event, EventStatus
-from planner.extensions import db
 from planner.registrations import services
 from planner.registrations.models import Registration, RegistrationStatus
 from planner.registrations.waitlist import waitlist_position
-from planner.timeutil import utcnow
 
 MEMBERS = 5
 GOING, WAITLISTED = RegistrationStatus.GOING, RegistrationStatus.WAITLISTED

@@ -77,7 +77,7 @@ def test_database_error_rolls_back_the_whole_request(app, client, cast):
     from sqlalchemy.exc import IntegrityError
 
     from branches.models import Venue
-    from planner.extensions import db
+    from planner.core.extensions import db
 
     branch_id = cast.branch.id  # read here: inside the request the test's session stays idle
     raised: list[Exception] = []

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from branches.services import VenueInput, save_venue
-from planner.i18n import format_instant
+from planner.core.i18n import format_instant
 from tests.conftest import bearer, make_branch
 
 YEAR = datetime.now(UTC).year + 1

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, make_url, select, text
 
 from planner import create_app
 from planner.accounts.services import Profile, sign_up
-from planner.extensions import db
+from planner.core.extensions import db
 from tests.conftest import _test_config, skip_or_fail
 
 TARGET = "juhui_transfer_test"

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from branches.services import VenueInput, save_venue
-from planner.errors import InvalidInput
+from planner.core.errors import InvalidInput
+from planner.core.extensions import db
 from planner.events import services
 from planner.events.models import Booking, BookingStatus, Event, EventStatus
-from planner.extensions import db
 from tests.conftest import bearer, login
 from tests.test_events import NEXT_YEAR as YEAR
 from tests.test_events import at, count, meetup

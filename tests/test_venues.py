@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from branches import services
 from branches.models import Venue
-from planner.errors import Conflict, InvalidInput, NotAllowed
-from planner.extensions import db
+from planner.core.errors import Conflict, InvalidInput, NotAllowed
+from planner.core.extensions import db
 from tests.conftest import login
 
 

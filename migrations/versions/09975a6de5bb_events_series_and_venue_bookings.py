@@ -8,7 +8,7 @@ Create Date: 2026-11-25 10:00:04.661729
 from alembic import op
 import sqlalchemy as sa
 
-import planner.db
+import planner.core.db
 
 
 # revision identifiers, used by Alembic.
@@ -24,7 +24,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('branch_id', sa.Integer(), nullable=False),
     sa.Column('freq', sa.String(length=16), nullable=False),
-    sa.Column('created_at', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_event_series_branch_id_branches'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_event_series'))
     )
@@ -34,20 +34,20 @@ def upgrade():
     sa.Column('series_id', sa.Integer(), nullable=True),
     sa.Column('title', sa.String(length=120), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('starts_at', planner.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', planner.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('original_starts_at', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('starts_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('original_starts_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('venue_id', sa.Integer(), nullable=True),
     sa.Column('online_url', sa.String(length=500), nullable=True),
     sa.Column('capacity', sa.Integer(), nullable=True),
-    sa.Column('rsvp_opens_at', planner.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('rsvp_closes_at', planner.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('rsvp_opens_at', planner.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('rsvp_closes_at', planner.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('status', sa.Enum('draft', 'published', 'cancelled', name='event_status', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('cancel_message', sa.String(length=1000), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', planner.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('capacity IS NULL OR capacity > 0', name=op.f('ck_events_capacity_positive')),
     sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_events_ends_after_start')),
     sa.CheckConstraint('rsvp_closes_at IS NULL OR rsvp_opens_at IS NULL OR rsvp_closes_at > rsvp_opens_at', name=op.f('ck_events_rsvp_window_ordered')),
@@ -68,17 +68,17 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('venue_id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=True),
-    sa.Column('starts_at', planner.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('starts_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('setup_minutes', sa.Integer(), nullable=False),
     sa.Column('teardown_minutes', sa.Integer(), nullable=False),
-    sa.Column('blocked_from', planner.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('blocked_until', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('blocked_from', planner.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('blocked_until', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.Enum('tentative', 'confirmed', 'cancelled', name='booking_status', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('note', sa.String(length=200), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', planner.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('blocked_from <= starts_at AND blocked_until >= ends_at', name=op.f('ck_bookings_blocked_covers_booking')),
     sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_bookings_ends_after_start')),
     sa.CheckConstraint('setup_minutes >= 0 AND teardown_minutes >= 0', name=op.f('ck_bookings_buffers_positive')),

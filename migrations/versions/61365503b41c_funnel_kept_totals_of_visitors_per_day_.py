@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-import planner.db
+import planner.core.db
 from planner.funnel import rollups
 
 
@@ -51,7 +51,7 @@ def upgrade():
     )
     op.create_table('meetup_fills',
     sa.Column('event_id', sa.Integer(), nullable=False),
-    sa.Column('filled_at', planner.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('filled_at', planner.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_meetup_fills_event_id_events'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('event_id', name=op.f('pk_meetup_fills'))
     )

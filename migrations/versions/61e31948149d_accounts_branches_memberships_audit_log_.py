@@ -8,7 +8,7 @@ Create Date: 2026-11-25 09:47:21.932269
 from alembic import op
 import sqlalchemy as sa
 
-import planner.db
+import planner.core.db
 
 
 # revision identifiers, used by Alembic.
@@ -32,8 +32,8 @@ def upgrade():
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('join_policy', sa.Enum('open', 'approval', name='join_policy', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('locale', sa.String(length=8), nullable=False),
-    sa.Column('created_at', planner.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('latitude BETWEEN -90 AND 90', name=op.f('ck_branches_latitude_range')),
     sa.CheckConstraint('longitude BETWEEN -180 AND 180', name=op.f('ck_branches_longitude_range')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_branches')),
@@ -51,8 +51,8 @@ def upgrade():
     sa.Column('locale', sa.String(length=8), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('is_admin', sa.Boolean(), nullable=False),
-    sa.Column('created_at', planner.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("locale IN ('zh_CN', 'en')", name=op.f('ck_users_locale_known')),
     sa.CheckConstraint('email = lower(email)', name=op.f('ck_users_email_lowercase')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
@@ -62,9 +62,9 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', planner.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', planner.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', planner.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', planner.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', planner.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
@@ -79,7 +79,7 @@ def upgrade():
     sa.Column('subject_id', sa.Integer(), nullable=True),
     sa.Column('action', sa.Enum('joined', 'requested', 'approved', 'declined', 'left', 'role_changed', 'removed', 'banned', 'unbanned', name='audit_action', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('detail', sa.String(length=500), nullable=False),
-    sa.Column('created_at', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_branch_audit_log_actor_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_branch_audit_log_branch_id_branches'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['subject_id'], ['users.id'], name=op.f('fk_branch_audit_log_subject_id_users'), ondelete='SET NULL'),
@@ -95,8 +95,8 @@ def upgrade():
     sa.Column('role', sa.Enum('member', 'staff', 'lead', name='membership_role', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('status', sa.Enum('pending', 'active', 'banned', name='membership_status', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('ban_reason', sa.String(length=500), nullable=True),
-    sa.Column('created_at', planner.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_memberships_branch_id_branches'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_memberships_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_memberships')),
@@ -115,8 +115,8 @@ def upgrade():
     sa.Column('longitude', sa.Double(), nullable=False),
     sa.Column('coordinates_approximate', sa.Boolean(), nullable=False),
     sa.Column('notes', sa.Text(), nullable=False),
-    sa.Column('created_at', planner.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('capacity > 0', name=op.f('ck_venues_capacity_positive')),
     sa.CheckConstraint('latitude BETWEEN -90 AND 90', name=op.f('ck_venues_latitude_range')),
     sa.CheckConstraint('longitude BETWEEN -180 AND 180', name=op.f('ck_venues_longitude_range')),

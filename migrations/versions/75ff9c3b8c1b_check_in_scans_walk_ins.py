@@ -8,7 +8,7 @@ Create Date: 2026-11-25 11:13:44.821637
 from alembic import op
 import sqlalchemy as sa
 
-import planner.db
+import planner.core.db
 
 
 # revision identifiers, used by Alembic.
@@ -29,8 +29,8 @@ def upgrade():
     sa.Column('outcome', sa.Enum('ok', 'already_checked_in', 'unknown_ticket', 'wrong_event', 'cancelled', 'waitlisted', 'pending', 'undone', name='scan_outcome', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('door', sa.String(length=40), nullable=False),
     sa.Column('scanned_by_id', sa.Integer(), nullable=True),
-    sa.Column('scanned_at', planner.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('received_at', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('scanned_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_checkin_scans_event_id_events'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['registration_id'], ['registrations.id'], name=op.f('fk_checkin_scans_registration_id_registrations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['scanned_by_id'], ['users.id'], name=op.f('fk_checkin_scans_scanned_by_id_users'), ondelete='SET NULL'),

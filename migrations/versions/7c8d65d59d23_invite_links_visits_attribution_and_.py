@@ -8,7 +8,7 @@ Create Date: 2026-11-25 11:16:15.535373
 from alembic import op
 import sqlalchemy as sa
 
-import planner.db
+import planner.core.db
 
 
 # revision identifiers, used by Alembic.
@@ -28,8 +28,8 @@ def upgrade():
     sa.Column('label', sa.String(length=80), nullable=False),
     sa.Column('channel', sa.Enum('chat_group', 'social_post', 'poster', 'other', name='invite_channel', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', planner.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', planner.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', planner.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_invite_links_branch_id_branches'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_invite_links_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_invite_links_event_id_events'), ondelete='CASCADE'),
@@ -44,7 +44,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('link_id', sa.Integer(), nullable=False),
     sa.Column('visitor_key', sa.String(length=64), nullable=False),
-    sa.Column('first_seen_at', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_seen_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['link_id'], ['invite_links.id'], name=op.f('fk_invite_visits_link_id_invite_links'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invite_visits')),
     sa.UniqueConstraint('link_id', 'visitor_key', name='uq_invite_visits_link_visitor')

@@ -8,7 +8,7 @@ Create Date: 2026-11-25 10:18:38.149318
 from alembic import op
 import sqlalchemy as sa
 
-import planner.db
+import planner.core.db
 
 
 # revision identifiers, used by Alembic.
@@ -31,10 +31,10 @@ def upgrade():
     sa.Column('ics', sa.LargeBinary(), nullable=True),
     sa.Column('status', sa.Enum('pending', 'sent', 'failed', name='outbox_status', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_error', sa.String(length=500), nullable=False),
-    sa.Column('sent_at', planner.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', planner.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_outbox_messages_user_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_messages')),
     sa.UniqueConstraint('dedupe_key', name=op.f('uq_outbox_messages_dedupe_key'))
@@ -49,15 +49,15 @@ def upgrade():
     sa.Column('status', sa.Enum('going', 'waitlisted', 'pending', 'declined', 'cancelled', name='registration_status', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('guests', sa.Integer(), nullable=False),
     sa.Column('ticket_code', sa.String(length=32), nullable=True),
-    sa.Column('queued_at', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('queued_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('approval_reason', sa.Enum('meetup', 'no_shows', name='approval_reason', native_enum=False, create_constraint=True, length=16), nullable=True),
     sa.Column('decision_message', sa.String(length=500), nullable=False),
     sa.Column('source', sa.String(length=64), nullable=True),
     sa.Column('added_by_id', sa.Integer(), nullable=True),
-    sa.Column('cancelled_at', planner.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('checked_in_at', planner.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', planner.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', planner.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('cancelled_at', planner.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('checked_in_at', planner.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', planner.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status <> 'going' OR ticket_code IS NOT NULL", name=op.f('ck_registrations_going_has_ticket')),
     sa.CheckConstraint('guests >= 0', name=op.f('ck_registrations_guests_not_negative')),
     sa.ForeignKeyConstraint(['added_by_id'], ['users.id'], name=op.f('fk_registrations_added_by_id_users'), ondelete='SET NULL'),

@@ -8,7 +8,7 @@ Create Date: 2026-12-04 10:00:00
 from alembic import op
 import sqlalchemy as sa
 
-import planner.db
+import planner.core.db
 
 
 # revision identifiers, used by Alembic.
@@ -59,7 +59,7 @@ def upgrade():
     with op.batch_alter_table('outbox_messages') as batch_op:
         batch_op.add_column(sa.Column('registration_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('dropped_reason', sa.String(length=32), nullable=True))
-        batch_op.add_column(sa.Column('dropped_at', planner.db.UTCDateTime(timezone=True),
+        batch_op.add_column(sa.Column('dropped_at', planner.core.db.UTCDateTime(timezone=True),
                                       nullable=True))
         batch_op.create_index(batch_op.f('ix_outbox_messages_registration_id'),
                               ['registration_id'], unique=False)

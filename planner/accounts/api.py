@@ -14,7 +14,7 @@ from planner.accounts.limits import account_login_limit
 from planner.accounts.models import ApiToken, User
 from planner.api import api_user, created, operation, parse_json
 from planner.api.pagination import each, paginated
-from planner.extensions import configured_limit, limiter
+from planner.core.extensions import configured_limit, limiter
 from planner.ops.headers import personal
 
 

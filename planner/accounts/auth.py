@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from planner.accounts.models import User
-from planner.extensions import db
+from planner.core.extensions import db
 
 # What User.get_id puts in the session: "<user id>:<session version>".
 SESSION_IDENTITY = re.compile(r"([0-9]{1,18}):([0-9]{1,18})")

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, R
 
 from planner.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from planner.accounts.services import Profile
-from planner.timeutil import all_timezones
+from planner.core.timeutil import all_timezones
 
 LANGUAGE_CHOICES = [SelectChoice("zh_CN", "简体中文"), SelectChoice("en", "English")]
 PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{4,30}$"

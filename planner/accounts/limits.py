@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from planner.accounts.services import normalise_email
-from planner.extensions import configured_limit, limiter
+from planner.core.extensions import configured_limit, limiter
 
 MAX_EMAIL_LENGTH = 254
 

@@ -6,8 +6,8 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from planner.db import created_at, intpk, optional_instant, str80, updated_at
-from planner.extensions import db
+from planner.core.db import created_at, intpk, optional_instant, str80, updated_at
+from planner.core.extensions import db
 
 
 class User(UserMixin, db.Model):

@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from zxcvbn import zxcvbn
 
-from planner.errors import InvalidInput
+from planner.core.errors import InvalidInput
 
 MIN_LENGTH, MAX_LENGTH = 8, 128
 # zxcvbn's estimate: 3 is "safely unguessable" (about 10^8 guesses and more).

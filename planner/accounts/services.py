@@ -22,9 +22,9 @@ from planner.accounts.passwords import (
     verify_against_dummy,
     verify_password,
 )
-from planner.errors import Conflict, DomainError, InvalidInput, NotFound
-from planner.extensions import db
-from planner.timeutil import is_timezone, utcnow
+from planner.core.errors import Conflict, DomainError, InvalidInput, NotFound
+from planner.core.extensions import db
+from planner.core.timeutil import is_timezone, utcnow
 
 LOCALES = ("zh_CN", "en")
 # Ids are 32-bit integers on PostgreSQL; a larger one names nothing (and SQLite cannot even

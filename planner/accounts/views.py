@@ -21,11 +21,11 @@ from planner.accounts.forms import (
 )
 from planner.accounts.limits import account_login_limit, password_change_limit
 from planner.accounts.passwords import verify_password
+from planner.core.errors import DomainError, InvalidInput
+from planner.core.extensions import configured_limit, limiter
+from planner.core.forms import show_field_errors
 from planner.core.unit_of_work import writes_during_read
 from planner.engagement import invitation
-from planner.errors import DomainError, InvalidInput
-from planner.extensions import configured_limit, limiter
-from planner.forms import show_field_errors
 from planner.ops.headers import personal
 
 bp = Blueprint("accounts", __name__)

@@ -13,9 +13,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
+from planner.core.errors import DomainError, InvalidInput
+from planner.core.extensions import configured_limit, csrf, limiter
 from planner.core.unit_of_work import commit
-from planner.errors import DomainError, InvalidInput
-from planner.extensions import configured_limit, csrf, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

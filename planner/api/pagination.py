@@ -21,8 +21,8 @@ from wtforms import IntegerField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
 from planner.api import parse_query
-from planner.errors import DomainError
-from planner.urls import public_url
+from planner.core.errors import DomainError
+from planner.core.urls import public_url
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 

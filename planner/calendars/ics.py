@@ -25,8 +25,8 @@ from flask_babel import gettext as _
 from icalendar import Calendar, Component, Timezone, vDuration
 from icalendar import Event as VEvent
 
+from planner.core.urls import public_url, site_root
 from planner.events.models import Event
-from planner.urls import public_url, site_root
 
 PRODID = "-//Juhui//Juhui meetup planner//ZH"
 REFRESH_INTERVAL = timedelta(hours=1)

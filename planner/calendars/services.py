@@ -25,8 +25,8 @@ from branches.models import Branch, Membership, MembershipStatus, Venue
 from planner.accounts.models import User
 from planner.calendars import ics
 from planner.calendars.ics import FeedEntry
+from planner.core.extensions import db
 from planner.events.models import Event, EventStatus
-from planner.extensions import db
 from planner.registrations.models import Registration, RegistrationStatus
 
 PAST_WINDOW = timedelta(days=90)

@@ -19,9 +19,9 @@ from planner.accounts.models import User
 from planner.calendars import services
 from planner.calendars.forms import CalendarSettingsForm, RotateTokenForm
 from planner.calendars.ics import plain
+from planner.core.timeutil import utcnow
+from planner.core.urls import public_url, site_root
 from planner.events.models import Event, EventStatus
-from planner.timeutil import utcnow
-from planner.urls import public_url, site_root
 
 bp = Blueprint("calendars", __name__)
 

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from pypinyin import lazy_pinyin
 
 from planner.checkin.present import checked_in_by
-from planner.i18n import format_instant
+from planner.core.i18n import format_instant
 from planner.registrations.models import Registration
 
 COLUMNS = {"name": _l("Name"), "pinyin": _l("Pinyin"), "phone": _l("Phone"),

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from planner.forms import InstantField
+from planner.core.forms import InstantField
 from planner.registrations.forms import GUESTS
 
 NONCE = [Optional(), Length(max=64), Regexp(r"^[A-Za-z0-9_.:-]+$")]

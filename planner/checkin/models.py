@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from planner.db import created_at, instant, intpk, str_enum
-from planner.extensions import db
+from planner.core.db import created_at, instant, intpk, str_enum
+from planner.core.extensions import db
 
 if TYPE_CHECKING:
     from planner.accounts.models import User

@@ -37,13 +37,13 @@ from planner import permissions
 from planner.checkin.events import CheckedIn
 from planner.checkin.models import CheckinScan, ScanOutcome
 from planner.core.domain_events import publish
-from planner.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from planner.core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events.models import Event
-from planner.extensions import db
 from planner.registrations.models import WALK_IN_SOURCE, Registration, RegistrationStatus
 from planner.registrations.tickets import code_from_payload
 from planner.registrations.waitlist import fits, new_ticket_code
-from planner.timeutil import utcnow
 
 # A door's clock may run a little fast; a scan "from the future" beyond this is taken as now.
 CLOCK_SKEW = timedelta(minutes=5)

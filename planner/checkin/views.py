@@ -19,11 +19,11 @@ from planner.api import form_from
 from planner.checkin import exports, present, services
 from planner.checkin.api import walk_in_from
 from planner.checkin.forms import ScanForm, UndoForm, WalkInForm
-from planner.errors import DomainError, InvalidInput
+from planner.core.errors import DomainError, InvalidInput
+from planner.core.timeutil import utcnow
 from planner.events.models import Event
 from planner.events.services import get_event
 from planner.registrations.views import source_label, status_label
-from planner.timeutil import utcnow
 
 bp = Blueprint("checkin", __name__)
 

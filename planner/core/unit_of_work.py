@@ -18,10 +18,10 @@ from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from planner.core.db import release, roll_back
 from planner.core.domain_events import run_committed
-from planner.db import release, roll_back
-from planner.errors import answer_database_error
-from planner.extensions import db
+from planner.core.errors import answer_database_error
+from planner.core.extensions import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FLUSHED = "juhui.wrote"  # the session has sent changes to the database in this transaction

@@ -29,8 +29,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 
 from branches.models import Branch, Membership, MembershipStatus
+from planner.core.extensions import db
 from planner.events.models import Event, EventStatus
-from planner.extensions import db
 from planner.funnel import report, rollups
 from planner.funnel.models import MeetupFill
 from planner.funnel.report import Figures, days_between

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from planner.accounts.models import User
 from planner.core.attribution import ATTRIBUTION_WINDOW
-from planner.errors import DomainError
+from planner.core.errors import DomainError
 from planner.funnel import services
 
 REFERRAL_COOKIE = "jh_referrer"

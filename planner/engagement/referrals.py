@@ -19,10 +19,10 @@ from sqlalchemy.orm import aliased
 
 from branches.models import Branch, Membership, MembershipStatus
 from planner.accounts.models import User
+from planner.core.errors import NotFound
+from planner.core.extensions import db
 from planner.engagement.segments import member_registrations_at
-from planner.errors import NotFound
 from planner.events.models import Event
-from planner.extensions import db
 from planner.registrations.models import Registration
 
 TOP = 20

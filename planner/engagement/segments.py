@@ -35,8 +35,8 @@ from sqlalchemy import CTE, ColumnElement, Select, Subquery, case, false, func, 
 
 from branches.models import Branch, Membership, MembershipStatus, Role
 from planner.accounts.models import User
+from planner.core.extensions import db
 from planner.events.models import Event, EventStatus
-from planner.extensions import db
 from planner.registrations.models import Registration, RegistrationStatus
 
 NEW_DAYS = 30

@@ -16,14 +16,14 @@ from branches import services as branches
 from branches.models import Branch, Membership, MembershipStatus
 from planner import permissions
 from planner.accounts.models import User
+from planner.core.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.engagement import health, referrals, segments
 from planner.engagement.segments import MemberEngagement, Segment
-from planner.errors import DomainError, InvalidInput, NotAllowed, NotFound
-from planner.extensions import db
 from planner.funnel.services import check_range
 from planner.notifications.kinds import Notice
 from planner.notifications.outbox import notify_members
-from planner.timeutil import utcnow
 
 # A big branch has 100,000+ members: the page lists them a page at a time.
 MEMBERS_PER_PAGE = 200

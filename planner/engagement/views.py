@@ -20,19 +20,19 @@ from branches.services import get_branch
 from planner import permissions, spreadsheets
 from planner.accounts.models import User
 from planner.api import parse_query
+from planner.core.errors import DomainError, NotAllowed
+from planner.core.extensions import invite_link_limit
 from planner.core.unit_of_work import writes_during_read
+from planner.core.urls import public_url
 from planner.engagement import invitation, services
 from planner.engagement.forms import NUDGE, QUIET_MONTHS, BulkActionForm, HealthForm, SegmentForm
 from planner.engagement.health import COMING_SOON, BranchHealth
 from planner.engagement.referrals import referrer
 from planner.engagement.segments import REGULAR_DAYS, SEGMENT_LABELS, MemberEngagement, Segment
 from planner.engagement.services import MEMBERS_PER_PAGE
-from planner.errors import DomainError, NotAllowed
-from planner.extensions import invite_link_limit
 from planner.funnel import services as funnel
 from planner.funnel.forms import default_range
 from planner.funnel.views import share
-from planner.urls import public_url
 
 bp = Blueprint("engagement", __name__)
 

@@ -13,7 +13,9 @@ from branches import services as branches
 from planner import permissions
 from planner.api import api_user, created, operation, parse_json, parse_query
 from planner.api.pagination import each, paginated
-from planner.errors import InvalidInput, NotAllowed, NotFound
+from planner.core.errors import InvalidInput, NotAllowed, NotFound
+from planner.core.timeutil import utcnow
+from planner.core.urls import public_url
 from planner.events import services
 from planner.events.forms import (
     CancelForm,
@@ -24,8 +26,6 @@ from planner.events.forms import (
 )
 from planner.events.models import Booking, Event, EventStatus
 from planner.registrations.services import Seats, seats_of
-from planner.timeutil import utcnow
-from planner.urls import public_url
 
 
 class VenueRef(TypedDict):

@@ -25,11 +25,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from branches.models import Branch
+from planner.core.forms import InstantField, optional_int
 from planner.events.localtime import utc_to_local
 from planner.events.models import BookingStatus, EventStatus
 from planner.events.recurrence import Frequency, RepeatRule
 from planner.events.services import EventInput, HoldInput
-from planner.forms import InstantField, optional_int
 
 BUFFER = [Optional(), NumberRange(min=0, max=1440)]
 STATUS_CHOICES = [SelectChoice(EventStatus.DRAFT.value, _l("Draft (only leads see it)")),

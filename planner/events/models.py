@@ -9,8 +9,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, column,
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from planner.db import created_at, instant, intpk, optional_instant, str_enum, updated_at
-from planner.extensions import db
+from planner.core.db import created_at, instant, intpk, optional_instant, str_enum, updated_at
+from planner.core.extensions import db
 
 if TYPE_CHECKING:
     from branches.models import Branch, Venue

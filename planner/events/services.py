@@ -24,14 +24,14 @@ from branches.geography import bounding_box, distance_km
 from branches.models import Branch, Venue
 from planner import permissions
 from planner.core.domain_events import publish
-from planner.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from planner.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from planner.core.extensions import db
+from planner.core.i18n import format_instant
+from planner.core.timeutil import utcnow
 from planner.events.events import MeetupCancelled, MeetupEdited
 from planner.events.localtime import LocalTimeError, local_to_utc, utc_to_local
 from planner.events.models import Booking, BookingStatus, Event, EventSeries, EventStatus
 from planner.events.recurrence import RepeatError, RepeatRule, Slot, describe, occurrences
-from planner.extensions import db
-from planner.i18n import format_instant
-from planner.timeutil import utcnow
 
 
 class VenueConflict(Conflict):

@@ -15,7 +15,9 @@ from werkzeug.wrappers import Response
 from branches import services as branches
 from branches.models import Branch
 from planner import permissions
-from planner.errors import Conflict, InvalidInput, NotAllowed
+from planner.core.errors import Conflict, InvalidInput, NotAllowed
+from planner.core.forms import show_field_errors
+from planner.core.timeutil import utcnow
 from planner.events import services
 from planner.events.forms import (
     CancelForm,
@@ -27,8 +29,6 @@ from planner.events.forms import (
 from planner.events.localtime import local_to_utc, utc_to_local
 from planner.events.models import Booking, Event
 from planner.events.rendering import render_markdown
-from planner.forms import show_field_errors
-from planner.timeutil import utcnow
 
 bp = Blueprint("events", __name__)
 

@@ -9,9 +9,9 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
+from planner.core.timeutil import utcnow
 from planner.events.localtime import utc_to_local
 from planner.funnel.models import CHANNEL_LABELS, Channel
-from planner.timeutil import utcnow
 
 DEFAULT_DAYS = 90
 

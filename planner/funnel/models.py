@@ -15,8 +15,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, PrimaryKeyConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from planner.db import created_at, instant, intpk, optional_instant, str80, str_enum
-from planner.extensions import db
+from planner.core.db import created_at, instant, intpk, optional_instant, str80, str_enum
+from planner.core.extensions import db
 
 if TYPE_CHECKING:
     from branches.models import Branch

@@ -57,11 +57,11 @@ from sqlalchemy.sql.expression import CTE, Select, Subquery
 from sqlalchemy.sql.functions import FunctionElement
 
 from branches.models import Branch, Membership
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events.models import Event, EventStatus
-from planner.extensions import db
 from planner.funnel.models import Channel, InviteLink, InviteVisit
 from planner.registrations.models import ACTIVE_STATUSES, Registration, RegistrationStatus
-from planner.timeutil import utcnow
 
 STAGES = ("reached", "registered", "attended", "returned")
 DIRECT = "direct"  # no invite link and no channel named: came by the meetup page itself

@@ -45,8 +45,9 @@ from sqlalchemy.orm import attributes as orm_attributes
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events.models import Event
-from planner.extensions import db
 from planner.funnel import report
 from planner.funnel.models import (
     NEVER,
@@ -60,7 +61,6 @@ from planner.funnel.models import (
 )
 from planner.funnel.report import Figures, Funnel
 from planner.registrations.models import Registration, RegistrationStatus
-from planner.timeutil import utcnow
 
 # What a meetup's figures read: of its registrations, and of the meetup itself.
 REGISTRATION_FIELDS = ("status", "checked_in_at", "guests", "invite_link_id", "source",

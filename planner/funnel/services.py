@@ -21,12 +21,12 @@ from sqlalchemy.exc import IntegrityError
 from branches.models import Branch
 from planner import permissions
 from planner.accounts.models import User
-from planner.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from planner.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events.models import Event
-from planner.extensions import db
 from planner.funnel import report, rollups
 from planner.funnel.models import Channel, InviteLink, InviteVisit
-from planner.timeutil import utcnow
 
 # An RSVP or join is credited to the last link opened at most this long before.
 CODE_BYTES = 12  # 16 URL-safe characters: unguessable, short enough for a poster's QR code

@@ -5,7 +5,7 @@ from __future__ import annotations
 from branches.events import MemberJoined
 from branches.models import Membership
 from planner.core.domain_events import EventBus
-from planner.extensions import db
+from planner.core.extensions import db
 from planner.funnel import services
 
 

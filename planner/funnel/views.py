@@ -18,16 +18,16 @@ from branches.models import Branch
 from branches.services import get_branch
 from planner import spreadsheets
 from planner.api import parse_query
+from planner.core.errors import DomainError, NotFound
+from planner.core.extensions import invite_link_limit
 from planner.core.unit_of_work import writes_during_read
+from planner.core.urls import public_url
 from planner.engagement import services as engagement
-from planner.errors import DomainError, NotFound
 from planner.events.services import get_event
-from planner.extensions import invite_link_limit
 from planner.funnel import attribution, charts, qr, services
 from planner.funnel.forms import InviteLinkForm, RangeForm, default_range
 from planner.funnel.models import CHANNEL_LABELS, Channel, InviteLink
 from planner.funnel.report import DIRECT, STAGES, Funnel
-from planner.urls import public_url
 
 bp = Blueprint("funnel", __name__)
 

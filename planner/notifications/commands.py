@@ -15,15 +15,15 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from planner.core.db import release
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.core.unit_of_work import unit_of_work
-from planner.db import release
 from planner.events.models import Event, EventStatus
-from planner.extensions import db
 from planner.notifications.delivery import Delivered, deliver_due
 from planner.notifications.kinds import Notice
 from planner.notifications.outbox import notify_many
 from planner.registrations.models import Registration, RegistrationStatus
-from planner.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 BATCH = 100

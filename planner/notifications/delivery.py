@@ -40,11 +40,11 @@ from flask import Flask, Response, current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.core.unit_of_work import unit_of_work
-from planner.extensions import db
 from planner.notifications.models import OutboxMessage, OutboxStatus
 from planner.notifications.premises import DropReason, broken_premise
-from planner.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 

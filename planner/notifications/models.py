@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from planner.db import created_at, instant, intpk, optional_instant, str_enum
-from planner.extensions import db
+from planner.core.db import created_at, instant, intpk, optional_instant, str_enum
+from planner.core.extensions import db
 
 if TYPE_CHECKING:
     from planner.registrations.models import Registration

@@ -21,15 +21,15 @@ from sqlalchemy.orm import joinedload
 
 from branches.models import Branch
 from planner.accounts.models import User
+from planner.core.extensions import db
+from planner.core.i18n import zone_label
+from planner.core.timeutil import utcnow
+from planner.core.urls import public_url
 from planner.events.models import Event
-from planner.extensions import db
-from planner.i18n import zone_label
 from planner.notifications.kinds import Notice
 from planner.notifications.models import OutboxMessage, OutboxStatus
 from planner.registrations.models import ACTIVE_STATUSES, Registration, RegistrationStatus
 from planner.registrations.waitlist import waitlist_position
-from planner.timeutil import utcnow
-from planner.urls import public_url
 
 WITH_CALENDAR = frozenset({Notice.CONFIRMED, Notice.PROMOTED})
 ABOUT_THE_EVENT = frozenset({Notice.EVENT_CHANGED, Notice.EVENT_CANCELLED})

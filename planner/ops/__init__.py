@@ -7,9 +7,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Wire the operational concerns into the app; called once by create_app()."""
+    from planner.core.urls import check_public_url
     from planner.ops import headers, logs
     from planner.ops.health import bp
-    from planner.urls import check_public_url
 
     headers.init_app(app)
     logs.init_app(app)

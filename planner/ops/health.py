@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from planner.extensions import csrf, db, limiter
+from planner.core.extensions import csrf, db, limiter
 
 bp = Blueprint("ops", __name__)
 csrf.exempt(bp)

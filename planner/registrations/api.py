@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from planner import permissions
 from planner.api import api_user, created, operation, parse_json
 from planner.api.pagination import each, paginated
+from planner.core.urls import public_url
 from planner.events.services import visible_event
 from planner.funnel.attribution import rsvp_credit
 from planner.ops.headers import personal
@@ -17,7 +18,6 @@ from planner.registrations import services
 from planner.registrations.forms import ReviewForm, RsvpForm
 from planner.registrations.models import Registration, RegistrationStatus
 from planner.registrations.waitlist import waitlist_position, waitlist_positions
-from planner.urls import public_url
 
 
 class RegistrationOut(TypedDict):

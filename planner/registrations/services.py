@@ -21,9 +21,10 @@ from branches.services import membership_of
 from planner import permissions
 from planner.accounts.models import User
 from planner.accounts.services import find_user_by_email
-from planner.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from planner.core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events.models import Event, EventStatus
-from planner.extensions import db
 from planner.registrations.events import AwaitingApproval, Declined, SeatTaken, Waitlisted
 from planner.registrations.models import (
     ACTIVE_STATUSES,
@@ -33,7 +34,6 @@ from planner.registrations.models import (
     RegistrationStatus,
 )
 from planner.registrations.waitlist import fits, make_going, promote_waitlist, seats_free, tell
-from planner.timeutil import utcnow
 
 
 class RsvpRefused(DomainError):

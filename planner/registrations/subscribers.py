@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from planner.core.domain_events import EventBus
+from planner.core.extensions import db
 from planner.events.events import MeetupEdited
 from planner.events.models import Event
-from planner.extensions import db
 from planner.registrations.waitlist import promote_waitlist
 
 

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from planner import permissions
-from planner.errors import DomainError, NotAllowed
+from planner.core.errors import DomainError, NotAllowed
 from planner.events.models import Event
 from planner.events.services import visible_event
 from planner.funnel.attribution import rsvp_credit

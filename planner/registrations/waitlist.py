@@ -12,8 +12,8 @@ import string
 from sqlalchemy import func, select
 
 from planner.core.domain_events import publish
+from planner.core.extensions import db
 from planner.events.models import Event
-from planner.extensions import db
 from planner.registrations.events import Promoted, RegistrationChanged
 from planner.registrations.models import Registration, RegistrationStatus
 

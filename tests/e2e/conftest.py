@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.extensions import db
+from planner.core.extensions import db
 from tests.conftest import PASSWORD, skip_or_fail
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -10,11 +10,11 @@ import pytest
 import vobject
 from playwright.sync_api import expect
 
+from planner.core.extensions import db
+from planner.core.timeutil import utcnow
 from planner.events.models import EventStatus
 from planner.events.services import EventInput, schedule
-from planner.extensions import db
 from planner.registrations.services import rsvp
-from planner.timeutil import utcnow
 
 pytestmark = pytest.mark.browser
 

@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from branches.services import VenueInput, save_venue
 from planner.checkin.models import CheckinScan, ScanOutcome
+from planner.core.extensions import db
 from planner.events import services as events
 from planner.events.models import EventStatus
-from planner.extensions import db
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration
 from planner.registrations.tickets import payload

@@ -7,9 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from branches.services import VenueInput, save_venue
+from planner.core.extensions import db
 from planner.events import services as events
 from planner.events.models import EventStatus
-from planner.extensions import db
 from planner.registrations.models import Registration
 from tests.conftest import door_open
 

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from branches.services import VenueInput, save_venue
-from planner.extensions import db
+from planner.core.extensions import db
 
 pytestmark = pytest.mark.browser
 YEAR = datetime.now(UTC).year + 1

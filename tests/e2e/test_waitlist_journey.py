@@ -12,9 +12,9 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from branches.services import VenueInput, save_venue
+from planner.core.extensions import db
 from planner.events import services as events
 from planner.events.models import EventStatus
-from planner.extensions import db
 from planner.registrations import services
 
 pytestmark = pytest.mark.browser

@@ -48,7 +48,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "GEOCODER_USER_AGENT": env.get("GEOCODER_USER_AGENT", "juhui-planner"),
         "MAIL_URL": env.get("MAIL_URL", ""),
         # Where members reach the site: every link in mail, calendar files and the API.
-        # Required in production (a warning at start-up when unset); see planner/urls.py.
+        # Required in production (a warning at start-up when unset); see planner/core/urls.py.
         "PUBLIC_URL": env.get("PUBLIC_URL", ""),
         "PASSWORD_HASH_PROFILE": "RFC_9106_LOW_MEMORY",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -60,7 +60,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
-        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parents[1] / "translations"),
         "LANGUAGES": {"zh_CN": "简体中文", "en": "English"},
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # The door takes scans from this many hours before a meetup's start to this many after

@@ -8,7 +8,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField
 
-from planner.errors import DomainError
+from planner.core.errors import DomainError
 
 
 def show_field_errors(form: FlaskForm, error: DomainError) -> None:

@@ -12,8 +12,8 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQL
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
-from planner.db import roll_back
-from planner.extensions import db, login_manager
+from planner.core.db import roll_back
+from planner.core.extensions import db, login_manager
 
 # The database cannot be reached or cannot serve right now (server down, connection lost, pool
 # exhausted, lock timeout): the client may retry, so these answer 503 and not 500.

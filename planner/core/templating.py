@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Flask, current_app, request
 from flask_babel import format_date, format_decimal, get_locale
 
-from planner.i18n import format_instant
+from planner.core.i18n import format_instant
 
 
 def register_template_helpers(app: Flask) -> None:
