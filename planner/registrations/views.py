@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+import time
+from typing import Any
+
+from flask import Blueprint, Flask, Response, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, user_logged_in
 from werkzeug.wrappers import Response as BaseResponse
 
 from planner import permissions
@@ -92,13 +95,17 @@ def _back(event_id: int) -> BaseResponse:
 
 
 @bp.post("/events/<int:event_id>/rsvp")
-@login_required
 def rsvp(event_id: int) -> BaseResponse:
+    """RSVP; pressed before logging in, it is finished right after the login or sign-up."""
     event = visible_event(current_user, event_id)
     form = RsvpForm()
     if not form.validate_on_submit():
         flash(" ".join(form.guests.errors) or _("Some fields are not valid."), "error")
         return _back(event_id)
+    if not current_user.is_authenticated:
+        _remember_rsvp(event_id, form)
+        flash(_("Log in or sign up, and your RSVP is done."), "info")
+        return redirect(url_for("accounts.login", next=url_for("events.show", event_id=event_id)))
     try:
         registration = services.rsvp(current_user, event_id, form.guests.data or 0,
                                      **rsvp_credit(event, form.invite.data))
@@ -107,6 +114,34 @@ def rsvp(event_id: int) -> BaseResponse:
         return _back(event_id)
     flash(_status_message(registration), "success")
     return _back(event_id)
+
+
+RSVP_AFTER_LOGIN = "rsvp_after_login"
+RSVP_INTENT_SECONDS = 3600  # an RSVP pressed yesterday is not what a login today asks for
+
+
+def _remember_rsvp(event_id: int, form: RsvpForm) -> None:
+    session[RSVP_AFTER_LOGIN] = {"event_id": event_id, "guests": form.guests.data or 0,
+                                 "invite": form.invite.data or None, "at": int(time.time())}
+
+
+def _finish_rsvp_after_login(_app: Flask, user: Any, **_extra: Any) -> None:
+    intent = session.pop(RSVP_AFTER_LOGIN, None)
+    if not isinstance(intent, dict) or time.time() - intent.get("at", 0) > RSVP_INTENT_SECONDS:
+        return
+    try:
+        event = visible_event(user, intent["event_id"])
+        registration = services.rsvp(user, event.id, intent["guests"],
+                                     **rsvp_credit(event, intent["invite"]))
+    except DomainError as error:
+        flash(_explained(error), "error")
+    else:
+        flash(_status_message(registration), "success")
+
+
+@bp.record_once
+def _finish_rsvps_after_login(state: Any) -> None:
+    user_logged_in.connect(_finish_rsvp_after_login, state.app)
 
 
 def _explained(error: DomainError) -> str:

@@ -1,5 +1,6 @@
-"""A lead makes an invite link for a chat group; a newcomer opens it in a fresh browser, signs
-up and RSVPs; door staff check them in; the lead's funnel credits that chat group."""
+"""A lead makes an invite link for a chat group; a newcomer opens it in a fresh browser, taps
+RSVP, signs up and lands back on the meetup with the RSVP done; door staff check them in; the
+lead's funnel credits that chat group."""
 
 from __future__ import annotations
 
@@ -41,13 +42,15 @@ def test_invite_link_to_sign_up_to_rsvp_to_check_in_shows_in_the_funnel(browser,
     visitor = visitor_context.new_page()
     visitor.goto(invite_url)
     expect(visitor.locator("h1")).to_contain_text("Poetry night")
-    visitor.goto(f"{live_server}/signup")
+    visitor.click("#rsvp button[type=submit]:has-text('RSVP')")  # one tap, before any account
+    expect(visitor.locator("h1")).to_have_text("Log in")
+    visitor.click("main a:has-text('Sign up')")
     visitor.fill("#email", "newcomer@example.com")
     visitor.fill("#password", "a long secret")
     visitor.fill("#display_name", "New Niu")
     visitor.click("input[type=submit]")
-    visitor.goto(f"{live_server}/events/{event_id}")
-    visitor.click("#rsvp button[type=submit]:has-text('RSVP')")
+    # Back on the meetup with the RSVP done: nothing to find or press again.
+    expect(visitor).to_have_url(f"{live_server}/events/{event_id}")
     expect(visitor.locator("#rsvp")).to_contain_text("You're going")
     visitor_context.close()
 

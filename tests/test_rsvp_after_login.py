@@ -1,0 +1,96 @@
+"""An RSVP pressed before logging in is finished by the login or sign-up that follows it, and
+the member lands back on the meetup (issue 14: "Sign-up loses the meetup")."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from branches.services import VenueInput, save_venue
+from planner.accounts.models import User
+from planner.core.extensions import db
+from planner.events import services as events
+from planner.events.models import EventStatus
+from planner.registrations import services
+from planner.registrations.models import Registration, RegistrationStatus
+from planner.registrations.views import RSVP_AFTER_LOGIN, RSVP_INTENT_SECONDS
+from tests.conftest import PASSWORD
+
+NEXT_YEAR = datetime.now(UTC).year + 1
+SIGNUP = {"email": "new@example.com", "password": PASSWORD, "display_name": "Newcomer",
+          "phone": "", "locale": "en", "timezone": "Asia/Shanghai"}
+
+
+@pytest.fixture
+def meetup(cast):
+    hall = save_venue(cast.lead, cast.branch, VenueInput("Hall", "1 Road", 1))
+    [event] = events.schedule(cast.lead, cast.branch, events.EventInput(
+        title="Dumplings", starts_local=datetime(NEXT_YEAR, 5, 1, 19),
+        ends_local=datetime(NEXT_YEAR, 5, 1, 21), venue_id=hall.id,
+        status=EventStatus.PUBLISHED))
+    event.max_guests = 2
+    db.session.commit()
+    return event
+
+
+def registration_of(email: str) -> Registration | None:
+    return db.session.scalar(select(Registration)
+                             .join(User, Registration.user_id == User.id)
+                             .where(User.email == email))
+
+
+def test_anonymous_rsvp_asks_to_log_in_and_keeps_the_way_back(client, meetup):
+    page = client.get(f"/events/{meetup.id}")
+    assert f'action="/events/{meetup.id}/rsvp"' in page.text  # one tap, even before login
+
+    response = client.post(f"/events/{meetup.id}/rsvp", data={"guests": 1})
+    assert response.status_code == 302
+    assert response.location == f"/login?next=/events/{meetup.id}"
+    login_page = client.get(response.location)
+    assert f'href="/signup?next=/events/{meetup.id}"' in login_page.text
+    assert registration_of(SIGNUP["email"]) is None
+
+
+def test_sign_up_after_an_rsvp_finishes_it_and_returns_to_the_meetup(client, meetup):
+    client.post(f"/events/{meetup.id}/rsvp", data={"guests": 0})
+    response = client.post(f"/signup?next=/events/{meetup.id}", data=SIGNUP)
+    assert response.location == f"/events/{meetup.id}"
+    registration = registration_of(SIGNUP["email"])
+    assert registration is not None and registration.status is RegistrationStatus.GOING
+    page = client.get(response.location)
+    assert "Your ticket is ready" in page.text and "Show my ticket" in page.text
+
+
+def test_login_after_an_rsvp_to_a_full_meetup_joins_the_waitlist_with_the_guests(
+        client, cast, meetup):
+    services.rsvp(cast.lead, meetup.id)  # the one seat
+    db.session.commit()
+    client.post(f"/events/{meetup.id}/rsvp", data={"guests": 2})
+    response = client.post(f"/login?next=/events/{meetup.id}",
+                           data={"email": cast.member.email, "password": PASSWORD})
+    assert response.location == f"/events/{meetup.id}"
+    registration = registration_of(cast.member.email)
+    assert registration.status is RegistrationStatus.WAITLISTED and registration.guests == 2
+    assert "number 1 on the waitlist" in client.get(response.location).text
+
+
+def test_an_rsvp_pressed_long_ago_is_not_finished_by_a_later_login(client, cast, meetup):
+    client.post(f"/events/{meetup.id}/rsvp", data={"guests": 0})
+    with client.session_transaction() as session:
+        intent = session[RSVP_AFTER_LOGIN]
+        session[RSVP_AFTER_LOGIN] = intent | {"at": intent["at"] - RSVP_INTENT_SECONDS - 1}
+    client.post("/login", data={"email": cast.member.email, "password": PASSWORD})
+    assert registration_of(cast.member.email) is None
+
+
+def test_an_rsvp_refused_after_login_says_why(client, cast, meetup):
+    client.post(f"/events/{meetup.id}/rsvp", data={"guests": 0})
+    events.cancel_event(cast.lead, meetup, "The hall flooded.")
+    db.session.commit()
+    response = client.post(f"/login?next=/events/{meetup.id}",
+                           data={"email": cast.member.email, "password": PASSWORD},
+                           follow_redirects=True)
+    assert registration_of(cast.member.email) is None
+    assert 'class="flash flash-error"' in response.text and "cancelled" in response.text
