@@ -54,16 +54,47 @@ def test_api_errors_follow_the_language(client):
 
 
 def test_times_in_branch_timezone_for_the_locale(app):
-    def shown(instant, timezone, language):
+    def shown(instant, timezone, language, style="short"):
         with force_locale(language):
-            return " ".join(format_instant(instant, timezone, "short").split())
+            return format_instant(instant, timezone, style)
 
-    summer = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
-    winter = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-    assert shown(summer, "Europe/London", "en") == "7/1/26, 1:00 PM GMT+01:00"
-    assert shown(winter, "Europe/London", "en") == "1/15/26, 12:00 PM GMT+00:00"
-    assert shown(summer, "Asia/Shanghai", "en") == "7/1/26, 8:00 PM GMT+08:00"
-    assert shown(summer, "Asia/Shanghai", "zh_CN") == "2026/7/1 20:00 GMT+08:00"
+    year = datetime.now(UTC).year
+    summer = datetime(year, 7, 1, 12, 0, tzinfo=UTC)
+    winter = datetime(year, 1, 15, 12, 0, tzinfo=UTC)
+    assert shown(summer, "Europe/London", "en") == "1 Jul, 13:00 (UTC+1)"
+    assert shown(winter, "Europe/London", "en") == "15 Jan, 12:00 (UTC+0)"
+    assert shown(summer, "Asia/Shanghai", "en") == "1 Jul, 20:00"
+    assert shown(summer, "Asia/Shanghai", "zh_CN") == "7月1日 20:00"
+    weekday = {"en": summer.strftime("%a"),
+               "zh_CN": ["周一", "周二", "周三", "周四", "周五", "周六", "周日"][summer.weekday()]}
+    assert shown(summer, "Asia/Shanghai", "en", "medium") == f"{weekday['en']} 1 Jul, 20:00"
+    assert shown(summer, "Asia/Shanghai", "zh_CN", "medium") == f"7月1日 {weekday['zh_CN']} 20:00"
+    later = summer.replace(year=year + 1)
+    assert shown(later, "Asia/Shanghai", "en") == f"1 Jul {year + 1}, 20:00"
+    assert shown(later, "Asia/Shanghai", "zh_CN") == f"{year + 1}年7月1日 20:00"
+    assert ":00:00" not in shown(summer, "Asia/Shanghai", "en", "full")
+
+
+def test_the_zone_is_named_only_for_a_viewer_in_another_zone(client, make_user, cast):
+    from branches.services import VenueInput, save_venue
+    from planner.core.extensions import db
+    from planner.events import services as events
+    from planner.events.models import EventStatus
+
+    hall = save_venue(cast.lead, cast.branch, VenueInput("Hall", "1 Road", 10))
+    [meetup] = events.schedule(cast.lead, cast.branch, events.EventInput(
+        title="Tea", starts_local=datetime(2030, 1, 1, 18), ends_local=datetime(2030, 1, 1, 20),
+        venue_id=hall.id, status=EventStatus.PUBLISHED))
+    traveller = make_user("Traveller")
+    traveller.timezone = "Europe/Berlin"
+    db.session.commit()
+
+    login(client, cast.member)  # lives in Shanghai's zone, like the branch
+    at_home = client.get(f"/events/{meetup.id}").text
+    assert "18:00" in at_home and "UTC" not in at_home
+    login(client, traveller)
+    abroad = client.get(f"/events/{meetup.id}").text
+    assert "18:00–20:00 (UTC+8)" in abroad
 
 
 def test_every_catalogue_message_is_translated():

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as babel_format_datetime
-from babel.dates import get_timezone_gmt
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -42,16 +41,65 @@ def select_timezone() -> str:
     return user.timezone if user is not None else current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
-def format_instant(instant: datetime | None, timezone: str, fmt: str = "medium") -> str:
-    """Format a UTC instant as local time in `timezone` for the current locale, with the zone."""
+# Short local forms without seconds: "12月9日 周三 18:00", "Wed 9 Dec, 18:00". "full" is for the
+# one place a page states the date (the meetup, the ticket); "short" for table cells.
+PATTERNS = {
+    "zh": {"full": "y年M月d日 EEEE HH:mm", "medium": "M月d日 EEE HH:mm", "short": "M月d日 HH:mm",
+           "time": "HH:mm"},
+    "en": {"full": "EEEE d MMMM y, HH:mm", "medium": "EEE d MMM, HH:mm", "short": "d MMM, HH:mm",
+           "time": "HH:mm"},
+}
+WITH_YEAR = {"zh": "y年", "en": " y"}  # added to medium and short outside the current year
+
+
+def _pattern(style: str, local: datetime, now: datetime) -> str:
+    language = "zh" if str(get_locale()).startswith("zh") else "en"
+    pattern = PATTERNS[language][style]
+    if style in ("medium", "short") and local.year != now.year:
+        year = WITH_YEAR[language]
+        pattern = year + pattern if language == "zh" else pattern.replace(",", year + ",", 1)
+    return pattern
+
+
+def _wall_clock(instant: datetime, timezone: str, style: str) -> str:
+    zone = ZoneInfo(timezone)
+    local = instant.astimezone(zone)
+    return babel_format_datetime(local, _pattern(style, local, datetime.now(zone)), tzinfo=zone,
+                                 locale=get_locale())
+
+
+def _zone_note(instant: datetime, timezone: str) -> str:
+    """" (UTC+1)" where the zone is not the viewer's own (a member abroad, a branch in another
+    zone), else nothing."""
+    viewer = ZoneInfo(select_timezone())
+    if instant.astimezone(viewer).utcoffset() == instant.astimezone(ZoneInfo(timezone)).utcoffset():
+        return ""
+    return f" ({zone_label(instant, timezone)})"
+
+
+def format_instant(instant: datetime | None, timezone: str, style: str = "medium") -> str:
+    """A UTC instant as the wall time in `timezone`, for the current locale."""
     if instant is None:
         return ""
+    return _wall_clock(instant, timezone, style) + _zone_note(instant, timezone)
+
+
+def format_span(starts_at: datetime, ends_at: datetime, timezone: str,
+                style: str = "medium") -> str:
+    """A meetup's time with the zone named at most once: "12月9日 周三 18:00–21:00", or both
+    days when it runs past midnight."""
     zone = ZoneInfo(timezone)
-    text = babel_format_datetime(instant, fmt, tzinfo=zone, locale=get_locale())
-    return f"{text} {zone_label(instant, timezone)}"
+    same_day = starts_at.astimezone(zone).date() == ends_at.astimezone(zone).date()
+    start = _wall_clock(starts_at, timezone, style)
+    if same_day:
+        return f"{start}–{_wall_clock(ends_at, timezone, 'time')}" + _zone_note(ends_at, timezone)
+    return f"{start} – {_wall_clock(ends_at, timezone, style)}" + _zone_note(ends_at, timezone)
 
 
 def zone_label(instant: datetime, timezone: str) -> str:
-    """The offset in force at `instant`, like "GMT+08:00": abbreviations are ambiguous ("CST" is
-    China Standard Time and US Central Time), an offset is not."""
-    return get_timezone_gmt(instant.astimezone(ZoneInfo(timezone)), "long", locale=get_locale())
+    """The offset in force at `instant`, like "UTC+8" or "UTC+5:30": abbreviations are
+    ambiguous ("CST" is China Standard Time and US Central Time), an offset is not."""
+    offset = instant.astimezone(ZoneInfo(timezone)).utcoffset() or timedelta()
+    minutes = int(offset.total_seconds() // 60)
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{'+' if minutes >= 0 else '−'}{hours}" + (f":{rest:02}" if rest else "")

@@ -7,13 +7,14 @@ from datetime import timedelta
 from flask import Flask, current_app, request
 from flask_babel import format_date, format_decimal, get_locale
 
-from planner.core.i18n import format_instant
+from planner.core.i18n import format_instant, format_span
 
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = format_instant
     app.jinja_env.globals.update(
         format_decimal=format_decimal,
+        format_span=format_span,
         format_date=format_date,
         timedelta=timedelta,
         current_locale=lambda: str(get_locale()),

@@ -7,12 +7,13 @@ import calendar
 from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from branches import services as branches
+from branches.maps import map_links
 from branches.models import Branch
 from planner import permissions
 from planner.core.errors import Conflict, InvalidInput, NotAllowed
@@ -109,7 +110,8 @@ def create(slug: str) -> str | Response:
 @bp.get("/events/<int:event_id>")
 def show(event_id: int) -> str:
     event = services.visible_event(current_user, event_id)
-    return render_template("events/show.html", event=event, branch=event.branch,
+    maps = map_links(event.venue, str(get_locale())) if event.venue else []
+    return render_template("events/show.html", event=event, branch=event.branch, maps=maps,
                            description=render_markdown(event.description),
                            repeats=services.repeats(event),
                            cancel_form=CancelForm(), can_manage=permissions.can_manage_branch(
