@@ -475,6 +475,15 @@ def memberships(branch: Branch, status: MembershipStatus | None = None) -> list[
     return list(db.session.scalars(query))
 
 
+def leads(branch: Branch) -> list[User]:
+    """Who hosts the branch's meetups, as a meetup page shows them."""
+    return list(db.session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.branch_id == branch.id, Membership.role == Role.LEAD,
+               Membership.status == MembershipStatus.ACTIVE)
+        .order_by(Membership.created_at)))
+
+
 def audit_log(actor: Any, branch: Branch, limit: int = 200) -> list[AuditEntry]:
     if not permissions.can_view_audit_log(actor, branch):
         raise NotAllowed(_l("Only leads of this branch can see its log."))

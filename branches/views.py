@@ -36,6 +36,7 @@ bp = Blueprint("branches", __name__, url_prefix="/branches")
 bp.add_app_template_global(role_label)
 bp.add_app_template_global(audit_label)
 bp.add_app_template_global(audit_detail)
+bp.add_app_template_global(services.leads, "branch_leads")
 
 
 @bp.get("")

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -17,6 +28,22 @@ def home() -> str:
     from branches.services import branch_listing
 
     return render_template("main/home.html", branches=branch_listing(limit=12))
+
+
+@bp.get("/manifest.webmanifest")
+def manifest() -> Response:
+    """What a phone needs to put Juhui on its home screen, in the reader's language."""
+    icon = {"src": url_for("static", filename="img/icon.svg"), "sizes": "any",
+            "type": "image/svg+xml"}
+    pngs = [{"src": url_for("static", filename=f"img/icon-{size}.png"),
+             "sizes": f"{size}x{size}", "type": "image/png"} for size in (180, 512)]
+    response = jsonify(name=_("Juhui — meetups of your branch"), short_name=_("Juhui"),
+                       lang=str(get_locale()).replace("_", "-"), start_url=url_for("main.home"),
+                       display="standalone", background_color="#f5f6f8",
+                       theme_color="#c2410c", icons=[icon, *pngs])
+    response.mimetype = "application/manifest+json"
+    response.vary.add("Accept-Language")
+    return response
 
 
 @bp.post("/language")

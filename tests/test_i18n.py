@@ -187,3 +187,16 @@ def test_mail_to_a_member_without_a_choice_speaks_the_branchs_language(cast, mak
     subject = db.session.scalars(select(OutboxMessage.subject)
                                  .where(OutboxMessage.user_id == member.id)).one()
     assert cast.branch.locale == "zh_CN" and subject.startswith("报名成功")
+
+
+def test_the_web_app_manifest_speaks_the_readers_language_and_its_icons_exist(client):
+    english = client.get("/manifest.webmanifest")
+    chinese = client.get("/manifest.webmanifest", headers={"Accept-Language": "zh-CN"})
+    assert english.mimetype == "application/manifest+json"
+    assert english.json["short_name"] == "Juhui" and chinese.json["short_name"] == "聚会"
+    assert english.json["start_url"] == "/" and english.json["display"] == "standalone"
+    for icon in english.json["icons"]:
+        with client.get(icon["src"]) as served:
+            assert served.status_code == 200, icon
+    page = client.get("/").text
+    assert 'rel="manifest" href="/manifest.webmanifest"' in page and 'rel="icon"' in page

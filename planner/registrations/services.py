@@ -291,6 +291,15 @@ def add_by_hand(actor: Any, event_id: int, email: str, guests: int = 0) -> Regis
     return registration
 
 
+def people_going(event: Event, limit: int = 12) -> list[User]:
+    """The first members going (guests are not people we know), in the order they RSVPed."""
+    return list(db.session.scalars(
+        select(User).join(Registration, Registration.user_id == User.id)
+        .where(Registration.event_id == event.id,
+               Registration.status == RegistrationStatus.GOING)
+        .order_by(Registration.created_at, Registration.id).limit(limit)))
+
+
 def seats(event: Event) -> Seats:
     return seats_of([event])[event.id]
 

@@ -30,6 +30,7 @@ from planner.registrations.waitlist import waitlist_position, waitlist_positions
 
 bp = Blueprint("registrations", __name__)
 bp.add_app_template_global(waitlist_position)
+bp.add_app_template_global(services.people_going)
 
 
 STATUS_LABELS = {

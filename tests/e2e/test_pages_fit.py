@@ -135,13 +135,16 @@ def audit(browser: Browser, live_server: str, site: Site, role: str, locale: str
     email = None if role == "visitor" else getattr(site.cast, role).email
     db.session.commit()  # reading the email began a transaction; SQLite's writers wait for it
     page = open_as(browser, live_server, email, locale, VIEWPORTS[viewport])
+    failed: list[str] = []  # favicon, styles, scripts, manifest: anything the page asked for
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
     report = {}
     shots.mkdir(parents=True, exist_ok=True)
     for name, path in site.pages[role].items():
         response = page.goto(f"{live_server}{path}")
         assert response is not None and response.status == 200, (path, response)
         page.wait_for_load_state("networkidle")
-        report[name] = problems(page)
+        report[name] = problems(page) + failed
+        failed.clear()
         page.screenshot(path=str(shots / f"{role}-{name}-{locale}-{viewport}.png"), full_page=True)
     page.context.close()
     return {name: found for name, found in report.items() if found}

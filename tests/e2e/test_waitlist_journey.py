@@ -1,5 +1,5 @@
-"""A member RSVPs to a full meetup, waits, is promoted when someone cancels, and shows a ticket
-whose QR code a real decoder reads back."""
+"""A member RSVPs to a full meetup, waits, is promoted when someone cancels, shows a ticket
+whose QR code a real decoder reads back, and cancels after confirming."""
 
 from __future__ import annotations
 
@@ -48,3 +48,14 @@ def test_waitlist_promotion_and_qr_ticket(log_in, live_server, cast, make_user):
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.screenshot())))
     registration = services.registration_of(second, db.session.get(type(event), event_id))
     assert [code.text for code in decoded] == [f"JH1:{registration.ticket_code}"]
+
+    # Cancelling asks once more, saying what happens to the seat.
+    db.session.commit()  # the test's reads above hold SQLite's lock the cancel will need
+    page.goto(f"{live_server}/events/{event_id}")
+    confirm = page.locator("#cancel-rsvp button[type=submit]")
+    expect(confirm).to_be_hidden()
+    page.click("#cancel-rsvp summary")
+    expect(page.locator("#cancel-rsvp")).to_contain_text("next person on the waitlist")
+    confirm.click()
+    expect(page.locator(".flash")).to_contain_text("Your RSVP is cancelled.")
+    expect(page.locator("#rsvp")).not_to_contain_text("You're going")
