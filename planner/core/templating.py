@@ -11,7 +11,6 @@ from flask_babel import format_date, format_decimal, get_locale
 
 from planner.core.i18n import format_instant, format_span
 
-
 AVATAR_COLOURS = 8  # .avatar-0 … .avatar-7 in site.css (no inline styles under the CSP)
 
 
