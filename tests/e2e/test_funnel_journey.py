@@ -34,7 +34,7 @@ def test_invite_link_to_sign_up_to_rsvp_to_check_in_shows_in_the_funnel(browser,
     lead.fill("#label", "成都诗歌群")
     lead.select_option("#channel", "chat_group")
     lead.click("input[type=submit]")
-    invite_url = lead.locator("td code").first.inner_text()
+    invite_url = lead.locator("td input[type=url]").first.input_value()
     assert f"{live_server}/i/" in invite_url
 
     # A phone's WeChat browser: headless Chromium's own User-Agent is (rightly) not a person.
