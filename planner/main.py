@@ -25,9 +25,15 @@ bp = Blueprint("main", __name__)
 
 @bp.get("/")
 def home() -> str:
+    """Upcoming meetups first, then the branches: people come for the meetups."""
     from branches.services import branch_listing
+    from planner.events.services import upcoming_for
+    from planner.registrations.services import people_going_of, seats_of
 
-    return render_template("main/home.html", branches=branch_listing(limit=12))
+    meetups = upcoming_for(current_user)
+    return render_template("main/home.html", meetups=meetups, seats=seats_of(meetups),
+                           going=people_going_of(meetups, limit=5),
+                           branches=branch_listing(limit=12))
 
 
 @bp.get("/manifest.webmanifest")

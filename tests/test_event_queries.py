@@ -53,7 +53,7 @@ def queries_for(client, url: str) -> int:
 
 
 @pytest.mark.parametrize("url", ["/branches/chengdu", "/events/near?place=成都&radius_km=50",
-                                 "/branches/chengdu/events"])
+                                 "/branches/chengdu/events", "/"])
 def test_query_count_does_not_grow_with_meetups(client, cast, url):
     add_meetups(cast, 5, first_day=1)
     few = queries_for(client, url)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from branches.geography import bounding_box, distance_km
-from branches.models import Branch, Venue
+from branches.models import Branch, Membership, MembershipStatus, Venue
 from planner import permissions
 from planner.core.domain_events import publish
 from planner.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -572,6 +572,19 @@ def _public(query: Select[Any], viewer: Any, branch: Branch | None) -> Select[An
 def upcoming_events(branch: Branch, viewer: Any = None, limit: int = 20) -> list[Event]:
     query = select(Event).where(Event.branch_id == branch.id, Event.ends_at > utcnow())
     return _listed(_public(query, viewer, branch).limit(limit))
+
+
+def upcoming_for(viewer: Any, limit: int = 12) -> list[Event]:
+    """The home page's meetups, soonest first: published and not over, in the viewer's own
+    branches when they have any there, else across the network."""
+    query = select(Event).where(Event.status == EventStatus.PUBLISHED, Event.ends_at > utcnow())
+    if getattr(viewer, "is_authenticated", False):
+        theirs = query.join(Membership, and_(
+            Membership.branch_id == Event.branch_id, Membership.user_id == viewer.id,
+            Membership.status == MembershipStatus.ACTIVE))
+        if events := _listed(theirs.limit(limit)):
+            return events
+    return _listed(query.limit(limit))
 
 
 def events_between(branch: Branch, start: datetime, end: datetime,
