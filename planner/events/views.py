@@ -6,8 +6,9 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime, time, timedelta
 
+from babel.dates import format_skeleton
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, ngettext
+from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -74,6 +75,8 @@ def branch_events(slug: str) -> str:
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
     return render_template("events/branch_events.html", branch=branch, events=events,
                            weeks=weeks, by_day=by_day, month=first,
+                           month_name=format_skeleton("yMMMM", first, locale=get_locale()),
+                           weekday_names=[format_date(day, "EEE") for day in weeks[0]],
                            previous=(first - timedelta(days=1)).replace(day=1),
                            following=last + timedelta(days=1))
 
