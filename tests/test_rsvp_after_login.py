@@ -25,7 +25,7 @@ SIGNUP = {"email": "new@example.com", "password": PASSWORD, "display_name": "New
 
 @pytest.fixture
 def meetup(cast):
-    hall = save_venue(cast.lead, cast.branch, VenueInput("Hall", "1 Road", 1))
+    hall = save_venue(cast.lead, cast.branch, VenueInput("Hall", "1 Road", 3))
     [event] = events.schedule(cast.lead, cast.branch, events.EventInput(
         title="Dumplings", starts_local=datetime(NEXT_YEAR, 5, 1, 19),
         ends_local=datetime(NEXT_YEAR, 5, 1, 21), venue_id=hall.id,
@@ -65,7 +65,7 @@ def test_sign_up_after_an_rsvp_finishes_it_and_returns_to_the_meetup(client, mee
 
 def test_login_after_an_rsvp_to_a_full_meetup_joins_the_waitlist_with_the_guests(
         client, cast, meetup):
-    services.rsvp(cast.lead, meetup.id)  # the one seat
+    services.rsvp(cast.lead, meetup.id, guests=2)  # all three seats
     db.session.commit()
     client.post(f"/events/{meetup.id}/rsvp", data={"guests": 2})
     response = client.post(f"/login?next=/events/{meetup.id}",
@@ -94,3 +94,33 @@ def test_an_rsvp_refused_after_login_says_why(client, cast, meetup):
                            follow_redirects=True)
     assert registration_of(cast.member.email) is None
     assert 'class="flash flash-error"' in response.text and "cancelled" in response.text
+
+
+def test_a_party_that_can_never_fit_is_told_so(client, cast, meetup):
+    from tests.conftest import login
+
+    meetup.capacity = 2
+    db.session.commit()
+    login(client, cast.member)
+    response = client.post(f"/events/{meetup.id}/rsvp", data={"guests": 2},
+                           follow_redirects=True)  # three people, a two-seat meetup
+    assert "a party of 3 can never fit" in response.text
+    assert registration_of(cast.member.email) is None
+
+
+def test_a_party_waitlisted_while_seats_are_free_is_told_why(client, cast, make_user):
+    hall = save_venue(cast.lead, cast.branch, VenueInput("Room", "2 Road", 3))
+    [event] = events.schedule(cast.lead, cast.branch, events.EventInput(
+        title="Go", starts_local=datetime(NEXT_YEAR, 6, 1, 19),
+        ends_local=datetime(NEXT_YEAR, 6, 1, 21), venue_id=hall.id,
+        status=EventStatus.PUBLISHED))
+    event.max_guests = 2
+    services.rsvp(make_user("Early"), event.id, guests=1)  # 2 of 3 seats
+    db.session.commit()
+    from tests.conftest import login
+
+    login(client, cast.member)
+    response = client.post(f"/events/{event.id}/rsvp", data={"guests": 2}, follow_redirects=True)
+    assert ("1 seat(s) left, not enough for your party of 3: you are number 1 on the waitlist."
+            in response.text)
+    assert "Your party of 3 gets in together, once 3 seats are free." in response.text

@@ -104,6 +104,10 @@ def _check_guests(event: Event, guests: int) -> None:
     if guests > event.max_guests:
         raise InvalidInput(fields={"guests": [str(_l(
             "You can bring at most %(max)d guest(s) to this meetup.", max=event.max_guests))]})
+    if event.capacity is not None and guests + 1 > event.capacity:
+        raise InvalidInput(fields={"guests": [str(_l(
+            "This meetup has %(capacity)d seats in all: a party of %(party)d can never fit.",
+            capacity=event.capacity, party=guests + 1))]})
 
 
 def no_shows(user: User, branch: Branch) -> int:

@@ -154,8 +154,14 @@ def _status_message(registration: Registration) -> str:
     if registration.status is RegistrationStatus.GOING:
         return _("You're going! Your ticket is ready.")
     if registration.status is RegistrationStatus.WAITLISTED:
+        position = waitlist_position(registration) or 0
+        left = services.seats(registration.event).left
+        if left:  # seats are free, but fewer than the party needs
+            return _("%(left)d seat(s) left, not enough for your party of %(party)d: you are "
+                     "number %(position)d on the waitlist.", left=left,
+                     party=registration.guests + 1, position=position)
         return _("The meetup is full: you are number %(position)d on the waitlist.",
-                 position=waitlist_position(registration) or 0)
+                 position=position)
     return _("Your RSVP is waiting for a lead's approval.")
 
 
