@@ -12,7 +12,7 @@ from branches.services import VenueInput, save_venue
 from planner.checkin import services
 from planner.checkin.events import CheckedIn
 from planner.checkin.models import CheckinScan, ScanOutcome
-from planner.checkin.present import attendee_json, initials
+from planner.checkin.present import attendee_json
 from planner.core.domain_events import event_bus
 from planner.core.errors import Conflict, InvalidInput, NotAllowed
 from planner.core.extensions import db
@@ -212,11 +212,10 @@ def test_what_the_door_keeps_offline_is_only_what_it_needs(cast, event, guests):
     guests[0].phone = "+86 138 0013 8000"
     ticket = registrations.rsvp(guests[0], event.id, guests=2)
     kept = attendee_json(ticket)
-    assert kept["name"] == "王小明" and kept["initials"] == "wxm"
+    assert kept["name"] == "王小明" and kept["search"] == "王小明 wangxiaoming wxm"
     assert kept["phone_last4"] == "8000" and kept["guests"] == 2
     assert ticket.ticket_code not in str(kept) and len(kept["ticket"]) == 64
     assert "email" not in kept and guests[0].email not in str(kept)
-    assert initials("Alice Chen") == "ac"
 
 
 # --- over HTTP ---------------------------------------------------------------------------

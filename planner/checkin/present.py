@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_time
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from pypinyin import Style, lazy_pinyin
 
 from planner.checkin.models import ScanOutcome
 from planner.checkin.services import DoorCounts, ScanResult, ticket_fingerprint
+from planner.core.names import search_text
 from planner.events.models import Event
 from planner.registrations.models import Registration
 
@@ -94,12 +94,6 @@ def _iso(registration: Registration) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def initials(name: str) -> str:
-    """Pinyin initials for search at the door: "王小明" → "wxm"; Latin names keep theirs."""
-    parts = lazy_pinyin(name, style=Style.FIRST_LETTER)  # Latin runs come back whole
-    return "".join(word[:1] for part in parts for word in part.split()).lower()
-
-
 def phone_last4(phone: str | None) -> str:
     digits = "".join(c for c in phone or "" if c.isdigit())
     return digits[-4:]
@@ -109,7 +103,7 @@ def attendee_json(registration: Registration) -> dict[str, Any]:
     """What the door keeps offline about one person, and no more: no full phone number, no
     email, and the ticket only as a fingerprint."""
     return {"id": registration.id, "name": registration.name,
-            "initials": initials(registration.name),
+            "search": search_text(registration.name),
             "phone_last4": phone_last4(registration.phone), "guests": registration.guests,
             "status": str(registration.status), "walk_in": registration.walk_in,
             "ticket": ticket_fingerprint(registration.ticket_code)

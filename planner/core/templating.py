@@ -33,10 +33,17 @@ def avatar_colour(name: str) -> int:
     return zlib.crc32(name.encode()) % AVATAR_COLOURS
 
 
+def masked_email(email: str | None) -> str:
+    """"chen.mei@example.com" → "ch…@example.com": enough to tell two namesakes apart."""
+    local, at, domain = (email or "").partition("@")
+    return f"{local[:2]}…{at}{domain}" if at else ""
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = format_instant
     app.jinja_env.filters["initials"] = initials
     app.jinja_env.filters["avatar_colour"] = avatar_colour
+    app.jinja_env.filters["masked_email"] = masked_email
     app.jinja_env.globals.update(
         format_decimal=format_decimal,
         format_span=format_span,

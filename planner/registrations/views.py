@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any
 
-from flask import Blueprint, Flask, Response, flash, redirect, render_template, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, user_logged_in
@@ -13,6 +24,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from planner import permissions
 from planner.core.errors import DomainError, NotAllowed
+from planner.core.names import matches
 from planner.events.models import Event
 from planner.events.services import visible_event
 from planner.funnel.attribution import rsvp_credit
@@ -207,11 +219,20 @@ def ticket_qr(code: str) -> Response:
 def registrations(event_id: int) -> str:
     event = visible_event(current_user, event_id)
     everyone = services.registrations(current_user, event)
+    query = request.args.get("q", "").strip()
+    shown = [r for r in everyone if matches(query, r.name)] if query else everyone
     return render_template("registrations/list.html", event=event, branch=event.branch,
-                           registrations=everyone, positions=waitlist_positions(everyone),
+                           registrations=shown, query=query, total=len(everyone),
+                           namesakes=_namesakes(everyone), positions=waitlist_positions(everyone),
                            review_form=ReviewForm(), capacity_form=CapacityForm(
                                capacity=event.capacity), add_form=AddAttendeeForm(),
                            can_manage=permissions.can_manage_branch(current_user, event.branch))
+
+
+def _namesakes(registrations: list[Registration]) -> set[str]:
+    """Names that more than one person on the list goes by: those rows say whose is whose."""
+    counts = Counter(r.name for r in registrations)
+    return {name for name, count in counts.items() if count > 1}
 
 
 def _to_list(event_id: int) -> BaseResponse:

@@ -194,14 +194,19 @@
 
   // ---- search ----------------------------------------------------------------------------
 
+  // The query in the form the server folds names to (planner/core/names.py): lower case, no
+  // accents, no spaces; each person's `search` holds their name, full pinyin and initials.
+  function folded(text) {
+    return text.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase().replace(/\s+/g, "");
+  }
+
   function findPeople(query) {
-    const q = query.trim().toLowerCase();
+    const q = folded(query);
     if (!q) { return []; }
     const digits = /^\d+$/.test(q);
-    const compact = q.replace(/\s+/g, "");
     return Array.from(state.people.values()).filter((p) => (digits
       ? (p.phone_last4 || "").includes(q)
-      : p.name.toLowerCase().includes(q) || (p.initials || "").startsWith(compact)))
+      : (p.search || folded(p.name)).includes(q)))
       .sort((a, b) => a.name.localeCompare(b.name)).slice(0, 20);
   }
 

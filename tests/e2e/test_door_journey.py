@@ -44,18 +44,19 @@ class Meetup:
 
 @pytest.fixture
 def meetup(cast, make_user) -> Meetup:
-    """A published meetup: 王小明 (initials wxm), Alice Zhao (phone …8000), Bob Qian (+1 guest)
+    """A published meetup: 王小明 (initials wxm), Alice Zhao (phone …8000), Émile Qian (+1 guest)
     going, and Carol Chen who cancelled."""
     hall = save_venue(cast.lead, cast.branch, VenueInput("Tea house", "8 Jinli Road", 40))
     starts, ends = door_open(cast.branch, hours=3)
     [event] = events.schedule(cast.lead, cast.branch, events.EventInput(
         title="Board games", starts_local=starts, ends_local=ends, venue_id=hall.id, max_guests=2,
         status=EventStatus.PUBLISHED))
-    people = {name: make_user(name) for name in ("王小明", "Alice Zhao", "Bob Qian", "Carol Chen")}
+    names = ("王小明", "Alice Zhao", "Émile Qian", "Carol Chen")
+    people = {name: make_user(name) for name in names}
     people["Alice Zhao"].phone = "+86 138 0013 8000"
     tickets = {}
     for name, user in people.items():
-        registration = registrations.rsvp(user, event.id, guests=1 if name == "Bob Qian" else 0)
+        registration = registrations.rsvp(user, event.id, guests=1 if name == "Émile Qian" else 0)
         tickets[name] = payload(registration.ticket_code)
     registrations.cancel(people["Carol Chen"], event.id)
     db.session.commit()
@@ -170,8 +171,12 @@ def test_door_online_scan_search_undo_and_walk_in(app, log_in, live_server, cast
     scan(page, "JH1:not-a-ticket")
     expect_result(page, "bad", "Unknown ticket.")
 
-    page.fill("#door-search", "wxm")
     matches = page.locator("#door-matches li")
+    for typed, found in [("emile", "Émile Qian"), ("wang xiao", "王小明"), ("ZHAO", "Alice Zhao")]:
+        page.fill("#door-search", typed)  # no accents, full pinyin, any case
+        expect(matches).to_have_count(1)
+        expect(matches.first).to_contain_text(found)
+    page.fill("#door-search", "wxm")
     expect(matches).to_have_count(1)
     expect(matches.first).to_contain_text("王小明")
     expect(matches.first.locator("button")).to_have_text("Undo")
@@ -222,8 +227,8 @@ def test_door_offline_queue_survives_reload_and_syncs(app, log_in, live_server, 
     before_scans = datetime.now(UTC)
     scan(page, meetup.tickets["王小明"])
     expect_result(page, "queued", "Checked in on this phone (will be sent): 王小明")
-    scan(page, meetup.tickets["Bob Qian"])
-    expect_result(page, "queued", "Checked in on this phone (will be sent): Bob Qian")
+    scan(page, meetup.tickets["Émile Qian"])
+    expect_result(page, "queued", "Checked in on this phone (will be sent): Émile Qian")
     expect_waiting(page, 2)
     scan(page, meetup.tickets["王小明"])
     expect_result(page, "bad", "王小明 is already checked in (on this phone).")
@@ -255,15 +260,15 @@ def test_door_offline_queue_survives_reload_and_syncs(app, log_in, live_server, 
     expect(page.locator("#door-matches li button")).to_have_text("Undo")  # now a real RSVP
 
     db.session.expire_all()
-    wang, bob, wu = (registration(meetup, n) for n in ("王小明", "Bob Qian", "Walk-in Wu"))
+    wang, bob, wu = (registration(meetup, n) for n in ("王小明", "Émile Qian", "Walk-in Wu"))
     for person in (wang, bob, wu):
         assert person.checked_in_by_id == cast.staff.id
         assert before_scans <= person.checked_in_at <= after_scans < back_online
     assert [r.name for r in db.session.scalars(select(Registration).where(
         Registration.event_id == meetup.id, Registration.checked_in_at.is_not(None))
         .order_by(Registration.checked_in_at))] == [
-        "王小明", "Bob Qian", "Walk-in Wu"]
-    assert scan_log(meetup) == [("王小明", ScanOutcome.OK), ("Bob Qian", ScanOutcome.OK),
+        "王小明", "Émile Qian", "Walk-in Wu"]
+    assert scan_log(meetup) == [("王小明", ScanOutcome.OK), ("Émile Qian", ScanOutcome.OK),
                                 ("王小明", ScanOutcome.ALREADY_CHECKED_IN),
                                 ("Walk-in Wu", ScanOutcome.OK)]
     assert requests_seen.count(f"/events/{meetup.id}/door/sync") == 2  # refused, then resent
@@ -298,8 +303,8 @@ def test_two_offline_doors_scan_one_ticket(log_in, live_server, cast, meetup):
     page = log_in(cast.staff.email)
     open_door(page, live_server, meetup)
     expect_counts(page, (1, 4), (1, 3))
-    scan(back, meetup.tickets["Bob Qian"])
-    expect_result(back, "ok", "Welcome, Bob Qian (+1)!")
+    scan(back, meetup.tickets["Émile Qian"])
+    expect_result(back, "ok", "Welcome, Émile Qian (+1)!")
     with page.expect_response(lambda r: "roster.json?since=" in r.url, timeout=25_000):
         pass  # the next refresh, every ~10 s
     expect_counts(page, (3, 4), (2, 3))
@@ -323,8 +328,8 @@ def qr_video(text: str, path: Path) -> Path:
 
 @pytest.fixture
 def camera_browser(browser, tmp_path: Path, meetup: Meetup) -> Iterator[Any]:
-    """A second Chromium (same Playwright) whose camera films Bob Qian's ticket."""
-    video = qr_video(meetup.tickets["Bob Qian"], tmp_path / "ticket.y4m")
+    """A second Chromium (same Playwright) whose camera films Émile Qian's ticket."""
+    video = qr_video(meetup.tickets["Émile Qian"], tmp_path / "ticket.y4m")
     filming = browser.browser_type.launch(executable_path=str(CHROMIUM), args=[
         *CHROMIUM_FLAGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-video-capture={video}"])
@@ -348,14 +353,14 @@ def test_door_camera_scan_checks_in(camera_browser, live_server, cast, meetup, c
 
     page.click("#camera-start")
     expect(page.locator("#camera-video")).to_be_visible()
-    expect_result(page, "ok", "Welcome, Bob Qian (+1)!")
+    expect_result(page, "ok", "Welcome, Émile Qian (+1)!")
     expect_waiting(page, 0)
     page.click("#camera-stop")
     expect(page.locator("#camera")).to_be_hidden()
     expect(page.locator("#door-log li")).to_have_count(1)
 
     db.session.expire_all()
-    assert registration(meetup, "Bob Qian").checked_in_by_id == cast.staff.id
-    assert scan_log(meetup) == [("Bob Qian", ScanOutcome.OK)]
+    assert registration(meetup, "Émile Qian").checked_in_by_id == cast.staff.id
+    assert scan_log(meetup) == [("Émile Qian", ScanOutcome.OK)]
     assert csp_violations == []
     context.close()

@@ -1,5 +1,6 @@
-"""An RSVP pressed before logging in is finished by the login or sign-up that follows it, and
-the member lands back on the meetup (issue 14: "Sign-up loses the meetup")."""
+"""RSVP pages as people use them: an RSVP pressed before logging in is finished by the login or
+sign-up that follows, back on the meetup; parties are told when they cannot fit or why they
+wait; the leads' list finds people by pinyin and tells namesakes apart."""
 
 from __future__ import annotations
 
@@ -124,3 +125,26 @@ def test_a_party_waitlisted_while_seats_are_free_is_told_why(client, cast, make_
     assert ("1 seat(s) left, not enough for your party of 3: you are number 1 on the waitlist."
             in response.text)
     assert "Your party of 3 gets in together, once 3 seats are free." in response.text
+
+
+def test_the_leads_list_finds_people_by_pinyin_and_tells_namesakes_apart(client, cast, make_user):
+    hall = save_venue(cast.lead, cast.branch, VenueInput("Room", "2 Road", 10))
+    [event] = events.schedule(cast.lead, cast.branch, events.EventInput(
+        title="Go", starts_local=datetime(NEXT_YEAR, 6, 1, 19),
+        ends_local=datetime(NEXT_YEAR, 6, 1, 21), venue_id=hall.id,
+        status=EventStatus.PUBLISHED))
+    twins = [make_user("测试新人", email=f"{who}@example.com") for who in ("tian", "qiu")]
+    for person in (*twins, make_user("Émile Roux")):
+        services.rsvp(person, event.id)
+    db.session.commit()
+    from tests.conftest import login
+
+    login(client, cast.lead)
+    everyone = client.get(f"/events/{event.id}/registrations").text
+    assert "ti…@example.com" in everyone and "qi…@example.com" in everyone
+    assert "Ém…" not in everyone  # only namesakes get the hint
+    assert "Checked in" in everyone and 'href="/events/' in everyone
+    found = client.get(f"/events/{event.id}/registrations?q=ceshi").text
+    assert found.count("测试新人</strong>") == 2 and "Émile Roux" not in found
+    assert "2 of 3 match “ceshi”." in found
+    assert "Émile Roux" in client.get(f"/events/{event.id}/registrations?q=emile").text
