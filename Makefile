@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: run test install translations extract-messages lint bench mutants clean
+.PHONY: run test install translations extract-messages lint bench mutants screenshots clean
 
 run: install
 	$(FLASK) db upgrade
@@ -50,3 +50,8 @@ bench: install
 mutants: install
 	env -u TEST_DATABASE_URL $(BIN)/mutmut run --max-children 1
 	$(BIN)/mutmut results --all true
+
+# The README's gallery (docs/screenshots/), from a seeded branch in headless Chromium.
+screenshots: install
+	JUHUI_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:randomly \
+		tests/e2e/test_pages_fit.py -k gallery
