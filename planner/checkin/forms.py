@@ -44,3 +44,8 @@ class WalkInForm(FlaskForm):
     door = StringField(_l("Door"), validators=[Optional(), Length(max=40)])
     scanned_at = InstantField(_l("Scanned at"), validators=[Optional()])
     submit = SubmitField(_l("Check in walk-in"))
+
+    def phone_rule(self) -> dict[str, str]:
+        """The phone rule, for the door app to check before it accepts a walk-in offline."""
+        [rule] = [v for v in self.phone.validators if isinstance(v, Regexp)]
+        return {"data_pattern": rule.regex.pattern, "data_pattern_error": str(rule.message)}

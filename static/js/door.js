@@ -352,21 +352,83 @@
       { outcome: "undone", kind: isOnline() ? "ok" : "queued", text }, person);
   }
 
+  // ---- walk-ins: checked here first, so nobody is welcomed and then lost ------------------
+
+  function showFieldError(input, message) {
+    const field = input.closest(".field");
+    let error = document.getElementById(input.id + "-error");
+    if (!error && message) {
+      error = document.createElement("p");
+      error.className = "error";
+      error.id = input.id + "-error";
+      field.append(error);
+    }
+    if (error) { error.textContent = message; error.hidden = !message; }
+    field.classList.toggle("has-error", Boolean(message));
+    input.setAttribute("aria-invalid", message ? "true" : "false");
+    if (message) { input.setAttribute("aria-describedby", error.id); }
+  }
+
+  function walkInInputs(form) {
+    return ["name", "phone", "guests", "source"].map((name) => form.elements[name]);
+  }
+
+  // The server's own rules as far as the phone can know them: required, ranges, and the phone
+  // pattern the server renders into data-pattern. Every problem is shown at once.
+  function walkInProblems(form) {
+    const phone = form.elements.phone;
+    const pattern = new RegExp(phone.dataset.pattern, "u");
+    phone.setCustomValidity(phone.value.trim() && !pattern.test(phone.value.trim())
+      ? phone.dataset.patternError : "");
+    const problems = [];
+    for (const input of walkInInputs(form)) {
+      if (input === form.elements.name && !input.value.trim()) { input.value = ""; }
+      const message = input.checkValidity() ? "" : input.validationMessage;
+      showFieldError(input, message);
+      if (message) { problems.push(input); }
+    }
+    return problems;
+  }
+
+  // A walk-in the server refused comes back into the form as it was typed, its errors beside
+  // the fields, unless someone else is being typed in by now.
+  function restoreWalkIn(action, fields) {
+    const form = $("walk-in-form");
+    if (form.elements.name.value.trim() && form.elements.name.value.trim() !== action.name) {
+      return;
+    }
+    form.elements.name.value = action.name;
+    form.elements.phone.value = action.phone || "";
+    form.elements.guests.value = String(action.guests || 0);
+    form.elements.source.value = action.source || "";
+    for (const input of walkInInputs(form)) {
+      showFieldError(input, ((fields || {})[input.name] || []).join(" "));
+    }
+  }
+
+  function clearWalkIn(action) {
+    const form = $("walk-in-form");
+    if (form.elements.name.value.trim() === action.name) { form.reset(); }
+  }
+
   async function walkIn(form) {
+    const problems = walkInProblems(form);
+    if (problems.length) { problems[0].focus(); return; }
     const data = new FormData(form);
     const name = String(data.get("name") || "").trim();
-    if (!name) { form.elements.name.focus(); return; }
     const nonce = newNonce();
     const phone = String(data.get("phone") || "").trim();
     const guests = Number.parseInt(String(data.get("guests") || "0"), 10) || 0;
     const person = { id: "local:" + nonce, name, guests, status: "going", walk_in: true,
-      initials: name.toLowerCase().split(/\s+/).map((w) => w[0] || "").join(""),
+      search: folded(name),
       phone_last4: phone.replace(/\D/g, "").slice(-4), ticket: null };
     remember(person);
+    const online = isOnline();
     await enqueue({ type: "walk_in", nonce, name, phone, guests,
       source: String(data.get("source") || "").trim(), scanned_at: new Date().toISOString() },
     welcome(person), person);
-    form.reset();
+    // Online, the form keeps what was typed until the server has said yes (acknowledge).
+    if (!online) { form.reset(); }
   }
 
   // ---- talking to the server -----------------------------------------------------------------
@@ -447,7 +509,7 @@
     const id = answer.registration_id;
     const known = state.people.get(id);
     const person = known || { id, name: answer.name, guests: answer.guests || 0, status: "going",
-      walk_in: Boolean(localId), initials: "", phone_last4: "", ticket: null };
+      walk_in: Boolean(localId), search: folded(answer.name || ""), phone_last4: "", ticket: null };
     Object.assign(person, { checked_in_at: answer.checked_in_at || null,
       checked_in_by: answer.checked_in_by || "", local: false });
     remember(person);
@@ -475,7 +537,11 @@
     const forgotten = [];
     entries.forEach((entry, index) => {
       const answer = results[index];
-      if (entry.action.type === "walk_in") { forgotten.push("local:" + entry.action.nonce); }
+      if (entry.action.type === "walk_in") {
+        forgotten.push("local:" + entry.action.nonce);
+        if (answerKind(answer.status) === "ok") { clearWalkIn(entry.action); }
+        else { restoreWalkIn(entry.action, answer.fields); }
+      }
       const person = applyAnswer(entry, answer);
       if (person) { touched.push(person); }
       announce(entry, answer, person);

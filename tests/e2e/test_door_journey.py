@@ -195,12 +195,21 @@ def test_door_online_scan_search_undo_and_walk_in(app, log_in, live_server, cast
     expect(matches.first.locator("button")).to_have_text("Check in")
 
     page.fill("#name", "Walk-in Wu")
-    page.fill("#phone", "139 0000 1111")
+    page.fill("#phone", "call me")
     page.fill("#guests", "2")
     page.fill("#source", "WeChat group 成都桌游")
     page.click("#walk-in-form input[type=submit]")
+    # Refused on the phone, before anything is sent or anyone welcomed; nothing typed is lost.
+    expect(page.locator("#phone-error")).to_have_text("Digits only, e.g. 138 0013 8000.")
+    expect(page.locator("#name")).to_have_value("Walk-in Wu")
+    expect(page.locator("#door-result-text")).not_to_contain_text("Walk-in Wu")
+    expect_waiting(page, 0)
+    page.fill("#phone", "139 0000 1111")
+    page.click("#walk-in-form input[type=submit]")
     expect_result(page, "ok", "Welcome, Walk-in Wu (+2)!")
     expect_waiting(page, 0)
+    expect(page.locator("#name")).to_have_value("")  # cleared once the server said yes
+    expect(page.locator("#phone-error")).to_be_hidden()
     expect_counts(page, (4, 7), (2, 4))
 
     db.session.expire_all()
@@ -215,6 +224,31 @@ def test_door_online_scan_search_undo_and_walk_in(app, log_in, live_server, cast
         ("Alice Zhao", ScanOutcome.OK), ("王小明", ScanOutcome.UNDONE),
         ("Walk-in Wu", ScanOutcome.OK)]
     assert csp_violations == []
+
+
+@SQLITE
+def test_a_walk_in_the_server_refuses_comes_back_into_the_form(log_in, live_server, cast,
+                                                               make_user):
+    hall = save_venue(cast.lead, cast.branch, VenueInput("Tiny room", "1 Road", 1))
+    starts, ends = door_open(cast.branch)
+    [event] = events.schedule(cast.lead, cast.branch, events.EventInput(
+        title="Full house", starts_local=starts, ends_local=ends, venue_id=hall.id,
+        status=EventStatus.PUBLISHED, capacity=1, walk_ins_over_capacity=False))
+    registrations.rsvp(make_user("Early Bird"), event.id)  # the one seat
+    event_id = event.id
+    db.session.commit()
+    page = log_in(cast.staff.email)
+    page.goto(f"{live_server}/events/{event_id}/door")
+    expect(page.locator("#door")).to_have_attribute("data-roster-stored", "true")
+
+    page.fill("#name", "Late Lu")
+    page.fill("#phone", "139 0000 2222")
+    page.click("#walk-in-form input[type=submit]")
+    expect_result(page, "bad", "The meetup is full. A lead can let walk-ins in over capacity.")
+    expect(page.locator("#name")).to_have_value("Late Lu")  # typed again by nobody
+    expect(page.locator("#phone")).to_have_value("139 0000 2222")
+    expect(page.locator("#door-log")).to_contain_text("The meetup is full.")
+    expect_waiting(page, 0)
 
 
 @SQLITE
