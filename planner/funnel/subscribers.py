@@ -7,6 +7,8 @@ from branches.models import Membership
 from planner.core.domain_events import EventBus
 from planner.core.extensions import db
 from planner.funnel import services
+from planner.registrations.events import Rsvped
+from planner.registrations.models import Registration
 
 
 def credit_join(joined: MemberJoined) -> None:
@@ -18,5 +20,15 @@ def credit_join(joined: MemberJoined) -> None:
             membership.invite_link_id = link.id
 
 
+def credit_rsvp(rsvped: Rsvped) -> None:
+    """An RSVP brought by a live invite link of its meetup, or of the meetup's whole branch, is
+    credited to that link, under the link's name as its source."""
+    registration = db.session.get_one(Registration, rsvped.registration_id)
+    link = services.link_for_rsvp(rsvped.invite_code, registration.event)
+    if link is not None:
+        registration.source, registration.invite_link_id = link.label[:64], link.id
+
+
 def subscribe(bus: EventBus) -> None:
     bus.subscribe(MemberJoined)(credit_join)
+    bus.subscribe(Rsvped)(credit_rsvp)

@@ -9,10 +9,10 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from planner import permissions
+from planner.core.attribution import last_invite_code
 from planner.core.errors import DomainError, NotAllowed
 from planner.events.models import Event
 from planner.events.services import visible_event
-from planner.funnel.attribution import rsvp_credit
 from planner.ops.headers import personal
 from planner.registrations import services, tickets
 from planner.registrations.forms import AddAttendeeForm, CapacityForm, ReviewForm, RsvpForm
@@ -94,14 +94,14 @@ def _back(event_id: int) -> BaseResponse:
 @bp.post("/events/<int:event_id>/rsvp")
 @login_required
 def rsvp(event_id: int) -> BaseResponse:
-    event = visible_event(current_user, event_id)
+    visible_event(current_user, event_id)
     form = RsvpForm()
     if not form.validate_on_submit():
         flash(" ".join(form.guests.errors) or _("Some fields are not valid."), "error")
         return _back(event_id)
     try:
         registration = services.rsvp(current_user, event_id, form.guests.data or 0,
-                                     **rsvp_credit(event, form.invite.data))
+                                     form.invite.data or last_invite_code())
     except DomainError as error:
         flash(_explained(error), "error")
         return _back(event_id)
