@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from planner.accounts.events import SignedUp
 from planner.accounts.models import DEFAULT_TOKEN_NAME, ApiToken, User
 from planner.accounts.passwords import (
     check_strength,
@@ -22,6 +23,7 @@ from planner.accounts.passwords import (
     verify_against_dummy,
     verify_password,
 )
+from planner.core.domain_events import publish
 from planner.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from planner.core.extensions import db
 from planner.core.timeutil import is_timezone, utcnow
@@ -75,7 +77,10 @@ def _email_taken() -> Conflict:
     return Conflict(message, fields={"email": [str(message)]})
 
 
-def sign_up(email: str, password: str, profile: Profile, *, is_admin: bool = False) -> User:
+def sign_up(email: str, password: str, profile: Profile, *, is_admin: bool = False,
+            referral_code: str | None = None) -> User:
+    """A new account. `referral_code` names the member who invited them, as the edge knew it:
+    the funnel hears `SignedUp` and records the referral."""
     _check_profile(profile)
     email = normalise_email(email)
     check_strength(password, email, profile.display_name)
@@ -90,6 +95,7 @@ def sign_up(email: str, password: str, profile: Profile, *, is_admin: bool = Fal
             db.session.add(user)
     except IntegrityError:
         raise _email_taken() from None
+    publish(db.session, SignedUp(user.id, referral_code))
     return user
 
 

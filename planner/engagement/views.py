@@ -20,11 +20,12 @@ from branches.services import get_branch
 from planner import permissions, spreadsheets
 from planner.accounts.models import User
 from planner.api import parse_query
+from planner.core.attribution import remember_referral
 from planner.core.errors import DomainError, NotAllowed
 from planner.core.extensions import invite_link_limit
 from planner.core.unit_of_work import writes_during_read
 from planner.core.urls import public_url
-from planner.engagement import invitation, services
+from planner.engagement import services
 from planner.engagement.forms import NUDGE, QUIET_MONTHS, BulkActionForm, HealthForm, SegmentForm
 from planner.engagement.health import COMING_SOON, BranchHealth
 from planner.engagement.referrals import referrer
@@ -57,7 +58,7 @@ def referral(code: str) -> BaseResponse:
     if current_user.is_authenticated:
         return redirect(url_for("branches.index"))
     response = redirect(url_for("accounts.signup"))
-    invitation.remember(response, code)
+    remember_referral(response, code)
     response.headers["Cache-Control"] = "no-store"
     return response
 
