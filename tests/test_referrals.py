@@ -17,8 +17,8 @@ from planner.accounts.services import Profile, sign_up
 from planner.core.attribution import REFERRAL_COOKIE
 from planner.core.errors import NotAllowed
 from planner.core.extensions import db
-from planner.engagement import services
-from planner.engagement.referrals import ReferrerRow, top_referrers
+from planner.funnel import services
+from planner.funnel.referrals import ReferrerRow, top_referrers
 from planner.funnel.services import refer, referral_code
 from planner.registrations import services as registrations
 from tests.conftest import login

@@ -36,7 +36,8 @@ from sqlalchemy import CTE, ColumnElement, Select, Subquery, case, false, func, 
 from branches.models import Branch, Membership, MembershipStatus, Role
 from planner.accounts.models import User
 from planner.core.extensions import db
-from planner.events.models import Event, EventStatus
+from planner.events.models import Event
+from planner.funnel.report import member_registrations_at
 from planner.registrations.models import Registration, RegistrationStatus
 
 NEW_DAYS = 30
@@ -107,12 +108,6 @@ def segments_of(flags: tuple[bool, ...]) -> frozenset[Segment]:
     members in the same segments share one frozenset."""
     return frozenset(segment for segment, member_is_in in zip(Segment, flags, strict=True)
                      if member_is_in)
-
-
-def member_registrations_at(branch: Branch) -> ColumnElement[bool]:
-    """Registrations of members (not walk-ins) at this branch's meetups that took place."""
-    return ((Event.branch_id == branch.id) & (Event.status != EventStatus.CANCELLED)
-            & Registration.user_id.is_not(None))
 
 
 @dataclass(frozen=True, slots=True)

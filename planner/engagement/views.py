@@ -28,11 +28,11 @@ from planner.core.urls import public_url
 from planner.engagement import services
 from planner.engagement.forms import NUDGE, QUIET_MONTHS, BulkActionForm, HealthForm, SegmentForm
 from planner.engagement.health import COMING_SOON, BranchHealth
-from planner.engagement.referrals import referrer
 from planner.engagement.segments import REGULAR_DAYS, SEGMENT_LABELS, MemberEngagement, Segment
 from planner.engagement.services import MEMBERS_PER_PAGE
 from planner.funnel import services as funnel
 from planner.funnel.forms import default_range
+from planner.funnel.referrals import referrer
 from planner.funnel.views import share
 
 bp = Blueprint("engagement", __name__)

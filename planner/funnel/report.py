@@ -70,6 +70,12 @@ WALK_IN_SOURCE = "walk-in"
 K = TypeVar("K")
 
 
+def member_registrations_at(branch: Branch) -> ColumnElement[bool]:
+    """Registrations of members (not walk-ins) at this branch's meetups that took place."""
+    return ((Event.branch_id == branch.id) & (Event.status != EventStatus.CANCELLED)
+            & Registration.user_id.is_not(None))
+
+
 class days_between(FunctionElement[float]):
     """Days from the first instant to the second, as a number, on PostgreSQL and SQLite."""
 

@@ -22,7 +22,6 @@ from planner.core.errors import DomainError, NotFound
 from planner.core.extensions import invite_link_limit
 from planner.core.unit_of_work import writes_during_read
 from planner.core.urls import public_url
-from planner.engagement import services as engagement
 from planner.events.services import get_event
 from planner.funnel import attribution, charts, qr, services
 from planner.funnel.forms import InviteLinkForm, RangeForm, default_range
@@ -149,7 +148,7 @@ def branch_funnel(slug: str) -> str:
                                      "to": end.isoformat()},
                            csv_endpoint="funnel.branch_funnel_csv",
                            trend_chart=_trend(start, end, branch),
-                           referrers=engagement.top_referrers(current_user, branch),
+                           referrers=services.top_referrers(current_user, branch),
                            **_labels(result))
 
 
