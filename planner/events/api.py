@@ -25,7 +25,7 @@ from planner.events.forms import (
     HoldForm,
 )
 from planner.events.models import Booking, Event, EventStatus
-from planner.registrations.services import Seats, seats_of
+from planner.events.seats import Seats, seats_of
 
 
 class VenueRef(TypedDict):
