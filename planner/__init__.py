@@ -30,7 +30,8 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     _init_extensions(app)
     _register_blueprints(app)
 
-    from planner import notifications, ops, permissions
+    from branches import permissions
+    from planner import notifications, ops
     from planner.cli import register_commands
     from planner.core import domain_events, unit_of_work
     from planner.core.errors import register_error_handlers

@@ -14,7 +14,8 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from planner import permissions, spreadsheets
+from branches import permissions
+from planner import spreadsheets
 from planner.api import form_from
 from planner.checkin import exports, present, services
 from planner.checkin.api import walk_in_from

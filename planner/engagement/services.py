@@ -12,9 +12,9 @@ from dateutil.relativedelta import relativedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from branches import permissions
 from branches import services as branches
 from branches.models import Branch, Membership, MembershipStatus
-from planner import permissions
 from planner.accounts.models import User
 from planner.core.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from planner.core.extensions import db

@@ -14,10 +14,11 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from branches import permissions
 from branches.forms import role_label
 from branches.models import Branch, Role
 from branches.services import get_branch
-from planner import permissions, spreadsheets
+from planner import spreadsheets
 from planner.accounts.models import User
 from planner.api import parse_query
 from planner.core.attribution import remember_referral

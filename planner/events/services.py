@@ -20,9 +20,9 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from branches import permissions
 from branches.geography import bounding_box, distance_km
 from branches.models import Branch, Venue
-from planner import permissions
 from planner.core.domain_events import publish
 from planner.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from planner.core.extensions import db

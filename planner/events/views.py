@@ -12,9 +12,9 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from branches import permissions
 from branches import services as branches
 from branches.models import Branch
-from planner import permissions
 from planner.core.errors import Conflict, InvalidInput, NotAllowed
 from planner.core.forms import show_field_errors
 from planner.core.timeutil import utcnow

@@ -7,7 +7,7 @@ from typing import TypedDict
 from flask import Response, jsonify
 from flask_babel import lazy_gettext as _l
 
-from planner import permissions
+from branches import permissions
 from planner.api import api_user, created, operation, parse_json
 from planner.api.pagination import each, paginated
 from planner.core.attribution import last_invite_code

@@ -16,9 +16,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from branches import permissions
 from branches.models import Branch, MembershipStatus
 from branches.services import membership_of
-from planner import permissions
 from planner.accounts.models import User
 from planner.accounts.services import find_user_by_email
 from planner.core.domain_events import publish

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from planner import permissions
+from branches import permissions
 from planner.core.attribution import last_invite_code
 from planner.core.errors import DomainError, NotAllowed
 from planner.events.models import Event
