@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import get_timezone_gmt
 from flask import current_app, g, has_request_context, request, session
-from flask_babel import get_locale
+from flask_babel import format_percent, get_locale
 from flask_login import current_user
 
 SESSION_LOCALE_KEY = "locale"
@@ -55,3 +55,8 @@ def zone_label(instant: datetime, timezone: str) -> str:
     """The offset in force at `instant`, like "GMT+08:00": abbreviations are ambiguous ("CST" is
     China Standard Time and US Central Time), an offset is not."""
     return get_timezone_gmt(instant.astimezone(ZoneInfo(timezone)), "long", locale=get_locale())
+
+
+def format_share(value: float | None) -> str:
+    """A rate as a percentage in the reader's locale; a dash when there is nothing to divide."""
+    return "—" if value is None else format_percent(value, "#,##0.#%")

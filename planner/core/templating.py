@@ -1,4 +1,4 @@
-"""Jinja globals and filters: local time, languages."""
+"""Jinja globals and filters: local time, rates, languages."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Flask, current_app, request
 from flask_babel import format_date, format_decimal, get_locale
 
-from planner.core.i18n import format_instant
+from planner.core.i18n import format_instant, format_share
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -15,6 +15,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         format_decimal=format_decimal,
         format_date=format_date,
+        share=format_share,
         timedelta=timedelta,
         current_locale=lambda: str(get_locale()),
         languages=lambda: current_app.config["LANGUAGES"],

@@ -24,6 +24,7 @@ from planner.api import parse_query
 from planner.core.attribution import remember_referral
 from planner.core.errors import DomainError, NotAllowed
 from planner.core.extensions import invite_link_limit
+from planner.core.i18n import format_share
 from planner.core.unit_of_work import writes_during_read
 from planner.core.urls import public_url
 from planner.engagement import services
@@ -34,7 +35,6 @@ from planner.engagement.services import MEMBERS_PER_PAGE
 from planner.funnel import services as funnel
 from planner.funnel.forms import default_range
 from planner.funnel.referrals import referrer
-from planner.funnel.views import share
 
 bp = Blueprint("engagement", __name__)
 
@@ -194,8 +194,8 @@ def health_header() -> list[str]:
 def health_cells(row: BranchHealth) -> Sequence[object]:
     figures = row.figures
     return [row.branch.name, row.members, row.meetups, figures.reached, figures.registered,
-            figures.attended, figures.returned, share(figures.no_show_rate),
-            share(figures.first_timer_share), share(row.return_rate),
+            figures.attended, figures.returned, format_share(figures.no_show_rate),
+            format_share(figures.first_timer_share), format_share(row.return_rate),
             "—" if row.fill_hours is None else round(row.fill_hours, 1),
             row.last_meetup_at.date().isoformat() if row.last_meetup_at else "—",
             _("yes") if row.quiet else _("no")]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_percent
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -38,12 +38,6 @@ CSV_TABLES = ("stages", "channels")
 @bp.app_template_global()
 def channel_label(channel: str) -> str:
     return str(CHANNEL_LABELS[Channel(channel)]) if channel != DIRECT else _("Direct")
-
-
-@bp.app_template_global()
-def share(value: float | None) -> str:
-    """A rate as a percentage in the reader's locale; a dash when there is nothing to divide."""
-    return "—" if value is None else format_percent(value, "#,##0.#%")
 
 
 def invite_url(link: InviteLink) -> str:
