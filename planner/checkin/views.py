@@ -24,7 +24,7 @@ from planner.core.errors import DomainError, InvalidInput
 from planner.core.timeutil import utcnow
 from planner.events.models import Event
 from planner.events.services import get_event
-from planner.registrations.views import source_label, status_label
+from planner.registrations.labels import source_label, status_label
 
 bp = Blueprint("checkin", __name__)
 

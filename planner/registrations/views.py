@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -16,48 +15,13 @@ from planner.events.services import visible_event
 from planner.ops.headers import personal
 from planner.registrations import services, tickets
 from planner.registrations.forms import AddAttendeeForm, CapacityForm, ReviewForm, RsvpForm
-from planner.registrations.models import (
-    MANUAL_SOURCE,
-    WALK_IN_SOURCE,
-    ApprovalReason,
-    Registration,
-    RegistrationStatus,
-)
+from planner.registrations.labels import approval_reason_label, source_label, status_label
+from planner.registrations.models import Registration, RegistrationStatus
 from planner.registrations.waitlist import waitlist_position, waitlist_positions
 
 bp = Blueprint("registrations", __name__)
-bp.add_app_template_global(waitlist_position)
-
-
-STATUS_LABELS = {
-    RegistrationStatus.GOING: _l("Going"), RegistrationStatus.WAITLISTED: _l("Waitlisted"),
-    RegistrationStatus.PENDING: _l("Awaiting approval"),
-    RegistrationStatus.DECLINED: _l("Declined"), RegistrationStatus.CANCELLED: _l("Cancelled"),
-}
-APPROVAL_REASONS = {
-    ApprovalReason.MEETUP_REQUIRES_APPROVAL: _l("This meetup needs approval for every RSVP."),
-    ApprovalReason.NO_SHOWS: _l("Needs approval: several recent no-shows in this branch."),
-}
-
-
-@bp.app_template_global()
-def status_label(registration: Registration) -> str:
-    return str(STATUS_LABELS[registration.status])
-
-
-SOURCE_LABELS = {MANUAL_SOURCE: _l("Added by a lead"), WALK_IN_SOURCE: _l("Walk-in")}
-
-
-@bp.app_template_global()
-def source_label(registration: Registration) -> str:
-    source = registration.source
-    return str(SOURCE_LABELS.get(source, source)) if source else ""
-
-
-@bp.app_template_global()
-def approval_reason_label(registration: Registration) -> str:
-    reason = registration.approval_reason
-    return str(APPROVAL_REASONS[reason]) if reason else ""
+for helper in (waitlist_position, status_label, source_label, approval_reason_label):
+    bp.add_app_template_global(helper)
 
 
 @bp.app_template_global()
