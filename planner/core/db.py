@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -102,7 +102,11 @@ def str_enum(cls: type[enum.Enum], name: str) -> Enum:
                 length=max(16, longest))
 
 
-def roll_back(session: scoped_session[Session]) -> None:
+# Any session class: Flask-SQLAlchemy's db.session hands out its own Session subclass.
+SessionT = TypeVar("SessionT", bound=Session)
+
+
+def roll_back(session: scoped_session[SessionT]) -> None:
     """Roll back, even over a connection that died since its last use. Its rollback fails then,
     and SQLAlchemy marks it invalid; invalidating the session lets go of it without another
     word to the database, and the pool opens a fresh connection for the next transaction."""
@@ -112,7 +116,7 @@ def roll_back(session: scoped_session[Session]) -> None:
         session().invalidate()
 
 
-def release(session: scoped_session[Session]) -> None:
+def release(session: scoped_session[SessionT]) -> None:
     """End the session of a request, command or worker pass without ever raising: what is left
     of its transaction is rolled back (see roll_back), then the session is removed."""
     roll_back(session)
