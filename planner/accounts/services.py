@@ -23,6 +23,7 @@ from planner.accounts.passwords import (
     verify_against_dummy,
     verify_password,
 )
+from planner.core.db import changed_rows
 from planner.core.domain_events import publish
 from planner.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from planner.core.extensions import db
@@ -178,19 +179,16 @@ def live_api_tokens(user: User) -> Sequence[ApiToken]:
 
 def revoke_api_token(user: User, token_id: int) -> None:
     """Revoke one of the member's own tokens; another member's is not found."""
-    revoked = 0 < token_id <= MAX_ID and db.session.execute(
-        update(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id,
-                               ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
-    ).rowcount  # type: ignore[attr-defined]
+    revoked = 0 < token_id <= MAX_ID and changed_rows(db.session, update(ApiToken).where(
+        ApiToken.id == token_id, ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)
+    ).values(revoked_at=utcnow()))
     if not revoked:
         raise NotFound(_l("No such API token."))
 
 
 def revoke_api_tokens(user: User) -> int:
-    revoked = db.session.execute(
-        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow()))
-    return revoked.rowcount  # type: ignore[attr-defined, no-any-return]
+    return changed_rows(db.session, update(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
 
 
 def set_locale(user: User, locale: str) -> None:

@@ -9,7 +9,9 @@ from typing import Annotated, Any, TypeVar
 
 from sqlalchemy import (
     Connection,
+    CursorResult,
     DateTime,
+    Delete,
     Dialect,
     Engine,
     Enum,
@@ -17,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     TypeDecorator,
+    Update,
     event,
 )
 from sqlalchemy.exc import SQLAlchemyError
@@ -121,3 +124,12 @@ def release(session: scoped_session[SessionT]) -> None:
     of its transaction is rolled back (see roll_back), then the session is removed."""
     roll_back(session)
     session.remove()
+
+
+def changed_rows(session: scoped_session[SessionT], statement: Update | Delete) -> int:
+    """Run an UPDATE or DELETE in the session; answers how many rows it changed. The session
+    answers such a statement with a CursorResult, which counts them, though its signature
+    promises only a Result."""
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return result.rowcount

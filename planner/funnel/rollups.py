@@ -45,6 +45,7 @@ from sqlalchemy.orm import attributes as orm_attributes
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from planner.core.db import changed_rows
 from planner.core.extensions import db
 from planner.core.timeutil import utcnow
 from planner.events.models import Event
@@ -217,7 +218,7 @@ def refresh_meetup_figures(events: ColumnElement[bool] | None = None) -> int:
         return 0
     if _on_postgresql():
         db.session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
-    claimed = db.session.execute(update(StaleMeetup).where(marks).values(claimed=True)).rowcount
+    claimed = changed_rows(db.session, update(StaleMeetup).where(marks).values(claimed=True))
     _recompute(select(StaleMeetup.event_id).where(StaleMeetup.claimed))
     db.session.execute(delete(StaleMeetup).where(StaleMeetup.claimed))
     return claimed
