@@ -124,11 +124,12 @@ class Figures:
         return value
 
     def __add__(self, other: Figures) -> Figures:
-        return Figures(*(_plus(getattr(self, f.name), getattr(other, f.name))
-                         for f in fields(self)))
+        counts = (getattr(self, f.name) + getattr(other, f.name) for f in fields(self)[1:])
+        return Figures(_plus(self.reached, other.reached), *counts)
 
 
 def _plus(a: int | None, b: int | None) -> int | None:
+    """Reach adds up; it stays None (direct: nobody is reached) only where both sides are."""
     return None if a is None and b is None else (a or 0) + (b or 0)
 
 
@@ -208,12 +209,13 @@ def _with_history(scope: Scope, key: ColumnElement[K]) -> Subquery:
                .join(Event, Event.id == Registration.event_id).where(elsewhere))
     both = union_all(counted, history).subquery("both")
     checked_in_start = case((both.c.attended, both.c.starts_at))
-    member_in_branch = {"partition_by": (both.c.user_id, both.c.branch_id),
-                        "order_by": both.c.starts_at}
+    member_in_branch, in_order = (both.c.user_id, both.c.branch_id), both.c.starts_at
     return select(
-        both,
-        func.max(checked_in_start).over(**member_in_branch, groups=(None, -1)).label("before"),
-        func.min(checked_in_start).over(**member_in_branch, groups=(1, None)).label("after"),
+        *both.c,
+        func.max(checked_in_start).over(partition_by=member_in_branch, order_by=in_order,
+                                        groups=(None, -1)).label("before"),
+        func.min(checked_in_start).over(partition_by=member_in_branch, order_by=in_order,
+                                        groups=(1, None)).label("after"),
     ).subquery("history")
 
 
