@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -255,7 +255,7 @@ def _grouped_registrations(scope: Scope, key: ColumnElement[K]) -> dict[K, Figur
                  going, no_show) in rows}
 
 
-def meetup_figures(scope: Scope) -> Select[tuple[object, ...]]:
+def meetup_figures(scope: Scope) -> Select[*tuple[Any, ...]]:
     """The figures of each meetup in scope by channel, in the columns of MeetupFigures."""
     flags = _flags(scope, _channel_of_registration())
     return (select(flags.c.event_id, flags.c.key, func.count(), func.sum(flags.c.guests),
