@@ -89,7 +89,8 @@ def sync(event_id: int) -> Response:
     invalid action is answered and the batch goes on."""
     event = _door_event(event_id)
     body = request.get_json(silent=True)
-    actions = body.get("actions") if isinstance(body, dict) else None
+    body = body if isinstance(body, dict) else {}
+    actions = body.get("actions")
     if not isinstance(actions, list) or len(actions) > MAX_BATCH:
         raise InvalidInput(fields={"actions": [_("Send a list of at most %(max)d actions.",
                                                  max=MAX_BATCH)]})

@@ -179,7 +179,7 @@ def add(event_id: int) -> BaseResponse:
         try:
             registration = services.add_by_hand(current_user, event_id, form.email.data,
                                                 form.guests.data or 0)
-            flash(_("%(name)s added.", name=registration.user.display_name), "success")
+            flash(_("%(name)s added.", name=registration.name), "success")
         except DomainError as error:
             flash(_explained(error), "error")
     else:
