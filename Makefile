@@ -15,6 +15,7 @@ run: install
 
 test: install
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 install: $(STAMP) translations
@@ -38,9 +39,10 @@ extract-messages: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache
 
 # Benchmarks never run inside `make test`. Writes bench/results/report.md (docs/performance.md).
 bench: install

@@ -230,7 +230,7 @@ def _dominates(largest: Place, runner_up: Place) -> bool:
 
 
 def _resolve_online(query: str, geocoder: Geocoder) -> Place:
-    location = geocoder.geocode(query, exactly_one=True)  # type: ignore[attr-defined]
+    location = geocoder.geocode(query, exactly_one=True)
     if location is None:
         raise UnknownPlace(query)
     return place_from_coordinates(location.latitude, location.longitude)

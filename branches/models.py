@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from planner.core.db import created_at, intpk, str80, str200, str_enum, updated_at
-from planner.core.extensions import db
+from planner.core.extensions import Model
 
 if TYPE_CHECKING:
     from planner.accounts.models import User
@@ -44,7 +44,7 @@ class AuditAction(enum.StrEnum):
     UNBANNED = "unbanned"
 
 
-class Branch(db.Model):
+class Branch(Model):
     __tablename__ = "branches"
     __table_args__ = (
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
@@ -94,7 +94,7 @@ def twin_key(text: str) -> str:
     return " ".join(text.casefold().split())[:80]
 
 
-class Membership(db.Model):
+class Membership(Model):
     """One person in one branch. Leaving or removal deletes the row; a ban keeps it."""
 
     __tablename__ = "memberships"
@@ -122,7 +122,7 @@ class Membership(db.Model):
         return self.status is MembershipStatus.ACTIVE
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Append-only record of what happened to memberships of a branch, shown to its leads."""
 
     __tablename__ = "branch_audit_log"
@@ -142,7 +142,7 @@ class AuditEntry(db.Model):
     subject: Mapped[User | None] = relationship(foreign_keys=[subject_id])
 
 
-class Venue(db.Model):
+class Venue(Model):
     __tablename__ = "venues"
     __table_args__ = (
         CheckConstraint("capacity > 0", name="capacity_positive"),

@@ -1,7 +1,7 @@
 """Branch rules: creating branches, finding them, memberships and roles, venues.
 
 Services take plain arguments and the acting user, check permissions through
-planner.permissions, flush (the edge commits the unit of work), publish domain events
+branches.permissions, flush (the edge commits the unit of work), publish domain events
 (branches.events) and raise domain errors. They never touch the request.
 """
 
@@ -19,6 +19,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from branches import permissions
 from branches.events import MemberJoined
 from branches.geography import (
     AmbiguousPlace,
@@ -42,7 +43,6 @@ from branches.models import (
     Venue,
     twin_key,
 )
-from planner import permissions
 from planner.accounts.models import User
 from planner.accounts.services import get_user
 from planner.core.domain_events import publish

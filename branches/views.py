@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from branches import services
+from branches import permissions, services
 from branches.forms import (
     ActionForm,
     AppointLeadForm,
@@ -26,7 +26,6 @@ from branches.forms import (
     role_label,
 )
 from branches.models import Branch, MembershipStatus, Role, Venue
-from planner import permissions
 from planner.accounts.services import find_user_by_email
 from planner.core.attribution import last_invite_code
 from planner.core.errors import Conflict, InvalidInput, NotAllowed

@@ -30,7 +30,8 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     _init_extensions(app)
     _register_blueprints(app)
 
-    from planner import notifications, ops, permissions
+    from branches import permissions
+    from planner import notifications, ops
     from planner.cli import register_commands
     from planner.core import domain_events, unit_of_work
     from planner.core.errors import register_error_handlers
@@ -38,6 +39,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     from planner.core.templating import register_template_helpers
 
     _subscribe_areas(domain_events.init_app(app, db.session))
+    _connect_areas(app)
     register_error_handlers(app)
     register_template_helpers(app)
     register_commands(app)
@@ -75,6 +77,15 @@ def _subscribe_areas(bus: EventBus) -> None:
     funnel.subscribe(bus)
     notifications.subscribe(bus)
     registrations.subscribe(bus)
+
+
+def _connect_areas(app: Flask) -> None:
+    """Hand a lower area the figures it shows of a higher one's (the meetup JSON counts seats
+    with the RSVP area's counter)."""
+    from planner.events.seats import count_seats_with
+    from planner.registrations.services import seats_of
+
+    count_seats_with(app, seats_of)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -19,6 +19,7 @@ from planner.events.models import Event, EventStatus
 from planner.funnel import forms, services
 from planner.funnel.attribution import VISITOR_COOKIE
 from planner.funnel.models import Channel, InviteLink, InviteVisit
+from planner.registrations import services as registrations
 from planner.registrations.models import Registration
 from tests.conftest import bearer, login
 
@@ -133,6 +134,19 @@ def test_a_join_is_credited_from_the_code_the_edge_passes_not_from_the_request(
     credited = join_branch(make_user("Bot"), cast.branch, links[0].code)
     foreign = join_branch(make_user("Stray"), cast.branch, other_link.code)
     assert (credited.invite_link_id, foreign.invite_link_id) == (links[0].id, None)
+
+
+def test_an_rsvp_is_credited_from_the_code_the_edge_passes_not_from_the_request(
+        make_user, cast, meetup, links) -> None:
+    """The RSVP service reads no cookie: it publishes Rsvped with the code given, and the
+    funnel credits a live link of that meetup under the link's name; a link of another branch
+    credits nothing."""
+    other_link = services.create_link(cast.other_lead, cast.other_branch, "Elsewhere",
+                                      Channel.CHAT_GROUP)
+    credited = registrations.rsvp(make_user("Bot"), meetup.id, invite_code=links[1].code)
+    foreign = registrations.rsvp(make_user("Stray"), meetup.id, invite_code=other_link.code)
+    assert (credited.invite_link_id, credited.source) == (links[1].id, "Poster")
+    assert (foreign.invite_link_id, foreign.source) == (None, None)
 
 
 def test_api_rsvp_with_invite_code_credits_only_a_link_of_that_meetup(

@@ -1,5 +1,5 @@
 """The permission matrix: every role against every protected action, through the JSON API
-(which calls the same services as the pages) and through planner.permissions directly."""
+(which calls the same services as the pages) and through branches.permissions directly."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from branches import permissions
 from branches.models import Role
 from branches.services import set_role
-from planner import permissions
 from tests.conftest import bearer, login
 from tests.test_event_queries import add_meetups, counted_queries
 

@@ -13,11 +13,12 @@ from sqlalchemy import select
 
 from branches.services import join_branch
 from planner.accounts.models import User
+from planner.accounts.services import Profile, sign_up
+from planner.core.attribution import REFERRAL_COOKIE
 from planner.core.errors import NotAllowed
 from planner.core.extensions import db
-from planner.engagement import services
-from planner.engagement.invitation import REFERRAL_COOKIE
-from planner.engagement.referrals import ReferrerRow, top_referrers
+from planner.funnel import services
+from planner.funnel.referrals import ReferrerRow, top_referrers
 from planner.funnel.services import refer, referral_code
 from planner.registrations import services as registrations
 from tests.conftest import login
@@ -101,6 +102,18 @@ def test_link_cookie_and_credit_at_sign_up(client, chain) -> None:
     assert f"{REFERRAL_COOKIE}=;" in "".join(signed_up.headers.getlist("Set-Cookie"))
     newbie = db.session.scalar(select(User).where(User.email == "new@example.com"))
     assert newbie.referred_by_id == rui.id
+
+
+def test_sign_up_credits_the_code_the_edge_passes_not_the_request(chain) -> None:
+    """The sign-up service reads no cookie: it publishes SignedUp with the code given and the
+    funnel records the referrer; an unknown code credits nobody, and the sign-up stands."""
+    def newcomer(email: str, code: str) -> User:
+        return sign_up(email, "a long password", Profile("New", None, "en", "Asia/Shanghai"),
+                       referral_code=code)
+
+    invited = newcomer("invited@example.com", referral_code(chain["Rui"]))
+    stray = newcomer("stray@example.com", "no-such-code")
+    assert (invited.referred_by_id, stray.referred_by_id) == (chain["Rui"].id, None)
 
 
 def test_forged_or_unknown_codes_credit_nobody(client, chain) -> None:

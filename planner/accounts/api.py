@@ -1,21 +1,44 @@
-"""JSON API: tokens, sign-up and the current user."""
+"""JSON API: tokens, sign-up, the current user, and who the bearer token of each API request
+belongs to."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TypedDict
 
-from flask import Response, g, jsonify
+from flask import Response, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
 from planner.accounts import services
 from planner.accounts.forms import SignUpForm, TokenForm
 from planner.accounts.limits import account_login_limit
 from planner.accounts.models import ApiToken, User
-from planner.api import api_user, created, operation, parse_json
+from planner.api import Unauthorized, api_user, bp, created, operation, parse_json
 from planner.api.pagination import each, paginated
 from planner.core.extensions import configured_limit, limiter
+from planner.core.unit_of_work import commit
 from planner.ops.headers import personal
+
+
+@bp.before_request
+def authenticate_bearer_token() -> None:
+    """Find the member behind the bearer token, and stamp the token's last use.
+
+    The stamp (at most once a minute per token) is committed here on its own, before the
+    view's unit of work begins: it is bookkeeping of the authentication, not a change the view
+    made, so a read stays read-only (a GET view that writes is still caught) and a request that
+    fails later still counts as a use."""
+    g.api_user = g.api_token_id = None
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return
+    scheme, _, secret = header.partition(" ")
+    token = services.api_token_for(secret.strip()) if scheme.lower() == "bearer" else None
+    if token is None:
+        raise Unauthorized(_l("The API token is invalid or has been revoked."))
+    if services.note_token_use(token):
+        commit()
+    g.api_user, g.api_token_id = token.user, token.id
 
 
 class UserOut(TypedDict):

@@ -7,10 +7,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.core.db import created_at, intpk, optional_instant, str80, updated_at
-from planner.core.extensions import db
+from planner.core.extensions import Model
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_lowercase"),
@@ -58,7 +58,7 @@ class User(UserMixin, db.Model):
 DEFAULT_TOKEN_NAME = "API token"
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for the JSON API. Only its SHA-256 is stored; revoking sets revoked_at."""
 
     __tablename__ = "api_tokens"

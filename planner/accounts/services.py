@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from planner.accounts.events import SignedUp
 from planner.accounts.models import DEFAULT_TOKEN_NAME, ApiToken, User
 from planner.accounts.passwords import (
     check_strength,
@@ -22,6 +23,8 @@ from planner.accounts.passwords import (
     verify_against_dummy,
     verify_password,
 )
+from planner.core.db import changed_rows
+from planner.core.domain_events import publish
 from planner.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from planner.core.extensions import db
 from planner.core.timeutil import is_timezone, utcnow
@@ -75,7 +78,10 @@ def _email_taken() -> Conflict:
     return Conflict(message, fields={"email": [str(message)]})
 
 
-def sign_up(email: str, password: str, profile: Profile, *, is_admin: bool = False) -> User:
+def sign_up(email: str, password: str, profile: Profile, *, is_admin: bool = False,
+            referral_code: str | None = None) -> User:
+    """A new account. `referral_code` names the member who invited them, as the edge knew it:
+    the funnel hears `SignedUp` and records the referral."""
     _check_profile(profile)
     email = normalise_email(email)
     check_strength(password, email, profile.display_name)
@@ -90,6 +96,7 @@ def sign_up(email: str, password: str, profile: Profile, *, is_admin: bool = Fal
             db.session.add(user)
     except IntegrityError:
         raise _email_taken() from None
+    publish(db.session, SignedUp(user.id, referral_code))
     return user
 
 
@@ -172,19 +179,16 @@ def live_api_tokens(user: User) -> Sequence[ApiToken]:
 
 def revoke_api_token(user: User, token_id: int) -> None:
     """Revoke one of the member's own tokens; another member's is not found."""
-    revoked = 0 < token_id <= MAX_ID and db.session.execute(
-        update(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id,
-                               ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
-    ).rowcount  # type: ignore[attr-defined]
+    revoked = 0 < token_id <= MAX_ID and changed_rows(db.session, update(ApiToken).where(
+        ApiToken.id == token_id, ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)
+    ).values(revoked_at=utcnow()))
     if not revoked:
         raise NotFound(_l("No such API token."))
 
 
 def revoke_api_tokens(user: User) -> int:
-    revoked = db.session.execute(
-        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow()))
-    return revoked.rowcount  # type: ignore[attr-defined, no-any-return]
+    return changed_rows(db.session, update(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
 
 
 def set_locale(user: User, locale: str) -> None:

@@ -21,11 +21,11 @@ from planner.accounts.forms import (
 )
 from planner.accounts.limits import account_login_limit, password_change_limit
 from planner.accounts.passwords import verify_password
+from planner.core.attribution import forget_referral, last_referral_code
 from planner.core.errors import DomainError, InvalidInput
 from planner.core.extensions import configured_limit, limiter
 from planner.core.forms import show_field_errors
 from planner.core.unit_of_work import writes_during_read
-from planner.engagement import invitation
 from planner.ops.headers import personal
 
 bp = Blueprint("accounts", __name__)
@@ -46,14 +46,15 @@ def signup() -> str | Response:
     form = SignUpForm()
     if form.validate_on_submit():
         try:
-            user = services.sign_up(form.email.data, form.password.data, form.to_profile())
+            user = services.sign_up(form.email.data, form.password.data, form.to_profile(),
+                                    referral_code=last_referral_code())
         except DomainError as error:
             show_field_errors(form, error)
         else:
             login_user(user)
             flash(_("Welcome to Juhui, %(name)s!", name=user.display_name), "success")
             response = redirect(_safe_next(url_for("branches.index")))
-            invitation.credit(user, response)  # who invited them, if a /r/ link did
+            forget_referral(response)
             return response
     return render_template("accounts/signup.html", form=form)
 

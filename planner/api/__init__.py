@@ -1,5 +1,6 @@
-"""The JSON API kernel: blueprint, bearer-token auth, input parsing and the endpoint registry
-from which the OpenAPI document is generated."""
+"""The JSON API kernel: blueprint, the API user (the accounts area checks the bearer token:
+planner/accounts/api.py), input parsing and the endpoint registry from which the OpenAPI
+document is generated."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from werkzeug.datastructures import MultiDict
 
 from planner.core.errors import DomainError, InvalidInput
 from planner.core.extensions import configured_limit, csrf, limiter
-from planner.core.unit_of_work import commit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -71,29 +71,6 @@ def operation(rule: str, method: str, summary: str, *, form: type[FlaskForm] | N
         return view
 
     return decorate
-
-
-@bp.before_request
-def authenticate_bearer_token() -> None:
-    """Find the member behind the bearer token, and stamp the token's last use.
-
-    The stamp (at most once a minute per token) is committed here on its own, before the
-    view's unit of work begins: it is bookkeeping of the authentication, not a change the view
-    made, so a read stays read-only (a GET view that writes is still caught) and a request that
-    fails later still counts as a use."""
-    from planner.accounts.services import api_token_for, note_token_use
-
-    g.api_user = g.api_token_id = None
-    header = request.headers.get("Authorization", "")
-    if not header:
-        return
-    scheme, _, secret = header.partition(" ")
-    token = api_token_for(secret.strip()) if scheme.lower() == "bearer" else None
-    if token is None:
-        raise Unauthorized(_l("The API token is invalid or has been revoked."))
-    if note_token_use(token):
-        commit()
-    g.api_user, g.api_token_id = token.user, token.id
 
 
 def api_user() -> Any:

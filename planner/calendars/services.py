@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -90,7 +90,10 @@ def _of_followed_branches(user: User) -> ColumnElement[bool]:
     return Event.branch_id.in_(followed)
 
 
-def _with_places(query: Select[Any]) -> Select[Any]:
+Columns = TypeVarTuple("Columns")
+
+
+def _with_places(query: Select[*Columns]) -> Select[*Columns]:
     return query.options(joinedload(Event.venue), joinedload(Event.branch)).order_by(
         Event.starts_at, Event.id)
 

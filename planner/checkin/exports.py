@@ -1,6 +1,6 @@
 """The check-in list, for the printable page and the CSV and XLSX downloads: sorted by name the
 way Chinese readers look names up (by pinyin, grouped by initial letter). Who may see ticket
-codes and full phone numbers is decided by the caller (planner.permissions)."""
+codes and full phone numbers is decided by the caller (branches.permissions)."""
 
 from __future__ import annotations
 

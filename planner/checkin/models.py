@@ -11,7 +11,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.core.db import created_at, instant, intpk, str_enum
-from planner.core.extensions import db
+from planner.core.extensions import Model
 
 if TYPE_CHECKING:
     from planner.accounts.models import User
@@ -31,7 +31,7 @@ class ScanOutcome(enum.StrEnum):
     TOO_LATE = "too_late"  # scanned after the door closes (CHECKIN_CLOSES_AFTER the end)
 
 
-class CheckinScan(db.Model):
+class CheckinScan(Model):
     __tablename__ = "checkin_scans"
     __table_args__ = (
         Index("ix_checkin_scans_event_received", "event_id", "received_at"),

@@ -33,7 +33,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from planner import permissions
+from branches import permissions
 from planner.checkin.events import CheckedIn
 from planner.checkin.models import CheckinScan, ScanOutcome
 from planner.core.domain_events import publish

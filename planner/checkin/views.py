@@ -14,7 +14,8 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from planner import permissions, spreadsheets
+from branches import permissions
+from planner import spreadsheets
 from planner.api import form_from
 from planner.checkin import exports, present, services
 from planner.checkin.api import walk_in_from
@@ -23,7 +24,7 @@ from planner.core.errors import DomainError, InvalidInput
 from planner.core.timeutil import utcnow
 from planner.events.models import Event
 from planner.events.services import get_event
-from planner.registrations.views import source_label, status_label
+from planner.registrations.labels import source_label, status_label
 
 bp = Blueprint("checkin", __name__)
 
@@ -88,7 +89,8 @@ def sync(event_id: int) -> Response:
     invalid action is answered and the batch goes on."""
     event = _door_event(event_id)
     body = request.get_json(silent=True)
-    actions = body.get("actions") if isinstance(body, dict) else None
+    body = body if isinstance(body, dict) else {}
+    actions = body.get("actions")
     if not isinstance(actions, list) or len(actions) > MAX_BATCH:
         raise InvalidInput(fields={"actions": [_("Send a list of at most %(max)d actions.",
                                                  max=MAX_BATCH)]})

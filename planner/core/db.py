@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from sqlalchemy import (
     Connection,
+    CursorResult,
     DateTime,
+    Delete,
     Dialect,
     Engine,
     Enum,
@@ -17,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     TypeDecorator,
+    Update,
     event,
 )
 from sqlalchemy.exc import SQLAlchemyError
@@ -102,7 +105,11 @@ def str_enum(cls: type[enum.Enum], name: str) -> Enum:
                 length=max(16, longest))
 
 
-def roll_back(session: scoped_session[Session]) -> None:
+# Any session class: Flask-SQLAlchemy's db.session hands out its own Session subclass.
+SessionT = TypeVar("SessionT", bound=Session)
+
+
+def roll_back(session: scoped_session[SessionT]) -> None:
     """Roll back, even over a connection that died since its last use. Its rollback fails then,
     and SQLAlchemy marks it invalid; invalidating the session lets go of it without another
     word to the database, and the pool opens a fresh connection for the next transaction."""
@@ -112,8 +119,17 @@ def roll_back(session: scoped_session[Session]) -> None:
         session().invalidate()
 
 
-def release(session: scoped_session[Session]) -> None:
+def release(session: scoped_session[SessionT]) -> None:
     """End the session of a request, command or worker pass without ever raising: what is left
     of its transaction is rolled back (see roll_back), then the session is removed."""
     roll_back(session)
     session.remove()
+
+
+def changed_rows(session: scoped_session[SessionT], statement: Update | Delete) -> int:
+    """Run an UPDATE or DELETE in the session; answers how many rows it changed. The session
+    answers such a statement with a CursorResult, which counts them, though its signature
+    promises only a Result."""
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return result.rowcount

@@ -11,6 +11,7 @@ from flask_limiter import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from planner.core.db import roll_back
 from planner.core.extensions import db, login_manager
@@ -117,7 +118,7 @@ def register_error_handlers(app: Flask) -> None:
         return present(error)
 
     @app.errorhandler(HTTPException)
-    def handle_http_error(error: HTTPException) -> Response | tuple[Response | str, int]:
+    def handle_http_error(error: HTTPException) -> BaseResponse | tuple[Response | str, int]:
         if (error.code or 500) < 400:
             return error.get_response()
         return present(HttpError(error.code or 500, _own_message(error)))

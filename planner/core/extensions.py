@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and attached in create_app() with init_app()."""
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import Babel
@@ -14,6 +15,14 @@ from flask_wtf.csrf import CSRFProtect
 from planner.core.db import Base
 
 db = SQLAlchemy(model_class=Base)
+
+# The base of every model. At run time it is db.Model, which Flask-SQLAlchemy makes from Base
+# (the same registry and metadata, plus its own mixins); a type checker cannot follow a class
+# made at run time, so to it a model is what it is underneath: a typed SQLAlchemy 2.0 model.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as babel_format_datetime
 from flask import current_app, g, has_request_context, request, session
-from flask_babel import get_locale
+from flask_babel import format_percent, get_locale
 from flask_login import current_user
 
 SESSION_LOCALE_KEY = "locale"
@@ -103,3 +103,8 @@ def zone_label(instant: datetime, timezone: str) -> str:
     minutes = int(offset.total_seconds() // 60)
     hours, rest = divmod(abs(minutes), 60)
     return f"UTC{'+' if minutes >= 0 else '−'}{hours}" + (f":{rest:02}" if rest else "")
+
+
+def format_share(value: float | None) -> str:
+    """A rate as a percentage in the reader's locale; a dash when there is nothing to divide."""
+    return "—" if value is None else format_percent(value, "#,##0.#%")

@@ -1,4 +1,4 @@
-"""Jinja globals and filters: local time, languages, initials avatars."""
+"""Jinja globals and filters: local time, rates, languages, initials avatars."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import Flask, current_app, request
 from flask_babel import format_date, format_decimal, get_locale
 
-from planner.core.i18n import format_instant, format_span
+from planner.core.i18n import format_instant, format_share, format_span
 
 AVATAR_COLOURS = 8  # .avatar-0 … .avatar-7 in site.css (no inline styles under the CSP)
 
@@ -48,6 +48,7 @@ def register_template_helpers(app: Flask) -> None:
         format_decimal=format_decimal,
         format_span=format_span,
         format_date=format_date,
+        share=format_share,
         timedelta=timedelta,
         current_locale=lambda: str(get_locale()),
         languages=lambda: current_app.config["LANGUAGES"],

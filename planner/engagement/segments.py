@@ -31,12 +31,23 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CTE, ColumnElement, Select, Subquery, case, false, func, select
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    Subquery,
+    case,
+    false,
+    func,
+    select,
+)
 
 from branches.models import Branch, Membership, MembershipStatus, Role
 from planner.accounts.models import User
 from planner.core.extensions import db
-from planner.events.models import Event, EventStatus
+from planner.events.models import Event
+from planner.funnel.report import member_registrations_at
 from planner.registrations.models import Registration, RegistrationStatus
 
 NEW_DAYS = 30
@@ -75,7 +86,7 @@ class MemberEngagement:
 class Figures:
     """One member's figures as SQL expressions: columns of the member query, or literals."""
 
-    joined_at: ColumnElement[datetime]
+    joined_at: SQLColumnExpression[datetime]
     attended_recently: ColumnElement[int]  # meetups that started in the last REGULAR_DAYS
     last_attended_at: ColumnElement[datetime]  # NULL when they never came
     no_shows: ColumnElement[int]  # in the no-show policy's window
@@ -109,12 +120,6 @@ def segments_of(flags: tuple[bool, ...]) -> frozenset[Segment]:
                      if member_is_in)
 
 
-def member_registrations_at(branch: Branch) -> ColumnElement[bool]:
-    """Registrations of members (not walk-ins) at this branch's meetups that took place."""
-    return ((Event.branch_id == branch.id) & (Event.status != EventStatus.CANCELLED)
-            & Registration.user_id.is_not(None))
-
-
 @dataclass(frozen=True, slots=True)
 class SegmentCounts:
     total: int  # active members
@@ -145,16 +150,20 @@ def member_rows(branch: Branch, now: datetime, segment: Segment | None = None,
                figures.no_shows, *members.flags.values())
         .outerjoin(members.per_member, members.of(chosen.c.user_id))
         .order_by(chosen.c.display_name, chosen.c.user_id))
-    return [MemberEngagement(*row[:8], segments_of(row[8:])) for row in rows]
+    return [MemberEngagement(user_id, name, role, joined_at, attended, recently, last, no_shows,
+                             segments_of(tuple(flags)))
+            for user_id, name, role, joined_at, attended, recently, last, no_shows, *flags in rows]
 
 
-def _active_members(branch: Branch, *columns: ColumnElement[Any]) -> Select[Any]:
+def _active_members(branch: Branch,
+                    *columns: SQLColumnExpression[Any]) -> Select[*tuple[Any, ...]]:
     """`columns` over the branch's active memberships."""
     return select(*columns).select_from(Membership).where(
         Membership.branch_id == branch.id, Membership.status == MembershipStatus.ACTIVE)
 
 
-def _chosen_members(branch: Branch, now: datetime, segment: Segment | None) -> Select[Any]:
+def _chosen_members(branch: Branch, now: datetime,
+                    segment: Segment | None) -> Select[*tuple[Any, ...]]:
     """The active members of `segment` (or everyone) by name: who they are, not their figures."""
     query = (_active_members(branch, Membership.user_id, User.display_name, Membership.role,
                              Membership.created_at)
@@ -170,7 +179,7 @@ class _MemberFigures:
     """Members' figures (of `only` these members, or all of the branch's) and the segment
     flags over them; `joined_at` is the column of their membership's start."""
 
-    def __init__(self, branch: Branch, now: datetime, joined_at: ColumnElement[datetime],
+    def __init__(self, branch: Branch, now: datetime, joined_at: SQLColumnExpression[datetime],
                  only: CTE | None = None) -> None:
         self.per_member = _figures(branch, now, only)
         columns = self.per_member.c
@@ -179,7 +188,7 @@ class _MemberFigures:
                                func.coalesce(columns.no_shows, 0))
         self.flags = segment_flags(branch, now, self.figures)
 
-    def of(self, user_id: ColumnElement[int]) -> ColumnElement[bool]:
+    def of(self, user_id: SQLColumnExpression[int]) -> ColumnElement[bool]:
         """The condition joining a member's `user_id` to their figures."""
         return self.per_member.c.user_id == user_id
 

@@ -12,14 +12,14 @@ from dateutil.relativedelta import relativedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from branches import permissions
 from branches import services as branches
 from branches.models import Branch, Membership, MembershipStatus
-from planner import permissions
 from planner.accounts.models import User
 from planner.core.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from planner.core.extensions import db
 from planner.core.timeutil import utcnow
-from planner.engagement import health, referrals, segments
+from planner.engagement import health, segments
 from planner.engagement.segments import MemberEngagement, Segment
 from planner.funnel.services import check_range
 from planner.notifications.kinds import Notice
@@ -133,11 +133,6 @@ def remove(actor: Any, branch: Branch, user_ids: Sequence[int], reason: str) -> 
         else:
             removed.append(user.display_name)
     return Removal(removed, refused)
-
-
-def top_referrers(actor: Any, branch: Branch) -> list[referrals.ReferrerRow]:
-    _require_lead(actor, branch)
-    return referrals.top_referrers(branch)
 
 
 def branch_health(actor: Any, start: date, end: date, quiet_months: int) -> list[

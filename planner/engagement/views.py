@@ -14,25 +14,27 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from branches import permissions
 from branches.forms import role_label
 from branches.models import Branch, Role
 from branches.services import get_branch
-from planner import permissions, spreadsheets
+from planner import spreadsheets
 from planner.accounts.models import User
 from planner.api import parse_query
+from planner.core.attribution import remember_referral
 from planner.core.errors import DomainError, NotAllowed
 from planner.core.extensions import invite_link_limit
+from planner.core.i18n import format_share
 from planner.core.unit_of_work import writes_during_read
 from planner.core.urls import public_url
-from planner.engagement import invitation, services
+from planner.engagement import services
 from planner.engagement.forms import NUDGE, QUIET_MONTHS, BulkActionForm, HealthForm, SegmentForm
 from planner.engagement.health import COMING_SOON, BranchHealth
-from planner.engagement.referrals import referrer
 from planner.engagement.segments import REGULAR_DAYS, SEGMENT_LABELS, MemberEngagement, Segment
 from planner.engagement.services import MEMBERS_PER_PAGE
 from planner.funnel import services as funnel
 from planner.funnel.forms import default_range
-from planner.funnel.views import share
+from planner.funnel.referrals import referrer
 
 bp = Blueprint("engagement", __name__)
 
@@ -57,7 +59,7 @@ def referral(code: str) -> BaseResponse:
     if current_user.is_authenticated:
         return redirect(url_for("branches.index"))
     response = redirect(url_for("accounts.signup"))
-    invitation.remember(response, code)
+    remember_referral(response, code)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -192,8 +194,8 @@ def health_header() -> list[str]:
 def health_cells(row: BranchHealth) -> Sequence[object]:
     figures = row.figures
     return [row.branch.name, row.members, row.meetups, figures.reached, figures.registered,
-            figures.attended, figures.returned, share(figures.no_show_rate),
-            share(figures.first_timer_share), share(row.return_rate),
+            figures.attended, figures.returned, format_share(figures.no_show_rate),
+            format_share(figures.first_timer_share), format_share(row.return_rate),
             "—" if row.fill_hours is None else round(row.fill_hours, 1),
             row.last_meetup_at.date().isoformat() if row.last_meetup_at else "—",
             _("yes") if row.quiet else _("no")]

@@ -9,8 +9,8 @@ from typing import Any, TypedDict
 from flask import Response, g, jsonify
 from flask_babel import lazy_gettext as _l
 
+from branches import permissions
 from branches import services as branches
-from planner import permissions
 from planner.api import api_user, created, operation, parse_json, parse_query
 from planner.api.pagination import each, paginated
 from planner.core.errors import InvalidInput, NotAllowed, NotFound
@@ -25,7 +25,7 @@ from planner.events.forms import (
     HoldForm,
 )
 from planner.events.models import Booking, Event, EventStatus
-from planner.registrations.services import Seats, seats_of
+from planner.events.seats import Seats, seats_of
 
 
 class VenueRef(TypedDict):

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.core.db import created_at, instant, intpk, optional_instant, str_enum, updated_at
-from planner.core.extensions import db
+from planner.core.extensions import Model
 
 if TYPE_CHECKING:
     from branches.models import Branch, Venue
@@ -28,7 +28,7 @@ class BookingStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class EventSeries(db.Model):
+class EventSeries(Model):
     """A repeating meetup: its occurrences are ordinary events that point here."""
 
     __tablename__ = "event_series"
@@ -43,7 +43,7 @@ class EventSeries(db.Model):
                                                order_by="Event.starts_at")
 
 
-class Event(db.Model):
+class Event(Model):
     __tablename__ = "events"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
@@ -100,7 +100,7 @@ class Event(db.Model):
         return self.status is EventStatus.CANCELLED
 
 
-class Booking(db.Model):
+class Booking(Model):
     """A venue held for a time range, with setup and teardown buffers.
 
     blocked_from/blocked_until include the buffers; two live bookings of one venue may never

@@ -20,9 +20,10 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from branches import permissions
 from branches.geography import bounding_box, distance_km
 from branches.models import Branch, Membership, MembershipStatus, Venue
-from planner import permissions
+from planner.core.db import roll_back
 from planner.core.domain_events import publish
 from planner.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from planner.core.extensions import db
@@ -257,7 +258,7 @@ def _flush_bookings(venue: Venue | None) -> None:
     try:
         db.session.flush()
     except IntegrityError as error:
-        db.session.rollback()
+        roll_back(db.session)
         if venue is not None and "excl_bookings_no_overlap" in str(error.orig):
             raise VenueConflict() from None
         raise

@@ -13,10 +13,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from branches import permissions
 from branches import services as branches
 from branches.maps import map_links
 from branches.models import Branch
-from planner import permissions
 from planner.core.errors import Conflict, InvalidInput, NotAllowed
 from planner.core.forms import show_field_errors
 from planner.core.timeutil import utcnow

@@ -1,5 +1,6 @@
 """The browser side of attribution: the visitor cookie, and (through planner.core.attribution)
-the signed cookie of the last invite link a person opened, read when they RSVP.
+the signed cookie of the last invite link a person opened, which the edges read when the person
+RSVPs or joins a branch and hand to the service as an invite code.
 
 This module reads the request, so views and API endpoints use it, never services.
 """
@@ -8,14 +9,11 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any
 
 from flask import request
 from werkzeug.wrappers import Response
 
-from planner.core.attribution import last_invite_code, remember_invite
-from planner.events.models import Event
-from planner.funnel import services
+from planner.core.attribution import remember_invite
 from planner.funnel.models import InviteLink
 
 VISITOR_COOKIE = "jh_visitor"
@@ -38,11 +36,4 @@ def remember(response: Response, link: InviteLink, key: str, new_visitor: bool) 
         response.set_cookie(VISITOR_COOKIE, key, max_age=VISITOR_COOKIE_AGE, httponly=True,
                             samesite="Lax", secure=secure)
     remember_invite(response, link.code)
-
-
-def rsvp_credit(event: Event, code: str | None) -> dict[str, Any]:
-    """Keyword arguments for registrations.services.rsvp that credit the invite link: the code
-    given explicitly (API, form) or else the last link this browser opened."""
-    link = services.link_for_rsvp(code or last_invite_code(), event)
-    return {"source": link.label[:64], "invite_link_id": link.id} if link else {}
 

@@ -16,7 +16,7 @@ from sqlalchemy import ForeignKey, Index, PrimaryKeyConstraint, String, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.core.db import created_at, instant, intpk, optional_instant, str80, str_enum
-from planner.core.extensions import db
+from planner.core.extensions import Model
 
 if TYPE_CHECKING:
     from branches.models import Branch
@@ -35,7 +35,7 @@ CHANNEL_LABELS = {Channel.CHAT_GROUP: _l("Chat group"), Channel.SOCIAL_POST: _l(
                   Channel.POSTER: _l("Poster"), Channel.OTHER: _l("Other")}
 
 
-class InviteLink(db.Model):
+class InviteLink(Model):
     """A shareable link `/i/<code>` for one meetup, or for a whole branch when event_id is NULL.
     Revoking keeps the row (and its figures) but stops the link from counting or crediting."""
 
@@ -63,7 +63,7 @@ class InviteLink(db.Model):
         return self.revoked_at is None
 
 
-class InviteVisit(db.Model):
+class InviteVisit(Model):
     """One visitor (a random cookie value, never an IP address) who opened one link; the unique
     constraint makes a second visit by the same visitor count nothing."""
 
@@ -90,7 +90,7 @@ class ReachKind(enum.StrEnum):
 NEVER = date(1, 1, 1)  # the previous_day of a visitor's first visit
 
 
-class ReachDay(db.Model):
+class ReachDay(Model):
     """Visits counted by UTC day and by the day of the same visitor's previous visit within the
     same network / channel / branch (NEVER for a first visit). The unique visitors who opened a
     link from day a to day b are the visits of those days whose previous one was before a, so
@@ -109,7 +109,7 @@ class ReachDay(db.Model):
     visitors: Mapped[int]
 
 
-class MeetupFigures(db.Model):
+class MeetupFigures(Model):
     """One meetup's funnel figures for one channel, as planner/funnel/report.py defines them,
     kept so that network-wide figures add up a few rows per meetup. `going` and `absent` are
     not yet limited to meetups that ended: the reader does that. Recomputed whenever something
@@ -130,7 +130,7 @@ class MeetupFigures(db.Model):
     absent: Mapped[int]  # going and never checked in
 
 
-class MeetupFill(db.Model):
+class MeetupFill(Model):
     """When a meetup with a capacity was full (see planner/engagement/health.py; NULL: never),
     kept and refreshed with its MeetupFigures."""
 
@@ -141,7 +141,7 @@ class MeetupFill(db.Model):
     filled_at: Mapped[optional_instant]
 
 
-class StaleMeetup(db.Model):
+class StaleMeetup(Model):
     """A meetup whose MeetupFigures must be recomputed: written in the same transaction as the
     change that made them stale, taken (`claimed`) and cleared by the refresh. A meetup may be
     listed more than once: writers never wait on each other here."""

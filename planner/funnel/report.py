@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -68,6 +68,12 @@ DIRECT = "direct"  # no invite link and no channel named: came by the meetup pag
 RETURN_DAYS = 90
 WALK_IN_SOURCE = "walk-in"
 K = TypeVar("K")
+
+
+def member_registrations_at(branch: Branch) -> ColumnElement[bool]:
+    """Registrations of members (not walk-ins) at this branch's meetups that took place."""
+    return ((Event.branch_id == branch.id) & (Event.status != EventStatus.CANCELLED)
+            & Registration.user_id.is_not(None))
 
 
 class days_between(FunctionElement[float]):
@@ -118,11 +124,12 @@ class Figures:
         return value
 
     def __add__(self, other: Figures) -> Figures:
-        return Figures(*(_plus(getattr(self, f.name), getattr(other, f.name))
-                         for f in fields(self)))
+        counts = (getattr(self, f.name) + getattr(other, f.name) for f in fields(self)[1:])
+        return Figures(_plus(self.reached, other.reached), *counts)
 
 
 def _plus(a: int | None, b: int | None) -> int | None:
+    """Reach adds up; it stays None (direct: nobody is reached) only where both sides are."""
     return None if a is None and b is None else (a or 0) + (b or 0)
 
 
@@ -202,12 +209,13 @@ def _with_history(scope: Scope, key: ColumnElement[K]) -> Subquery:
                .join(Event, Event.id == Registration.event_id).where(elsewhere))
     both = union_all(counted, history).subquery("both")
     checked_in_start = case((both.c.attended, both.c.starts_at))
-    member_in_branch = {"partition_by": (both.c.user_id, both.c.branch_id),
-                        "order_by": both.c.starts_at}
+    member_in_branch, in_order = (both.c.user_id, both.c.branch_id), both.c.starts_at
     return select(
-        both,
-        func.max(checked_in_start).over(**member_in_branch, groups=(None, -1)).label("before"),
-        func.min(checked_in_start).over(**member_in_branch, groups=(1, None)).label("after"),
+        *both.c,
+        func.max(checked_in_start).over(partition_by=member_in_branch, order_by=in_order,
+                                        groups=(None, -1)).label("before"),
+        func.min(checked_in_start).over(partition_by=member_in_branch, order_by=in_order,
+                                        groups=(1, None)).label("after"),
     ).subquery("history")
 
 
@@ -247,7 +255,7 @@ def _grouped_registrations(scope: Scope, key: ColumnElement[K]) -> dict[K, Figur
                  going, no_show) in rows}
 
 
-def meetup_figures(scope: Scope) -> Select[tuple[object, ...]]:
+def meetup_figures(scope: Scope) -> Select[*tuple[Any, ...]]:
     """The figures of each meetup in scope by channel, in the columns of MeetupFigures."""
     flags = _flags(scope, _channel_of_registration())
     return (select(flags.c.event_id, flags.c.key, func.count(), func.sum(flags.c.guests),

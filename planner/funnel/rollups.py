@@ -25,6 +25,7 @@ from sqlalchemy import (
     Date,
     ScalarSelect,
     Select,
+    SQLColumnExpression,
     case,
     delete,
     event,
@@ -45,6 +46,7 @@ from sqlalchemy.orm import attributes as orm_attributes
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from planner.core.db import changed_rows
 from planner.core.extensions import db
 from planner.core.timeutil import utcnow
 from planner.events.models import Event
@@ -147,7 +149,7 @@ def rebuild_reach(session: Session) -> None:
             .group_by(visits.c.day, branch_id, channel, previous_day)))
 
 
-def _visitors(kind: ReachKind, group: ColumnElement[Any], start: date,
+def _visitors(kind: ReachKind, group: SQLColumnExpression[Any], start: date,
               end: date) -> dict[Any, int]:
     """Unique visitors from `start` to `end` (whole UTC days, inclusive) per `group`."""
     rows = db.session.execute(
@@ -165,7 +167,7 @@ def _changed(instance: object, names: tuple[str, ...]) -> bool:
     return any(state.attrs[name].history.has_changes() for name in names)
 
 
-def _affected(event_id: int, members: Any) -> Select[tuple[int]]:
+def _affected(event_id: int, members: Any) -> Select[int]:
     """The meetup, and the other meetups of its branch that `members` registered for: their
     returned and first-timer flags look at check-ins here."""
     branch = select(Event.branch_id).where(Event.id == event_id).scalar_subquery()
@@ -175,12 +177,12 @@ def _affected(event_id: int, members: Any) -> Select[tuple[int]]:
     return select(meetups.c.event_id)
 
 
-def _of_registration(registration: Registration) -> Select[tuple[int]]:
+def _of_registration(registration: Registration) -> Select[int]:
     members = [] if registration.user_id is None else [registration.user_id]
     return _affected(registration.event_id, members)
 
 
-def _stale_meetups(session: Session) -> list[Select[tuple[int]]]:
+def _stale_meetups(session: Session) -> list[Select[int]]:
     """What this flush made stale, as selects of meetup ids."""
     found = [_of_registration(instance) for instance in session.new | session.deleted
              if isinstance(instance, Registration)]
@@ -217,13 +219,13 @@ def refresh_meetup_figures(events: ColumnElement[bool] | None = None) -> int:
         return 0
     if _on_postgresql():
         db.session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
-    claimed = db.session.execute(update(StaleMeetup).where(marks).values(claimed=True)).rowcount
+    claimed = changed_rows(db.session, update(StaleMeetup).where(marks).values(claimed=True))
     _recompute(select(StaleMeetup.event_id).where(StaleMeetup.claimed))
     db.session.execute(delete(StaleMeetup).where(StaleMeetup.claimed))
     return claimed
 
 
-def _recompute(stale: Select[tuple[int]]) -> None:
+def _recompute(stale: Select[int]) -> None:
     """Replace the kept figures and fill times of the meetups `stale` selects."""
     db.session.execute(delete(MeetupFigures).where(MeetupFigures.event_id.in_(stale)))
     db.session.execute(insert(MeetupFigures).from_select(
@@ -249,7 +251,8 @@ def filled_at() -> ScalarSelect[datetime]:
             .order_by(queue.c.queued_at, queue.c.id).limit(1).correlate(Event).scalar_subquery())
 
 
-def _summed(events: ColumnElement[bool], group: ColumnElement[Any]) -> dict[Any, Figures]:
+def _summed(events: ColumnElement[bool],
+            group: SQLColumnExpression[Any]) -> dict[Any, Figures]:
     """Every figure but `reached`, over the meetups `events` selects, per `group`."""
     ended = Event.ends_at <= utcnow()
     rows = db.session.execute(

@@ -18,14 +18,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from branches import permissions
 from branches.models import Branch
-from planner import permissions
 from planner.accounts.models import User
 from planner.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from planner.core.extensions import db
 from planner.core.timeutil import utcnow
 from planner.events.models import Event
-from planner.funnel import report, rollups
+from planner.funnel import referrals, report, rollups
 from planner.funnel.models import Channel, InviteLink, InviteVisit
 
 # An RSVP or join is credited to the last link opened at most this long before.
@@ -160,6 +160,11 @@ def refer(user: User, code: str) -> User:
     locked.referred_by_id = referrer.id
     db.session.flush()
     return referrer
+
+
+def top_referrers(actor: Any, branch: Branch) -> list[referrals.ReferrerRow]:
+    _require_lead(actor, branch)
+    return referrals.top_referrers(branch)
 
 
 def meetup_funnel(actor: Any, event: Event) -> report.Funnel:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_percent
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -22,7 +22,6 @@ from planner.core.errors import DomainError, NotFound
 from planner.core.extensions import invite_link_limit
 from planner.core.unit_of_work import writes_during_read
 from planner.core.urls import public_url
-from planner.engagement import services as engagement
 from planner.events.services import get_event
 from planner.funnel import attribution, charts, qr, services
 from planner.funnel.forms import InviteLinkForm, RangeForm, default_range
@@ -39,12 +38,6 @@ CSV_TABLES = ("stages", "channels")
 @bp.app_template_global()
 def channel_label(channel: str) -> str:
     return str(CHANNEL_LABELS[Channel(channel)]) if channel != DIRECT else _("Direct")
-
-
-@bp.app_template_global()
-def share(value: float | None) -> str:
-    """A rate as a percentage in the reader's locale; a dash when there is nothing to divide."""
-    return "—" if value is None else format_percent(value, "#,##0.#%")
 
 
 def invite_url(link: InviteLink) -> str:
@@ -149,7 +142,7 @@ def branch_funnel(slug: str) -> str:
                                      "to": end.isoformat()},
                            csv_endpoint="funnel.branch_funnel_csv",
                            trend_chart=_trend(start, end, branch),
-                           referrers=engagement.top_referrers(current_user, branch),
+                           referrers=services.top_referrers(current_user, branch),
                            **_labels(result))
 
 

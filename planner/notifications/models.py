@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.core.db import created_at, instant, intpk, optional_instant, str_enum
-from planner.core.extensions import db
+from planner.core.extensions import Model
 
 if TYPE_CHECKING:
     from planner.registrations.models import Registration
@@ -23,7 +23,7 @@ class OutboxStatus(enum.StrEnum):
     DROPPED = "dropped"  # not sent: what it says no longer held when it was due (premises.py)
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),

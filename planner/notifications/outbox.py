@@ -94,6 +94,8 @@ def _taken_keys(keys: list[str]) -> set[str]:
 
 def _message(notice: Notice, registration: Registration, key: str) -> OutboxMessage:
     user = registration.user
+    if user is None:  # a walk-in: only members' RSVPs are ever told anything
+        raise ValueError(f"registration {registration.id} has no member to write to")
     with force_locale(user.locale or registration.event.branch.locale):
         subject, body = render_notice(notice, registration)
     return _row(notice, user, key, subject, body, _calendar(notice, registration),

@@ -7,12 +7,12 @@ from typing import TypedDict
 from flask import Response, jsonify
 from flask_babel import lazy_gettext as _l
 
-from planner import permissions
+from branches import permissions
 from planner.api import api_user, created, operation, parse_json
 from planner.api.pagination import each, paginated
+from planner.core.attribution import last_invite_code
 from planner.core.urls import public_url
 from planner.events.services import visible_event
-from planner.funnel.attribution import rsvp_credit
 from planner.ops.headers import personal
 from planner.registrations import services
 from planner.registrations.forms import ReviewForm, RsvpForm
@@ -54,9 +54,9 @@ def registration_json(registration: Registration, position: int | None = None) -
 def rsvp(event_id: int) -> tuple[Response, int]:
     user = api_user()
     form = parse_json(RsvpForm)
-    event = visible_event(user, event_id)
+    visible_event(user, event_id)
     answer = services.rsvp_answer(user, event_id, form.guests.data or 0,
-                                  **rsvp_credit(event, form.invite.data))
+                                  form.invite.data or last_invite_code())
     if answer.repeated:
         return jsonify(registration_json(answer.registration)), 200
     return created(registration_json(answer.registration))

@@ -38,3 +38,13 @@ class AwaitingApproval(RegistrationChanged):
 @dataclass(frozen=True)
 class Declined(RegistrationChanged):
     """A lead declined it."""
+
+
+@dataclass(frozen=True)
+class Rsvped(DomainEvent):
+    """A member RSVPed (anew, or again after cancelling); `invite_code` is the invite link that
+    brought them, as the edge knew it (the code given, or the browser's last touch)."""
+
+    registration_id: int
+    event_id: int
+    invite_code: str | None

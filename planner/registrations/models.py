@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.core.db import created_at, instant, intpk, optional_instant, str_enum, updated_at
-from planner.core.extensions import db
+from planner.core.extensions import Model
 
 if TYPE_CHECKING:
     from planner.accounts.models import User
@@ -38,7 +38,7 @@ class ApprovalReason(enum.StrEnum):
     NO_SHOWS = "no_shows"
 
 
-class Registration(db.Model):
+class Registration(Model):
     """One member's RSVP to one meetup. Cancelling keeps the row; RSVPing again reuses it.
     A walk-in registered at the door has no account: their name and phone are kept here."""
 

@@ -16,16 +16,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from branches import permissions
 from branches.models import Branch, MembershipStatus
 from branches.services import membership_of
-from planner import permissions
 from planner.accounts.models import User
 from planner.accounts.services import find_user_by_email
+from planner.core.domain_events import publish
 from planner.core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from planner.core.extensions import db
 from planner.core.timeutil import utcnow
 from planner.events.models import Event, EventStatus
-from planner.registrations.events import AwaitingApproval, Declined, SeatTaken, Waitlisted
+from planner.registrations.events import AwaitingApproval, Declined, Rsvped, SeatTaken, Waitlisted
 from planner.registrations.models import (
     ACTIVE_STATUSES,
     MANUAL_SOURCE,
@@ -148,16 +149,17 @@ class RsvpAnswer:
     repeated: bool  # the member had RSVPed already: nothing changed
 
 
-def rsvp(user: User, event_id: int, guests: int = 0, source: str | None = None,
-         invite_link_id: int | None = None) -> Registration:
+def rsvp(user: User, event_id: int, guests: int = 0,
+         invite_code: str | None = None) -> Registration:
     """RSVP (or join the waitlist). Repeating it returns the same registration."""
-    return rsvp_answer(user, event_id, guests, source, invite_link_id).registration
+    return rsvp_answer(user, event_id, guests, invite_code).registration
 
 
-def rsvp_answer(user: User, event_id: int, guests: int = 0, source: str | None = None,
-                invite_link_id: int | None = None) -> RsvpAnswer:
+def rsvp_answer(user: User, event_id: int, guests: int = 0,
+                invite_code: str | None = None) -> RsvpAnswer:
     """RSVP, saying whether it repeats an earlier one (the only place that rule lives).
-    `invite_link_id` credits the invite link that brought the RSVP (planner/funnel)."""
+    `invite_code` names the invite link that brought the RSVP, as the edge knew it: the funnel
+    hears `Rsvped` and credits the link."""
     event = _locked_event(event_id)
     if event.status is EventStatus.DRAFT and not permissions.can_manage_branch(
             user, event.branch):
@@ -171,8 +173,7 @@ def rsvp_answer(user: User, event_id: int, guests: int = 0, source: str | None =
         raise RsvpRefused(_l("You were removed from this branch."), reason="banned")
     _check_guests(event, guests)
     registration = existing or Registration(event=event, user=user)
-    registration.guests, registration.source = guests, source or registration.source
-    registration.invite_link_id = invite_link_id or registration.invite_link_id
+    registration.guests = guests
     registration.cancelled_at, registration.ticket_code = None, None
     registration.decision_message = ""
     registration.approval_reason = _approval_reason(user, event)
@@ -183,6 +184,7 @@ def rsvp_answer(user: User, event_id: int, guests: int = 0, source: str | None =
         _place(registration, event)
     db.session.add(registration)
     db.session.flush()
+    publish(db.session, Rsvped(registration.id, event.id, invite_code))
     return RsvpAnswer(registration, repeated=False)
 
 

@@ -18,62 +18,26 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, user_logged_in
 from werkzeug.wrappers import Response as BaseResponse
 
-from planner import permissions
+from branches import permissions
+from planner.core.attribution import last_invite_code
 from planner.core.errors import DomainError, NotAllowed
 from planner.core.names import matches
 from planner.events.models import Event
 from planner.events.services import visible_event
-from planner.funnel.attribution import rsvp_credit
 from planner.ops.headers import personal
 from planner.registrations import services, tickets
 from planner.registrations.forms import AddAttendeeForm, CapacityForm, ReviewForm, RsvpForm
-from planner.registrations.models import (
-    MANUAL_SOURCE,
-    WALK_IN_SOURCE,
-    ApprovalReason,
-    Registration,
-    RegistrationStatus,
-)
+from planner.registrations.labels import approval_reason_label, source_label, status_label
+from planner.registrations.models import Registration, RegistrationStatus
 from planner.registrations.waitlist import waitlist_position, waitlist_positions
 
 bp = Blueprint("registrations", __name__)
-bp.add_app_template_global(waitlist_position)
-bp.add_app_template_global(services.people_going)
-
-
-STATUS_LABELS = {
-    RegistrationStatus.GOING: _l("Going"), RegistrationStatus.WAITLISTED: _l("Waitlisted"),
-    RegistrationStatus.PENDING: _l("Awaiting approval"),
-    RegistrationStatus.DECLINED: _l("Declined"), RegistrationStatus.CANCELLED: _l("Cancelled"),
-}
-APPROVAL_REASONS = {
-    ApprovalReason.MEETUP_REQUIRES_APPROVAL: _l("This meetup needs approval for every RSVP."),
-    ApprovalReason.NO_SHOWS: _l("Needs approval: several recent no-shows in this branch."),
-}
-
-
-@bp.app_template_global()
-def status_label(registration: Registration) -> str:
-    return str(STATUS_LABELS[registration.status])
-
-
-SOURCE_LABELS = {MANUAL_SOURCE: _l("Added by a lead"), WALK_IN_SOURCE: _l("Walk-in")}
-
-
-@bp.app_template_global()
-def source_label(registration: Registration) -> str:
-    source = registration.source
-    return str(SOURCE_LABELS.get(source, source)) if source else ""
-
-
-@bp.app_template_global()
-def approval_reason_label(registration: Registration) -> str:
-    reason = registration.approval_reason
-    return str(APPROVAL_REASONS[reason]) if reason else ""
+for helper in (waitlist_position, status_label, source_label, approval_reason_label,
+               services.people_going):
+    bp.add_app_template_global(helper)
 
 
 @bp.app_template_global()
@@ -110,7 +74,7 @@ def _back(event_id: int) -> BaseResponse:
 @bp.post("/events/<int:event_id>/rsvp")
 def rsvp(event_id: int) -> BaseResponse:
     """RSVP; pressed before logging in, it is finished right after the login or sign-up."""
-    event = visible_event(current_user, event_id)
+    visible_event(current_user, event_id)
     form = RsvpForm()
     if not form.validate_on_submit():
         flash(" ".join(form.guests.errors) or _("Some fields are not valid."), "error")
@@ -121,7 +85,7 @@ def rsvp(event_id: int) -> BaseResponse:
         return redirect(url_for("accounts.login", next=url_for("events.show", event_id=event_id)))
     try:
         registration = services.rsvp(current_user, event_id, form.guests.data or 0,
-                                     **rsvp_credit(event, form.invite.data))
+                                     form.invite.data or last_invite_code())
     except DomainError as error:
         flash(_explained(error), "error")
         return _back(event_id)
@@ -145,7 +109,7 @@ def _finish_rsvp_after_login(_app: Flask, user: Any, **_extra: Any) -> None:
     try:
         event = visible_event(user, intent["event_id"])
         registration = services.rsvp(user, event.id, intent["guests"],
-                                     **rsvp_credit(event, intent["invite"]))
+                                     intent["invite"] or last_invite_code())
     except DomainError as error:
         flash(_explained(error), "error")
     else:
@@ -278,7 +242,7 @@ def add(event_id: int) -> BaseResponse:
         try:
             registration = services.add_by_hand(current_user, event_id, form.email.data,
                                                 form.guests.data or 0)
-            flash(_("%(name)s added.", name=registration.user.display_name), "success")
+            flash(_("%(name)s added.", name=registration.name), "success")
         except DomainError as error:
             flash(_explained(error), "error")
     else:

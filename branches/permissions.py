@@ -1,4 +1,7 @@
-"""Who may do what. The one place permission rules live; views, API and templates call these."""
+"""Who may do what. The one place permission rules live; views, API and templates call these.
+
+They answer from the actor's roles in branches (memberships), so they live in the branch domain,
+which every area builds on, and import nothing above it."""
 
 from __future__ import annotations
 

@@ -21,8 +21,8 @@ from branches.models import Branch, Membership, MembershipStatus
 from planner.accounts.models import User
 from planner.core.errors import NotFound
 from planner.core.extensions import db
-from planner.engagement.segments import member_registrations_at
 from planner.events.models import Event
+from planner.funnel.report import member_registrations_at
 from planner.registrations.models import Registration
 
 TOP = 20
