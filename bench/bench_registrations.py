@@ -7,9 +7,11 @@ the flash crowd: 300 members at once to a 50-seat meetup through gunicorn, 32 cl
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask
@@ -32,7 +34,7 @@ from bench.common import (
     size,
     timed,
 )
-from bench.load import Call, bearer, gunicorn, send_each, server_env
+from bench.load import Call, Sent, bearer, gunicorn, send_each, server_env
 from planner.accounts.models import User
 from planner.accounts.services import issue_api_token
 from planner.core.extensions import db
@@ -50,6 +52,8 @@ PAGE_RUNS = size(20, 5)
 FLASH_CROWD = size(300, 60)
 FLASH_SEATS = size(50, 10)
 FLASH_CLIENTS = 32
+WARM_UP_CALLS = 200
+HEALTHZ = Call("GET", "/healthz")
 
 
 def scheduled_meetup(seats: int, day: int) -> tuple[int, User]:
@@ -63,6 +67,35 @@ def scheduled_meetup(seats: int, day: int) -> tuple[int, User]:
     return event.id, admin
 
 
+@dataclass(frozen=True)
+class Rush:
+    """Every member RSVPed once to one meetup, right after the HTTP floor was measured with as
+    many `GET /healthz` through the same server and clients."""
+
+    floor: Sent
+    storm: Sent
+    load: float  # the 1-minute load average just before the storm
+
+    def figure(self, name: str, note: str = "") -> Figure:
+        statuses = Counter(answer.status for answer in self.storm.answers)
+        return Figure(
+            name, self.storm.latencies, self.floor.latencies,
+            "GET /healthz, same server and clients",
+            note=f"{self.storm.rate:.0f} RSVPs/s, {self.storm.rate / self.floor.rate:.2%} of "
+                 f"healthz's {self.floor.rate:.0f}/s; load average {self.load:.1f}; "
+                 + ", ".join(f"{status}×{n}" for status, n in sorted(statuses.items())) + note)
+
+
+def rsvp_rush(port: int, event_id: int, tokens: list[str], clients: int) -> Rush:
+    """The shape both RSVP benchmarks share: a warm-up, the floor, then the storm."""
+    send_each(port, [HEALTHZ] * WARM_UP_CALLS, clients)  # pools filled, code paths warm
+    floor = send_each(port, [HEALTHZ] * len(tokens), clients, timeout=120)
+    load = os.getloadavg()[0]
+    storm = send_each(port, [Call("POST", f"/api/v1/events/{event_id}/registrations", {},
+                                  bearer(token)) for token in tokens], clients, timeout=120)
+    return Rush(floor, storm, load)
+
+
 def rsvp_storm(app: Flask) -> Figure:
     with seeding(app):
         event_id, _admin = scheduled_meetup(SEATS, 1)
@@ -70,14 +103,9 @@ def rsvp_storm(app: Flask) -> Figure:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_port
-    floor = send_each(port, [Call("GET", "/healthz")] * len(tokens), CLIENTS, timeout=120)
-    storm = send_each(port, [Call("POST", f"/api/v1/events/{event_id}/registrations", {},
-                                  bearer(token)) for token in tokens], CLIENTS, timeout=120)
+    rush = rsvp_rush(server.server_port, event_id, tokens, CLIENTS)
     server.shutdown()
-    return Figure(f"RSVP, {CROWD:,} members, {SEATS} seats, {CLIENTS} clients", storm.latencies,
-                  floor.latencies, "GET /healthz, same server and clients",
-                  note=f"{storm.rate:.0f} RSVPs/s (healthz: {floor.rate:.0f}/s)")
+    return rush.figure(f"RSVP, {CROWD:,} members, {SEATS} seats, {CLIENTS} clients")
 
 
 def registrations_page(app: Flask) -> Figure:
@@ -111,23 +139,14 @@ def flash_crowd(url: str) -> Figure:
     with app.app_context():
         db.engine.dispose()
     with gunicorn(2, server_env(url)) as server:
-        send_each(server.port, [Call("GET", "/healthz")] * 200, FLASH_CLIENTS)  # warm-up
-        floor = send_each(server.port, [Call("GET", "/healthz")] * FLASH_CROWD, FLASH_CLIENTS)
-        crush = send_each(server.port, [
-            Call("POST", f"/api/v1/events/{event_id}/registrations", {}, bearer(token))
-            for token in tokens], FLASH_CLIENTS, timeout=120)
+        rush = rsvp_rush(server.port, event_id, tokens, FLASH_CLIENTS)
     with app.app_context():
         going = db.session.scalar(select(func.count()).select_from(Registration).where(
             Registration.event_id == event_id, Registration.status == RegistrationStatus.GOING))
         db.engine.dispose()
-    statuses = Counter(answer.status for answer in crush.answers)
-    return Figure(
+    return rush.figure(
         f"RSVP flash crowd, {FLASH_CROWD} members, {FLASH_SEATS} seats, gunicorn 2 workers, "
-        f"{FLASH_CLIENTS} clients", crush.latencies, floor.latencies,
-        "GET /healthz, same server and clients",
-        note=f"{crush.rate:.0f} RSVPs/s (healthz {floor.rate:.0f}/s); {going} going "
-             f"(never more than {FLASH_SEATS}); " + ", ".join(
-                 f"{status}×{n}" for status, n in sorted(statuses.items())))
+        f"{FLASH_CLIENTS} clients", f"; {going} going (never more than {FLASH_SEATS})")
 
 
 def run(url: str | None) -> list[Section]:
