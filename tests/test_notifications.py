@@ -6,18 +6,25 @@ from __future__ import annotations
 
 import contextvars
 import email
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email import policy
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
+from flask import template_rendered
+from jinja2 import ChoiceLoader, DictLoader
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from branches.services import VenueInput, join_branch, save_venue
 from planner.core.errors import InvalidInput
 from planner.core.extensions import db
 from planner.core.timeutil import utcnow
+from planner.core.unit_of_work import unit_of_work
 from planner.events import services as events
 from planner.events.models import EventStatus
 from planner.notifications import commands, delivery
@@ -27,6 +34,7 @@ from planner.notifications.models import OutboxMessage, OutboxStatus
 from planner.notifications.outbox import notify, notify_attendees
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration, RegistrationStatus
+from tests.conftest import bearer
 
 NEXT_YEAR = datetime.now(UTC).year + 1
 TITLE = "Board games 桌游"
@@ -265,6 +273,155 @@ def test_messages_render_outside_a_request_in_each_language(app, cast, meetup, m
     for message in (english, chinese):
         assert f"http://localhost/events/{meetup.id}" in message.body
         assert "http://localhost/tickets/" in message.body
+
+
+# --- rendered when sent, never under the meetup's lock ------------------------------------------
+
+class Trace:
+    """What the database and the templates were asked to do, in order: ("sql", statement),
+    ("commit", "") and ("template", name)."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, str]] = []
+
+    def statement(self, _connection, _cursor, statement, *_args) -> None:
+        self.steps.append(("sql", statement))
+
+    def committed(self, _connection) -> None:
+        self.steps.append(("commit", ""))
+
+    def rendered(self, _sender, template, context, **_extra) -> None:
+        self.steps.append(("template", template.name))
+
+    def templates(self, steps: list[tuple[str, str]] | None = None) -> list[str]:
+        return [name for kind, name in (self.steps if steps is None else steps)
+                if kind == "template"]
+
+    def unit_of_work_that(self, does: str) -> tuple[list[str], list[tuple[str, str]]]:
+        """The statements of the committed transaction that sent a statement starting with
+        `does`, and every step after its commit."""
+        start = 0
+        for end, step in enumerate(self.steps):
+            if step[0] != "commit":
+                continue
+            statements = [sql for kind, sql in self.steps[start:end] if kind == "sql"]
+            if any(sql.startswith(does) for sql in statements):
+                return statements, self.steps[end + 1:]
+            start = end + 1
+        raise AssertionError(f"no committed transaction did {does!r}")
+
+
+@contextmanager
+def traced(app) -> Iterator[Trace]:
+    trace = Trace()
+    listeners = (("before_cursor_execute", trace.statement), ("commit", trace.committed))
+    for name, listener in listeners:
+        sa_event.listen(db.engine, name, listener)
+    try:
+        with template_rendered.connected_to(trace.rendered, app):
+            yield trace
+    finally:
+        for name, listener in listeners:
+            sa_event.remove(db.engine, name, listener)
+
+
+def test_the_rsvp_queues_what_to_send_and_not_the_words(app, cast, meetup):
+    with traced(app) as trace, unit_of_work():
+        registration = registrations.rsvp(cast.member, meetup.id)
+        [message] = messages()  # flushed, in the RSVP's own transaction
+        assert (message.kind, message.user_id, message.registration_id, message.branch_id) == (
+            Notice.CONFIRMED, cast.member.id, registration.id, None)
+        assert message.dedupe_key == (
+            f"confirmed:{registration.id}:{registration.ticket_code}:{meetup.sequence}")
+        assert (message.to_address, message.subject, message.body, message.ics) == (
+            None, None, None, None)
+    assert trace.templates() == []
+    [message] = delivered()
+    assert message.subject == f"You're going: {TITLE}" and message.ics
+
+
+def test_an_rsvp_request_renders_its_mail_only_after_its_commit(app, client, cast, meetup):
+    """Through the API as a member's phone does: inside the request's unit of work (which holds
+    the meetup's row lock from its SELECT … FOR UPDATE until the commit) one outbox row is
+    inserted and no template is rendered; the mail is rendered after the commit, when the
+    response is out (delivery after the request)."""
+    headers = bearer(client, cast.member)
+    db.session.commit()  # the test's own transaction ends before the trace starts
+    with traced(app) as trace:
+        response = client.post(f"/api/v1/events/{meetup.id}/registrations", json={},
+                               headers=headers, buffered=True)
+    assert response.status_code == 201, response.text
+    statements, after_commit = trace.unit_of_work_that("INSERT INTO registrations")
+    assert trace.templates(trace.steps[:len(trace.steps) - len(after_commit)]) == []
+    assert trace.templates(after_commit) == ["notifications/confirmed.txt"]
+    locked = statements[_lock_taken(statements):]
+    assert sum(sql.startswith("INSERT INTO outbox_messages") for sql in locked) == 1
+    assert not any("FROM venues" in sql for sql in locked)  # the mail's "Where:" is not read
+    [message] = messages()
+    assert message.status is OutboxStatus.SENT and message.ics
+
+
+def _lock_taken(statements: list[str]) -> int:
+    """Where the meetup's lock is taken: at its SELECT … FOR UPDATE on PostgreSQL; SQLite takes
+    its one write lock when the transaction begins (BEGIN IMMEDIATE: planner/core/db.py)."""
+    if db.engine.dialect.name != "postgresql":
+        return 0
+    return next(n for n, sql in enumerate(statements)
+                if sql.startswith("SELECT events.") and "FOR UPDATE" in sql)
+
+
+def test_a_mail_tells_the_meetup_as_it_is_when_sent(cast, meetup):
+    registrations.rsvp(cast.member, meetup.id)
+    db.session.commit()
+    data = events.event_input(meetup)
+    events.update_event(cast.lead, meetup, events.EventInput(**{**data.__dict__,
+                                                                "title": "Go 围棋"}))
+    db.session.commit()  # retitled before the worker got to the mail
+    [confirmed] = delivered(Notice.CONFIRMED)
+    assert confirmed.subject == "You're going: Go 围棋"
+    assert TITLE not in confirmed.body
+    [vevent] = icalendar.Calendar.from_ical(confirmed.ics).walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == "Go 围棋"
+    assert messages(Notice.EVENT_CHANGED) == []  # a new title is no move: no mail of its own
+
+
+def test_a_waitlist_place_is_told_as_it_is_when_sent(cast, meetup, others, make_user):
+    for person in (cast.member, others[0], others[1], others[2]):
+        registrations.rsvp(person, meetup.id)  # two seats: others[1] and others[2] wait
+    registrations.cancel(others[1], meetup.id)  # leaves the queue before any mail went
+    db.session.commit()
+    [gone, waiting] = delivered(Notice.WAITLISTED)
+    assert (gone.status, gone.dropped_reason) == (OutboxStatus.DROPPED, "rsvp_changed")
+    assert waiting.to_address == others[2].email
+    assert "Your place in the queue: 1." in waiting.body
+
+
+def test_a_mail_speaks_the_language_the_member_has_when_it_is_sent(cast, meetup):
+    registrations.rsvp(cast.member, meetup.id)
+    cast.member.locale = "zh_CN"  # chosen on the profile page before the worker sent it
+    db.session.commit()
+    [confirmed] = delivered()
+    assert confirmed.subject == f"报名成功：{TITLE}"
+
+
+def test_a_mail_that_cannot_be_rendered_fails_alone_and_the_pass_goes_on(app, cast, member_zh):
+    """A template that raises (a bug shipped with a deploy) must not hold up the rest of the
+    outbox: its message fails this attempt, is retried later, and the others are sent."""
+    meetup = schedule(cast, START, capacity=1)
+    registrations.rsvp(cast.member, meetup.id)
+    registrations.rsvp(member_zh, meetup.id)  # waitlisted
+    db.session.commit()
+    app.jinja_env.loader = ChoiceLoader([
+        DictLoader({"notifications/waitlisted.txt": "{{ no_such_thing.title }}"}),
+        app.jinja_env.loader])
+    app.jinja_env.cache.clear()
+    outcome = delivery.deliver_due()
+    assert (outcome.sent, outcome.failed, outcome.server_trouble) == (1, 1, False)
+    db.session.expire_all()
+    [waitlisted] = messages(Notice.WAITLISTED)
+    assert (waitlisted.status, waitlisted.attempts, waitlisted.body) == (
+        OutboxStatus.PENDING, 1, None)
+    assert "UndefinedError" in waitlisted.last_error and waitlisted.next_attempt_at > utcnow()
 
 
 # --- delivery to files (the default) -----------------------------------------------------------
