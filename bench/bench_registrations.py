@@ -1,21 +1,24 @@
 """Benchmark: RSVP throughput when many members RSVP to one meetup at once (HTTP, a threaded
 server, 16 concurrent clients; baseline: /healthz through the same server and clients), and the
 leads' registrations page with 2,000 RSVPs (baseline: the same page with 10), and on PostgreSQL
-the flash crowd: 300 members at once to a 50-seat meetup through gunicorn, 32 clients.
+the time an RSVP holds its meetup's lock, and the flash crowd: 300 members at once to a 50-seat
+meetup through gunicorn, 32 clients.
 `make bench` runs it on SQLite and PostgreSQL; alone: `python -m bench.bench_registrations`."""
 
 from __future__ import annotations
 
 import logging
 import os
+import statistics
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from werkzeug.serving import make_server
 
 from bench.common import (
@@ -28,6 +31,7 @@ from bench.common import (
     crowd,
     database_url,
     is_postgres,
+    percentile,
     person,
     print_sections,
     seeding,
@@ -38,6 +42,7 @@ from bench.load import Call, Sent, bearer, gunicorn, send_each, server_env
 from planner.accounts.models import User
 from planner.accounts.services import issue_api_token
 from planner.core.extensions import db
+from planner.core.unit_of_work import unit_of_work
 from planner.events import services as events
 from planner.events.models import EventStatus
 from planner.registrations.models import Registration, RegistrationStatus
@@ -52,6 +57,7 @@ PAGE_RUNS = size(20, 5)
 FLASH_CROWD = size(300, 60)
 FLASH_SEATS = size(50, 10)
 FLASH_CLIENTS = 32
+LOCKED_RSVPS = size(300, 60)
 WARM_UP_CALLS = 200
 HEALTHZ = Call("GET", "/healthz")
 
@@ -129,6 +135,58 @@ def registrations_page(app: Flask) -> Figure:
                   timed(render(small), PAGE_RUNS), f"{SMALL_PAGE_RSVPS} RSVPs")
 
 
+class LockClock:
+    """CPU and wall time from the meetup's SELECT … FOR UPDATE to the commit, per transaction
+    (engine events: the statements and commits of every connection of the app)."""
+
+    def __init__(self) -> None:
+        self.cpu: list[float] = []
+        self.wall: list[float] = []
+        self._since: tuple[float, float] | None = None
+
+    def statement(self, _connection: object, _cursor: object, statement: str,
+                  *_args: object) -> None:
+        if (self._since is None and statement.startswith("SELECT events.")
+                and "FOR UPDATE" in statement):
+            self._since = time.process_time(), time.perf_counter()
+
+    def committed(self, _connection: object) -> None:
+        if self._since is not None:
+            cpu, wall = self._since
+            self.cpu.append((time.process_time() - cpu) * 1000)
+            self.wall.append((time.perf_counter() - wall) * 1000)
+            self._since = None
+
+
+def lock_held(url: str) -> Figure:
+    """LOCKED_RSVPS members RSVP in turn to a FLASH_SEATS-seat meetup (most join the waitlist),
+    each in a unit of work of its own as a request is: the CPU time spent holding the meetup's
+    row lock, which every other RSVP to it waits for. One at a time nothing waits, and CPU time
+    is what a busy machine inflates least; the note gives the wall time. Baseline: the CPU time
+    of the whole RSVP and its commit."""
+    app = bench_app(url, MAIL_DELIVER_AFTER_REQUEST=False)
+    with seeding(app):
+        event_id, _admin = scheduled_meetup(FLASH_SEATS, 5)
+        members = [user.id for user in crowd("locked", LOCKED_RSVPS)]
+    clock, whole = LockClock(), []
+    listeners = (("before_cursor_execute", clock.statement), ("commit", clock.committed))
+    with app.app_context():
+        for name, listener in listeners:
+            event.listen(db.engine, name, listener)
+        for member in members:
+            started = time.process_time()
+            with app.test_request_context(), unit_of_work():
+                rsvp(db.session.get_one(User, member), event_id)
+            whole.append((time.process_time() - started) * 1000)
+        for name, listener in listeners:
+            event.remove(db.engine, name, listener)
+        db.engine.dispose()
+    return Figure(f"RSVP: CPU under the meetup's lock, {LOCKED_RSVPS} in turn, {FLASH_SEATS} "
+                  "seats", clock.cpu, whole, "CPU of the whole RSVP and its commit",
+                  note=f"wall time under the lock: median {statistics.median(clock.wall):.2f} ms, "
+                       f"p99 {percentile(clock.wall, 0.99):.1f} ms")
+
+
 def flash_crowd(url: str) -> Figure:
     """FLASH_CROWD members RSVP at once to a FLASH_SEATS-seat meetup through gunicorn (2 gthread
     workers) on PostgreSQL, as after a link is dropped into a big chat group."""
@@ -154,7 +212,7 @@ def run(url: str | None) -> list[Section]:
     app = bench_app(url, MAIL_DELIVER_AFTER_REQUEST=False, WTF_CSRF_ENABLED=False)
     figures = [rsvp_storm(app), registrations_page(app)]
     if url and is_postgres(url):
-        figures.append(flash_crowd(url))
+        figures += [lock_held(url), flash_crowd(url)]
     return [Section(f"RSVPs — {backend_name(app)}", figures)]
 
 
