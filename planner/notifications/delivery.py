@@ -201,8 +201,9 @@ class Delivered:
     """What a pass did with the messages it took."""
 
     sent: int = 0
-    failed: int = 0  # this attempt failed (or could not be rendered); retried later unless
-    # it was the last
+    # This attempt failed, or the message could not be rendered: retried later unless it was
+    # the last.
+    failed: int = 0
     # Not sent, by why: their premise no longer held (premises.py).
     dropped: Counter[DropReason] = field(default_factory=Counter)
     server_trouble: bool = False  # the server is down or refuses us: the rest waits
