@@ -38,6 +38,7 @@ from planner.engagement import views as engagement_views
 from planner.engagement.segments import Segment
 from planner.events import services as events
 from planner.events.models import Event, EventStatus
+from planner.notifications import delivery
 from planner.notifications.models import OutboxMessage
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration
@@ -288,6 +289,7 @@ def test_pages_and_segment_are_taken_in_sql(world: World, cast) -> None:
 
 
 def outbox(kind: str = "nudge") -> list[OutboxMessage]:
+    db.session.expire_all()
     return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)
                                    .order_by(OutboxMessage.user_id)))
 
@@ -296,6 +298,7 @@ def test_nudge_is_queued_once_per_member_per_day(world: World, cast) -> None:
     lee, olga = world.people["Lee"], world.people["Olga"]
     assert services.nudge(cast.lead, cast.branch, [lee.id, olga.id]) == services.Nudged(2, [])
     assert services.nudge(cast.lead, cast.branch, [olga.id, lee.id]) == services.Nudged(0, [])
+    assert delivery.deliver_due().sent == 2  # rendered as they are sent
     messages = outbox()
     assert [(m.user_id, m.to_address) for m in messages] == [(lee.id, lee.email),
                                                              (olga.id, olga.email)]
@@ -311,6 +314,7 @@ def test_nudge_in_chinese_for_a_chinese_member(world: World, cast, make_user) ->
     person = make_user("Zhang", locale="zh_CN")
     member_since(person, cast.branch, 100)
     services.nudge(cast.lead, cast.branch, [person.id])
+    delivery.deliver_due()
     [message] = outbox()
     assert "Hello" not in message.body and "Zhang" in message.body
 

@@ -127,6 +127,6 @@ def test_seats_added_by_an_edit_go_to_the_waitlist_in_order(client, cast, make_u
     second_now = client.post(f"/api/v1/events/{meetup['id']}/registrations",
                              headers=bearer(client, second), json={}).json
     assert second_now["status"] == "going" and second_now["ticket_code"]
-    promoted = db.session.scalars(select(OutboxMessage.to_address).where(
+    promoted = db.session.scalars(select(OutboxMessage.user_id).where(
         OutboxMessage.kind == str(Notice.PROMOTED))).all()
-    assert promoted == [second.email]
+    assert promoted == [second.id]

@@ -174,6 +174,7 @@ def test_mail_to_a_member_without_a_choice_speaks_the_branchs_language(cast, mak
     from planner.core.extensions import db
     from planner.events.models import EventStatus
     from planner.events.services import EventInput, schedule
+    from planner.notifications import delivery
     from planner.notifications.models import OutboxMessage
     from planner.registrations.services import rsvp
 
@@ -184,6 +185,7 @@ def test_mail_to_a_member_without_a_choice_speaks_the_branchs_language(cast, mak
         title="茶话会", starts_local=start, ends_local=start + timedelta(hours=2),
         online_url="https://meet.example/tea", status=EventStatus.PUBLISHED))[0]
     rsvp(member, event.id)
+    delivery.deliver_due()  # rendered as it is sent
     subject = db.session.scalars(select(OutboxMessage.subject)
                                  .where(OutboxMessage.user_id == member.id)).one()
     assert cast.branch.locale == "zh_CN" and subject.startswith("报名成功")

@@ -20,6 +20,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     UniqueConstraint,
     create_engine,
+    select,
     text,
 )
 from sqlalchemy.engine import make_url
@@ -182,6 +183,14 @@ def _outbox(connection: Connection, *columns: str) -> list[tuple[object, ...]]:
         f"SELECT {', '.join(columns)} FROM outbox_messages ORDER BY id"))]
 
 
+def _words_as_older_code_queued_them(where: str, **values: object) -> None:
+    """Before b8c0e2a4d6f1 a message was rendered when queued; since, when it is sent."""
+    db.session.execute(text(
+        "UPDATE outbox_messages SET subject = 'Tea', body = 'Hello', to_address = "
+        "(SELECT email FROM users WHERE users.id = outbox_messages.user_id) WHERE " + where),
+        values)
+
+
 def test_the_outbox_migration_links_waiting_mail_and_undoes_dropped_as_failed(fresh_app):
     """Mail queued before e6f8a0b2c4d6 names its RSVP only in its key: the upgrade links waiting
     mail to it, so that its premise can be checked. Going down, a dropped message becomes a
@@ -189,6 +198,7 @@ def test_the_outbox_migration_links_waiting_mail_and_undoes_dropped_as_failed(fr
     with fresh_app.test_request_context(headers={"Accept-Language": "en"}):
         upgrade()
         waiting, dropped = _queue_two_confirmations()
+        _words_as_older_code_queued_them("registration_id IS NOT NULL")
         db.session.execute(text(
             "UPDATE outbox_messages SET status = 'dropped', dropped_reason = 'rsvp_changed', "
             "dropped_at = created_at WHERE registration_id = :id"), {"id": dropped})
@@ -202,4 +212,45 @@ def test_the_outbox_migration_links_waiting_mail_and_undoes_dropped_as_failed(fr
             assert _outbox(connection, "registration_id", "status", "last_error") == [
                 (waiting, "pending", ""),
                 (None, "failed", "dropped: rsvp_changed")]
+        db.session.remove()
+
+
+def test_the_rendering_migration_fails_what_older_code_cannot_send_and_links_nudges(fresh_app):
+    """Since b8c0e2a4d6f1 a message waits without its words until it is sent. Going down, one not
+    rendered yet becomes a failed one (the older code only sends words it has), one rendered for
+    an attempt already keeps waiting. Going up, a waiting nudge is linked to its branch, which
+    it is rendered from."""
+    from branches.models import Branch
+    from planner.accounts.models import User
+    from planner.core.timeutil import utcnow
+    from planner.notifications.kinds import Notice
+    from planner.notifications.outbox import notify_members
+
+    with fresh_app.test_request_context(headers={"Accept-Language": "en"}):
+        upgrade()
+        unrendered, rendered = _queue_two_confirmations()
+        branch = db.session.scalars(select(Branch)).one()
+        branch_id = branch.id
+        one = db.session.scalars(select(User).where(User.email == "one@example.com")).one()
+        notify_members(Notice.NUDGE, branch, [one], utcnow().date())
+        _words_as_older_code_queued_them("registration_id = :id", id=rendered)
+        db.session.commit()
+        downgrade(revision="f7a9b1c3d5e8")
+        gave_up = "not rendered yet when the outbox was downgraded"
+        with db.engine.connect() as connection:
+            assert _outbox(connection, "kind", "status", "last_error", "to_address",
+                           "subject") == [
+                ("confirmed", "failed", gave_up, "one@example.com", ""),
+                ("confirmed", "pending", "", "two@example.com", "Tea"),
+                ("nudge", "failed", gave_up, "one@example.com", "")]
+        db.session.execute(text("UPDATE outbox_messages SET status = 'pending', "
+                                "last_error = '' WHERE kind = 'nudge'"))
+        _words_as_older_code_queued_them("kind = 'nudge'")
+        db.session.commit()
+        upgrade()
+        with db.engine.connect() as connection:
+            assert _outbox(connection, "kind", "registration_id", "branch_id", "status") == [
+                ("confirmed", unrendered, None, "failed"),
+                ("confirmed", rendered, None, "pending"),
+                ("nudge", None, branch_id, "pending")]
         db.session.remove()

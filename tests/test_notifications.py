@@ -1,22 +1,30 @@
 """Email notifications: queued in the same transaction as the RSVP change, deduplicated,
-rendered in the member's language, written to files by default, and reminders."""
+rendered when they are sent (from the state of that moment, in the member's language), written
+to files by default, and reminders."""
 
 from __future__ import annotations
 
 import contextvars
 import email
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email import policy
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
+from flask import template_rendered
+from jinja2 import ChoiceLoader, DictLoader
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from branches.services import VenueInput, join_branch, save_venue
 from planner.core.errors import InvalidInput
 from planner.core.extensions import db
 from planner.core.timeutil import utcnow
+from planner.core.unit_of_work import unit_of_work
 from planner.events import services as events
 from planner.events.models import EventStatus
 from planner.notifications import commands, delivery
@@ -26,6 +34,7 @@ from planner.notifications.models import OutboxMessage, OutboxStatus
 from planner.notifications.outbox import notify, notify_attendees
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration, RegistrationStatus
+from tests.conftest import bearer
 
 NEXT_YEAR = datetime.now(UTC).year + 1
 TITLE = "Board games 桌游"
@@ -37,6 +46,13 @@ def messages(kind: Notice | None = None) -> list[OutboxMessage]:
     if kind is not None:
         query = query.where(OutboxMessage.kind == kind)
     return list(db.session.scalars(query))
+
+
+def delivered(kind: Notice | None = None) -> list[OutboxMessage]:
+    """Run the worker's pass, then the messages as it left them (what was sent is on the row)."""
+    delivery.deliver_due()
+    db.session.expire_all()
+    return messages(kind)
 
 
 def count_messages() -> int:
@@ -80,12 +96,14 @@ def others(cast, make_user):
 
 # --- queued with the change, once -------------------------------------------------------------
 
-def test_rsvp_queues_a_confirmation_with_ticket_and_calendar(cast, meetup):
+def test_rsvp_queues_a_confirmation_sent_with_ticket_and_calendar(cast, meetup):
     registration = registrations.rsvp(cast.member, meetup.id)
     [message] = messages()
     assert message.kind == Notice.CONFIRMED
-    assert (message.to_address, message.user_id) == (cast.member.email, cast.member.id)
     assert message.status is OutboxStatus.PENDING and message.attempts == 0
+    [message] = delivered()
+    assert (message.to_address, message.user_id) == (cast.member.email, cast.member.id)
+    assert message.status is OutboxStatus.SENT
     assert message.subject == f"You're going: {TITLE}"
     assert message.body.startswith("Hello Member Ma,")
     assert "Hall 030519, 1 Jinli Road" in message.body
@@ -125,22 +143,23 @@ def test_rsvping_again_after_cancelling_is_a_new_confirmation(cast, meetup):
     registrations.rsvp(cast.member, meetup.id)
     registrations.cancel(cast.member, meetup.id)
     again = registrations.rsvp(cast.member, meetup.id)
-    first, second = messages(Notice.CONFIRMED)
+    first, second = delivered(Notice.CONFIRMED)
     assert first.dedupe_key != second.dedupe_key
-    assert again.ticket_code in second.body and again.ticket_code not in first.body
+    assert (first.status, first.dropped_reason) == (OutboxStatus.DROPPED, "rsvp_changed")
+    assert again.ticket_code in second.body
 
 
 def test_waitlist_and_promotion(cast, meetup, others):
     for person in [cast.member, others[0]]:
         registrations.rsvp(person, meetup.id)
     registrations.rsvp(others[1], meetup.id)
-    [waitlisted] = messages(Notice.WAITLISTED)
+    [waitlisted] = delivered(Notice.WAITLISTED)
     assert waitlisted.to_address == others[1].email
     assert "Your place in the queue: 1." in waitlisted.body
     assert waitlisted.ics is None and "/tickets/" not in waitlisted.body
     promoted = registrations.cancel(cast.member, meetup.id)
     assert promoted.status is RegistrationStatus.CANCELLED
-    [message] = messages(Notice.PROMOTED)
+    [message] = delivered(Notice.PROMOTED)
     ticket = db.session.scalar(select(Registration.ticket_code).where(
         Registration.user_id == others[1].id))
     assert message.to_address == others[1].email
@@ -152,17 +171,17 @@ def test_more_seats_promote_with_a_mail(cast, meetup, others):
     for person in [cast.member, *others]:
         registrations.rsvp(person, meetup.id)
     registrations.set_capacity(cast.lead, meetup.id, 3)
-    assert [m.to_address for m in messages(Notice.PROMOTED)] == [others[1].email]
+    assert [m.user_id for m in messages(Notice.PROMOTED)] == [others[1].id]
 
 
 def test_approval_pending_then_declined_with_the_leads_message(cast, meetup):
     meetup.requires_approval = True
     db.session.commit()
     registration = registrations.rsvp(cast.member, meetup.id)
-    [pending] = messages(Notice.PENDING)
+    [pending] = delivered(Notice.PENDING)
     assert "review every RSVP" in pending.body
     registrations.review(cast.lead, registration.id, approve=False, message="Only for regulars.")
-    [declined] = messages(Notice.DECLINED)
+    [declined] = delivered(Notice.DECLINED)
     assert declined.subject == f"Your RSVP was declined: {TITLE}"
     assert "Their message:\nOnly for regulars." in declined.body
 
@@ -182,7 +201,7 @@ def test_cancelling_the_meetup_tells_everyone_still_coming_once(cast, meetup, ot
         registrations.rsvp(person, meetup.id)
     registrations.cancel(others[0], meetup.id)
     events.cancel_event(cast.lead, meetup, "The hall is flooded.")
-    cancelled = messages(Notice.EVENT_CANCELLED)
+    cancelled = delivered(Notice.EVENT_CANCELLED)
     assert sorted(m.to_address for m in cancelled) == sorted(
         [cast.member.email, others[1].email])  # not who cancelled
     assert all("Message from the organisers:\nThe hall is flooded." in m.body
@@ -198,7 +217,7 @@ def test_a_moved_meetup_tells_attendees_with_the_new_time(cast, meetup):
                         events.EventInput(**{**data.__dict__, "starts_local": moved,
                                              "ends_local": moved + timedelta(hours=2)}))
     db.session.commit()  # the edge's commit
-    [changed] = messages(Notice.EVENT_CHANGED)
+    [changed] = delivered(Notice.EVENT_CHANGED)
     assert changed.subject == f"Meetup changed: {TITLE}"
     assert f"March 6, {NEXT_YEAR}, 8:00\u202fPM – 10:00\u202fPM UTC+8" in changed.body
     assert "/tickets/" in changed.body  # still going: the ticket stays valid
@@ -214,7 +233,7 @@ def test_notify_attendees_refuses_a_personal_notice(meetup):
 def test_each_member_is_mailed_in_their_language(cast, meetup, member_zh):
     registrations.rsvp(cast.member, meetup.id)
     registrations.rsvp(member_zh, meetup.id)
-    english, chinese = messages(Notice.CONFIRMED)
+    english, chinese = delivered(Notice.CONFIRMED)
     assert english.subject == f"You're going: {TITLE}"
     assert chinese.subject == f"报名成功：{TITLE}"
     assert chinese.body.startswith("马明，你好：")
@@ -247,12 +266,162 @@ def test_messages_render_outside_a_request_in_each_language(app, cast, meetup, m
             notify(Notice.REMINDER, db.session.get(Registration, registration_id))
 
     _outside_a_request(app, remind)
+    _outside_a_request(app, delivery.deliver_due)  # the worker renders, with no request either
     english, chinese = messages(Notice.REMINDER)
     assert english.subject == f"Reminder: {TITLE} starts soon"
     assert chinese.subject == f"活动提醒：{TITLE} 即将开始"
     for message in (english, chinese):
         assert f"http://localhost/events/{meetup.id}" in message.body
         assert "http://localhost/tickets/" in message.body
+
+
+# --- rendered when sent, never under the meetup's lock ------------------------------------------
+
+class Trace:
+    """What the database and the templates were asked to do, in order: ("sql", statement),
+    ("commit", "") and ("template", name)."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, str]] = []
+
+    def statement(self, _connection, _cursor, statement, *_args) -> None:
+        self.steps.append(("sql", statement))
+
+    def committed(self, _connection) -> None:
+        self.steps.append(("commit", ""))
+
+    def rendered(self, _sender, template, context, **_extra) -> None:
+        self.steps.append(("template", template.name))
+
+    def templates(self, steps: list[tuple[str, str]] | None = None) -> list[str]:
+        return [name for kind, name in (self.steps if steps is None else steps)
+                if kind == "template"]
+
+    def unit_of_work_that(self, does: str) -> tuple[list[str], list[tuple[str, str]]]:
+        """The statements of the committed transaction that sent a statement starting with
+        `does`, and every step after its commit."""
+        start = 0
+        for end, step in enumerate(self.steps):
+            if step[0] != "commit":
+                continue
+            statements = [sql for kind, sql in self.steps[start:end] if kind == "sql"]
+            if any(sql.startswith(does) for sql in statements):
+                return statements, self.steps[end + 1:]
+            start = end + 1
+        raise AssertionError(f"no committed transaction did {does!r}")
+
+
+@contextmanager
+def traced(app) -> Iterator[Trace]:
+    trace = Trace()
+    listeners = (("before_cursor_execute", trace.statement), ("commit", trace.committed))
+    for name, listener in listeners:
+        sa_event.listen(db.engine, name, listener)
+    try:
+        with template_rendered.connected_to(trace.rendered, app):
+            yield trace
+    finally:
+        for name, listener in listeners:
+            sa_event.remove(db.engine, name, listener)
+
+
+def test_the_rsvp_queues_what_to_send_and_not_the_words(app, cast, meetup):
+    with traced(app) as trace, unit_of_work():
+        registration = registrations.rsvp(cast.member, meetup.id)
+        [message] = messages()  # flushed, in the RSVP's own transaction
+        assert (message.kind, message.user_id, message.registration_id, message.branch_id) == (
+            Notice.CONFIRMED, cast.member.id, registration.id, None)
+        assert message.dedupe_key == (
+            f"confirmed:{registration.id}:{registration.ticket_code}:{meetup.sequence}")
+        assert (message.to_address, message.subject, message.body, message.ics) == (
+            None, None, None, None)
+    assert trace.templates() == []
+    [message] = delivered()
+    assert message.subject == f"You're going: {TITLE}" and message.ics
+
+
+def test_an_rsvp_request_renders_its_mail_only_after_its_commit(app, client, cast, meetup):
+    """Through the API as a member's phone does: inside the request's unit of work (which holds
+    the meetup's row lock from its SELECT … FOR UPDATE until the commit) one outbox row is
+    inserted and no template is rendered; the mail is rendered after the commit, when the
+    response is out (delivery after the request)."""
+    headers = bearer(client, cast.member)
+    db.session.commit()  # the test's own transaction ends before the trace starts
+    with traced(app) as trace:
+        response = client.post(f"/api/v1/events/{meetup.id}/registrations", json={},
+                               headers=headers, buffered=True)
+    assert response.status_code == 201, response.text
+    statements, after_commit = trace.unit_of_work_that("INSERT INTO registrations")
+    assert trace.templates(trace.steps[:len(trace.steps) - len(after_commit)]) == []
+    assert trace.templates(after_commit) == ["notifications/confirmed.txt"]
+    locked = statements[_lock_taken(statements):]
+    assert sum(sql.startswith("INSERT INTO outbox_messages") for sql in locked) == 1
+    assert not any("FROM venues" in sql for sql in locked)  # the mail's "Where:" is not read
+    [message] = messages()
+    assert message.status is OutboxStatus.SENT and message.ics
+
+
+def _lock_taken(statements: list[str]) -> int:
+    """Where the meetup's lock is taken: at its SELECT … FOR UPDATE on PostgreSQL; SQLite takes
+    its one write lock when the transaction begins (BEGIN IMMEDIATE: planner/core/db.py)."""
+    if db.engine.dialect.name != "postgresql":
+        return 0
+    return next(n for n, sql in enumerate(statements)
+                if sql.startswith("SELECT events.") and "FOR UPDATE" in sql)
+
+
+def test_a_mail_tells_the_meetup_as_it_is_when_sent(cast, meetup):
+    registrations.rsvp(cast.member, meetup.id)
+    db.session.commit()
+    data = events.event_input(meetup)
+    events.update_event(cast.lead, meetup, events.EventInput(**{**data.__dict__,
+                                                                "title": "Go 围棋"}))
+    db.session.commit()  # retitled before the worker got to the mail
+    [confirmed] = delivered(Notice.CONFIRMED)
+    assert confirmed.subject == "You're going: Go 围棋"
+    assert TITLE not in confirmed.body
+    [vevent] = icalendar.Calendar.from_ical(confirmed.ics).walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == "Go 围棋"
+    assert messages(Notice.EVENT_CHANGED) == []  # a new title is no move: no mail of its own
+
+
+def test_a_waitlist_place_is_told_as_it_is_when_sent(cast, meetup, others, make_user):
+    for person in (cast.member, others[0], others[1], others[2]):
+        registrations.rsvp(person, meetup.id)  # two seats: others[1] and others[2] wait
+    registrations.cancel(others[1], meetup.id)  # leaves the queue before any mail went
+    db.session.commit()
+    [gone, waiting] = delivered(Notice.WAITLISTED)
+    assert (gone.status, gone.dropped_reason) == (OutboxStatus.DROPPED, "rsvp_changed")
+    assert waiting.to_address == others[2].email
+    assert "Your place in the queue: 1." in waiting.body
+
+
+def test_a_mail_speaks_the_language_the_member_has_when_it_is_sent(cast, meetup):
+    registrations.rsvp(cast.member, meetup.id)
+    cast.member.locale = "zh_CN"  # chosen on the profile page before the worker sent it
+    db.session.commit()
+    [confirmed] = delivered()
+    assert confirmed.subject == f"报名成功：{TITLE}"
+
+
+def test_a_mail_that_cannot_be_rendered_fails_alone_and_the_pass_goes_on(app, cast, member_zh):
+    """A template that raises (a bug shipped with a deploy) must not hold up the rest of the
+    outbox: its message fails this attempt, is retried later, and the others are sent."""
+    meetup = schedule(cast, START, capacity=1)
+    registrations.rsvp(cast.member, meetup.id)
+    registrations.rsvp(member_zh, meetup.id)  # waitlisted
+    db.session.commit()
+    app.jinja_env.loader = ChoiceLoader([
+        DictLoader({"notifications/waitlisted.txt": "{{ no_such_thing.title }}"}),
+        app.jinja_env.loader])
+    app.jinja_env.cache.clear()
+    outcome = delivery.deliver_due()
+    assert (outcome.sent, outcome.failed, outcome.server_trouble) == (1, 1, False)
+    db.session.expire_all()
+    [waitlisted] = messages(Notice.WAITLISTED)
+    assert (waitlisted.status, waitlisted.attempts, waitlisted.body) == (
+        OutboxStatus.PENDING, 1, None)
+    assert "UndefinedError" in waitlisted.last_error and waitlisted.next_attempt_at > utcnow()
 
 
 # --- delivery to files (the default) -----------------------------------------------------------
@@ -333,7 +502,7 @@ def soon_and_later(cast, others):
 def test_reminders_go_once_to_those_going_to_meetups_starting_soon(cast, soon_and_later):
     assert queue_reminders(timedelta(hours=24)) == 1
     assert queue_reminders(timedelta(hours=24)) == 0
-    [reminder] = messages(Notice.REMINDER)
+    [reminder] = delivered(Notice.REMINDER)
     assert reminder.to_address == cast.member.email
     assert "Tea tasting" in reminder.subject
     assert queue_reminders(timedelta(hours=96)) == 1  # the later meetup now falls in
@@ -368,12 +537,12 @@ def test_send_reminders_outside_a_request_links_to_the_public_url(app, runner, c
     soon, _later = soon_and_later
     app.config["PUBLIC_URL"] = "https://juhui.example.org/"
     db.session.commit()
-    result = contextvars.Context().run(runner.invoke, args=["send-reminders", "--queue-only"])
+    result = contextvars.Context().run(runner.invoke, args=["send-reminders"])
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     [reminder] = messages(Notice.REMINDER)
     assert f"https://juhui.example.org/events/{soon.id}" in reminder.body
-    assert reminder.status is OutboxStatus.PENDING
+    assert reminder.status is OutboxStatus.SENT
 
 
 def test_send_mail_command_sends_what_is_due(app, runner, cast, meetup):
@@ -393,7 +562,8 @@ def test_send_mail_reports_what_it_dropped_apart_and_why(app, runner, cast, meet
         "Sent 1 message(s).\n"
         "Dropped 1 message(s) no longer true (not sent): rsvp_changed 1.\n")
     [dropped] = [m for m in messages() if m.status is OutboxStatus.DROPPED]
-    assert (dropped.to_address, dropped.dropped_reason) == (cast.member.email, "rsvp_changed")
+    assert (dropped.user_id, dropped.dropped_reason) == (cast.member.id, "rsvp_changed")
+    assert dropped.body is None  # never rendered
 
 
 def test_send_mail_loop_sends_then_waits_until_stopped(app, runner, cast, meetup, monkeypatch):

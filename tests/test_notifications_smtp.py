@@ -18,6 +18,7 @@ import vobject
 from aiosmtpd.controller import Controller
 from sqlalchemy import delete, select
 
+from branches.models import Branch
 from branches.services import join_branch
 from planner.accounts.models import User
 from planner.core.extensions import db
@@ -582,6 +583,15 @@ def test_a_nudge_is_sent(smtp, cast):
     db.session.commit()
     assert delivery.deliver_due().sent == 1
     assert arrived(smtp) == [(cast.member.email, f"We miss you at {cast.branch.name}")]
+
+
+def test_a_nudge_from_a_branch_deleted_since_is_dropped(smtp, cast):
+    assert notify_members(Notice.NUDGE, cast.branch, [cast.member], utcnow().date()) == 1
+    db.session.commit()
+    db.session.execute(delete(Branch).where(Branch.id == cast.branch.id))
+    db.session.commit()
+    assert delivery.deliver_due().dropped == {DropReason.BRANCH_GONE: 1}
+    assert smtp.received == []
 
 
 def test_every_kind_of_mail_has_a_premise():

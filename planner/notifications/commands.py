@@ -13,7 +13,6 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from planner.core.db import release
 from planner.core.extensions import db
@@ -117,7 +116,7 @@ def _remind_going(event_id: int) -> int:
     if event is None or not event.is_published:  # changed since it was listed
         return 0
     going = db.session.scalars(
-        select(Registration).options(joinedload(Registration.user))
+        select(Registration)
         .where(Registration.event_id == event.id,
                Registration.status == RegistrationStatus.GOING,
                Registration.user_id.is_not(None))  # walk-ins left no address

@@ -14,7 +14,9 @@ Delivery is at least once towards the mail server and at most once per row: a me
 claimed (leased) in one short transaction, sent with no transaction open, then marked sent in
 its own commit, so a crash never re-sends a message that is marked sent, and no lock is held
 while a slow server answers. As it is claimed, a message whose premise no longer holds (the
-meetup was cancelled since, the RSVP changed: premises.py) is dropped with the reason instead.
+meetup was cancelled since, the RSVP changed: premises.py) is dropped with the reason instead;
+one that holds is rendered then, from the state of that moment (rendering.py), and what it says
+is kept on the row.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import Flask, Response, current_app
 from sqlalchemy import event, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from planner.core.extensions import db
@@ -45,6 +48,7 @@ from planner.core.timeutil import utcnow
 from planner.core.unit_of_work import unit_of_work
 from planner.notifications.models import OutboxMessage, OutboxStatus
 from planner.notifications.premises import DropReason, broken_premise
+from planner.notifications.rendering import Rendered, render
 
 logger = logging.getLogger(__name__)
 
@@ -167,19 +171,19 @@ def _file_stem(message_id: str) -> str:
 
 # --- messages ------------------------------------------------------------------------------
 
-def build_email(row: OutboxMessage, sender: str) -> EmailMessage:
-    """The email for an outbox row: UTF-8 text, and the meetup as text/calendar if it has one.
-    Its Message-ID is derived from the row, so a repeated send can be recognised."""
+def build_email(row: OutboxMessage, rendered: Rendered, sender: str) -> EmailMessage:
+    """The email for an outbox row as rendered: UTF-8 text, and the meetup as text/calendar if
+    it has one. Its Message-ID is derived from the row, so a repeated send can be recognised."""
     message = EmailMessage()
-    message["Subject"] = row.subject
+    message["Subject"] = rendered.subject
     message["From"] = sender
-    message["To"] = row.to_address
+    message["To"] = rendered.to_address
     message["Date"] = format_datetime(row.created_at)
     message["Message-ID"] = _message_id(row, sender)
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(row.body)
-    if row.ics:
-        message.add_attachment(row.ics.decode("utf-8"), subtype="calendar",
+    message.set_content(rendered.body)
+    if rendered.ics:
+        message.add_attachment(rendered.ics.decode("utf-8"), subtype="calendar",
                                filename=ATTACHMENT_NAME)
     return message
 
@@ -197,7 +201,9 @@ class Delivered:
     """What a pass did with the messages it took."""
 
     sent: int = 0
-    failed: int = 0  # this attempt failed; retried later unless it was the last
+    # This attempt failed, or the message could not be rendered: retried later unless it was
+    # the last.
+    failed: int = 0
     # Not sent, by why: their premise no longer held (premises.py).
     dropped: Counter[DropReason] = field(default_factory=Counter)
     server_trouble: bool = False  # the server is down or refuses us: the rest waits
@@ -232,6 +238,11 @@ class Dropped:
 
 
 @dataclass(frozen=True)
+class Unrendered:
+    """Rendering raised (a template's bug): recorded as a failed attempt, the pass goes on."""
+
+
+@dataclass(frozen=True)
 class Attempt:
     row_id: int
     error: Exception | None = None  # None: the server accepted the message
@@ -256,6 +267,9 @@ def deliver_due(limit: int = 100, ids: Collection[int] | None = None) -> Deliver
             if isinstance(taken, Dropped):
                 delivered.dropped[taken.reason] += 1
                 continue
+            if isinstance(taken, Unrendered):
+                delivered.failed += 1
+                continue
             attempt = _send(transport, taken)
             with unit_of_work():
                 _record(attempt)
@@ -265,9 +279,10 @@ def deliver_due(limit: int = 100, ids: Collection[int] | None = None) -> Deliver
     return delivered
 
 
-def _take_next(sender: str, ids: Collection[int] | None) -> Claimed | Dropped | None:
-    """Lease the next due message if its premise holds, else drop it. PostgreSQL skips rows
-    another worker holds; SQLite lets one writer in at a time anyway."""
+def _take_next(sender: str,
+               ids: Collection[int] | None) -> Claimed | Dropped | Unrendered | None:
+    """Lease the next due message if its premise holds, rendered as of now, else drop it.
+    PostgreSQL skips rows another worker holds; SQLite lets one writer in at a time anyway."""
     now = utcnow()
     query = (select(OutboxMessage)
              .where(OutboxMessage.status == OutboxStatus.PENDING,
@@ -283,8 +298,17 @@ def _take_next(sender: str, ids: Collection[int] | None) -> Claimed | Dropped | 
         row.status, row.dropped_reason, row.dropped_at = OutboxStatus.DROPPED, reason, now
         logger.info("Mail %s (%s) dropped: %s", row.id, row.kind, reason)
         return Dropped(reason)
+    try:
+        rendered = render(row)
+    except SQLAlchemyError:
+        raise  # the database's trouble, not this message's: the pass ends, nothing is kept
+    except Exception as error:
+        _record_failure(row, error)  # otherwise it would head every pass and block the rest
+        return Unrendered()
+    row.to_address, row.subject, row.body, row.ics = (
+        rendered.to_address, rendered.subject, rendered.body, rendered.ics)
     row.next_attempt_at = now + CLAIM_LEASE
-    return Claimed(row.id, build_email(row, sender))
+    return Claimed(row.id, build_email(row, rendered, sender))
 
 
 def _send(transport: Transport, claimed: Claimed) -> Attempt:

@@ -15,3 +15,8 @@ class Notice(enum.StrEnum):
     EVENT_CANCELLED = "event_cancelled"
     REMINDER = "reminder"
     NUDGE = "nudge"  # to a member, not about an RSVP: come back to the branch's meetups
+
+
+WITH_CALENDAR = frozenset({Notice.CONFIRMED, Notice.PROMOTED})
+ABOUT_THE_EVENT = frozenset({Notice.EVENT_CHANGED, Notice.EVENT_CANCELLED})
+TO_MEMBERS = frozenset({Notice.NUDGE})  # addressed to a member, not about a registration

@@ -1,5 +1,9 @@
 """The outbox: every email is first a row, written in the same transaction as the change it
-reports, then delivered after the commit, retried on failure, and never sent twice."""
+reports, then delivered after the commit, retried on failure, and never sent twice.
+
+The row says what to send (its kind, member, RSVP or branch, and in its dedupe key the state it
+reports), not the words: those are rendered as the worker takes the message to send, from the
+state of that moment, and kept on the row as what was sent."""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from planner.core.db import created_at, instant, intpk, optional_instant, str_en
 from planner.core.extensions import Model
 
 if TYPE_CHECKING:
+    from branches.models import Branch
+    from planner.accounts.models import User
     from planner.registrations.models import Registration
 
 
@@ -29,6 +35,8 @@ class OutboxMessage(Model):
         Index("ix_outbox_due", "status", "next_attempt_at"),
         CheckConstraint("(status = 'dropped') = (dropped_reason IS NOT NULL)",
                         name="dropped_says_why"),
+        CheckConstraint("status <> 'sent' OR (to_address IS NOT NULL AND subject IS NOT NULL "
+                        "AND body IS NOT NULL)", name="sent_was_rendered"),
     )
 
     id: Mapped[intpk]
@@ -41,9 +49,14 @@ class OutboxMessage(Model):
     # The RSVP the message is about (none for a nudge), whose state its premise is checked on.
     registration_id: Mapped[int | None] = mapped_column(
         ForeignKey("registrations.id", ondelete="SET NULL"), index=True)
-    to_address: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
+    # The branch a message to a member is from (a nudge); an RSVP's mail reaches it through the
+    # meetup.
+    branch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("branches.id", ondelete="SET NULL"), index=True)
+    # Rendered as the message is taken to be sent (None until then), again for each attempt.
+    to_address: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
     ics: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus, "outbox_status"),
                                                  default=OutboxStatus.PENDING)
@@ -55,4 +68,6 @@ class OutboxMessage(Model):
     dropped_at: Mapped[optional_instant]
     created_at: Mapped[created_at]
 
+    user: Mapped[User | None] = relationship()
     registration: Mapped[Registration | None] = relationship()
+    branch: Mapped[Branch | None] = relationship()

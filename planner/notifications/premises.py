@@ -2,8 +2,9 @@
 
 A message is written when something happens and sent moments, or with the mail server down
 hours, later. By then the meetup may be cancelled or over, the RSVP cancelled, the meetup moved
-again: a message whose premise no longer holds is dropped with the reason, never sent. One rule
-per kind (planner/notifications/kinds.py), looked up by the message's kind.
+again: a message whose premise no longer holds is dropped with the reason, never sent. One that
+holds is rendered then, from the state of that moment (rendering.py). One rule per kind
+(planner/notifications/kinds.py), looked up by the message's kind.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from planner.registrations.models import ACTIVE_STATUSES, Registration, Registra
 
 class DropReason(enum.StrEnum):
     ACCOUNT_GONE = "account_gone"
+    BRANCH_GONE = "branch_gone"  # the branch a nudge was from
     RSVP_GONE = "rsvp_gone"
     RSVP_CHANGED = "rsvp_changed"  # no longer going, waiting or declined as the mail says
     MEETUP_CANCELLED = "meetup_cancelled"
@@ -37,7 +39,7 @@ RsvpPremise = Callable[[Registration, OutboxMessage, datetime], DropReason | Non
 
 def broken_premise(message: OutboxMessage, now: datetime) -> DropReason | None:
     """Why `message` must not be sent at `now`, or None when what it says still holds."""
-    if message.user_id is None:
+    if message.user is None:
         return DropReason.ACCOUNT_GONE
     return PREMISES[Notice(message.kind)](message, now)
 
@@ -139,9 +141,9 @@ def reminder_still_ahead(registration: Registration, message: OutboxMessage,
             or _reports_the_current_state(registration, message))
 
 
-def nudge_holds(_message: OutboxMessage, _now: datetime) -> DropReason | None:
+def nudge_holds(message: OutboxMessage, _now: datetime) -> DropReason | None:
     """A nudge only says the branch would like to see the member again."""
-    return None
+    return DropReason.BRANCH_GONE if message.branch is None else None
 
 
 PREMISES: dict[Notice, Premise] = {

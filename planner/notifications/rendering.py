@@ -1,0 +1,141 @@
+"""What a message says, rendered as the worker takes it to send (planner/notifications/delivery.py).
+
+The outbox row only names what to tell whom; the words, the links and the calendar file are made
+here, from the state of that moment, in the member's language of that moment (their own choice,
+else their branch's). So a meetup retitled or a waitlist that moved since the change is told as
+it is now, and nothing of this runs while the change's transaction holds the meetup's lock. Whether
+the message may still be sent at all was asked first (premises.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_time
+from flask import current_app, render_template
+from flask_babel import force_locale, get_locale
+
+from branches.models import Branch
+from planner.accounts.models import User
+from planner.core.i18n import zone_label
+from planner.core.urls import public_url
+from planner.notifications.kinds import ABOUT_THE_EVENT, TO_MEMBERS, WITH_CALENDAR, Notice
+from planner.notifications.models import OutboxMessage
+from planner.registrations.models import Registration, RegistrationStatus
+from planner.registrations.waitlist import waitlist_position
+
+SUBJECT_LENGTH = 300
+
+
+@dataclass(frozen=True)
+class Rendered:
+    to_address: str
+    subject: str
+    body: str
+    ics: bytes | None
+
+
+class NothingToRender(LookupError):
+    """The member, RSVP or branch the message names is gone (premises.py drops such a message
+    before it gets here)."""
+
+
+def render(message: OutboxMessage) -> Rendered:
+    """The message as it is to be sent now."""
+    notice, user = Notice(message.kind), message.user
+    if user is None:
+        raise NothingToRender(f"message {message.id}: no member")
+    if notice in TO_MEMBERS:
+        if message.branch is None:
+            raise NothingToRender(f"message {message.id}: no branch")
+        return _to_member(notice, user, message.branch)
+    if message.registration is None:
+        raise NothingToRender(f"message {message.id}: no RSVP")
+    return _about_an_rsvp(notice, user, message.registration)
+
+
+def _about_an_rsvp(notice: Notice, user: User, registration: Registration) -> Rendered:
+    event = registration.event
+    with force_locale(user.locale or event.branch.locale):
+        subject, body = _subject_and_body(render_template(
+            f"notifications/{notice}.txt", registration=registration, event=event,
+            branch=event.branch, venue=event.venue, user=user,
+            when=local_time_range(event.starts_at, event.ends_at, event.branch.timezone),
+            event_url=public_url("events.show", event_id=event.id),
+            ticket_url=ticket_url(registration),
+            position=_waitlist_position(notice, registration)))
+    return Rendered(user.email, subject, body, _calendar(notice, registration))
+
+
+def _to_member(notice: Notice, user: User, branch: Branch) -> Rendered:
+    """A notice to the member rather than about one RSVP (a nudge back to the branch)."""
+    with force_locale(user.locale or branch.locale):
+        subject, body = _subject_and_body(render_template(
+            f"notifications/{notice}.txt", user=user, branch=branch,
+            branch_url=public_url("branches.show", slug=branch.slug)))
+    return Rendered(user.email, subject, body, None)
+
+
+def _subject_and_body(text: str) -> tuple[str, str]:
+    """The template's first line is the subject, the rest the body."""
+    subject, _newline, body = text.strip().partition("\n")
+    return " ".join(subject.split())[:SUBJECT_LENGTH], _tidy(body)
+
+
+def _tidy(body: str) -> str:
+    """Templates stay readable; mails get no trailing spaces and at most one blank line."""
+    lines = "\n".join(line.rstrip() for line in body.splitlines())
+    return re.sub(r"\n{3,}", "\n\n", lines).strip() + "\n"
+
+
+def _waitlist_position(notice: Notice, registration: Registration) -> int | None:
+    if notice is not Notice.WAITLISTED:
+        return None
+    return waitlist_position(registration)
+
+
+def local_time_range(starts_at: datetime, ends_at: datetime, timezone: str) -> str:
+    """Like "Friday, March 5, 2027, 7:00 PM – 9:00 PM GMT+08:00": in the current locale and the
+    branch's timezone. A mail wants the weekday but neither seconds nor the zone named twice,
+    which rules out format_instant's ready-made formats."""
+    zone = ZoneInfo(timezone)
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    until = _clock(end) if end.date() == start.date() else _day_and_clock(end)
+    return f"{_day_and_clock(start)} – {until} {zone_label(ends_at, timezone)}"
+
+
+def _day_and_clock(local: datetime) -> str:
+    day = format_date(local.date(), "full", locale=_locale())
+    return str(_locale().datetime_formats["full"]).format(_clock(local), day)
+
+
+def _clock(local: datetime) -> str:
+    return format_time(local, "short", tzinfo=local.tzinfo, locale=_locale())
+
+
+def _locale() -> Locale:
+    return get_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def _calendar(notice: Notice, registration: Registration) -> bytes | None:
+    """The meetup's file for a mail that puts it in the member's calendar, and for a change or
+    cancellation to those who got it (going): the same UID with a higher SEQUENCE moves or
+    cancels the entry there."""
+    holds_the_file = (notice in ABOUT_THE_EVENT
+                      and registration.status is RegistrationStatus.GOING)
+    if notice not in WITH_CALENDAR and not holds_the_file:
+        return None
+    from planner.calendars.ics import event_ics  # written beside this package; imported late
+
+    return event_ics(registration.event)
+
+
+def ticket_url(registration: Registration) -> str | None:
+    """The ticket's page, while the member is going (a ticket is only valid then)."""
+    if registration.status is not RegistrationStatus.GOING or not registration.ticket_code:
+        return None
+    return public_url("registrations.ticket", code=registration.ticket_code)
