@@ -529,7 +529,7 @@ def test_only_the_latest_of_two_changes_is_sent(smtp, cast, meetup, told):
     move(cast, meetup, START + timedelta(days=2))
     assert delivery.deliver_due().dropped == {DropReason.MEETUP_CHANGED_AGAIN: 1}
     [mail] = smtp.received
-    assert f"March {START.day + 2}, {START.year}" in mail.get_body(("plain",)).get_content()
+    assert f"{START.day + 2} March {START.year}" in mail.get_body(("plain",)).get_content()
 
 
 @pytest.fixture

@@ -84,16 +84,16 @@ def format_instant(instant: datetime | None, timezone: str, style: str = "medium
     return _wall_clock(instant, timezone, style) + _zone_note(instant, timezone)
 
 
-def format_span(starts_at: datetime, ends_at: datetime, timezone: str,
-                style: str = "medium") -> str:
+def format_span(starts_at: datetime, ends_at: datetime, timezone: str, style: str = "medium",
+                *, name_zone: bool = False) -> str:
     """A meetup's time with the zone named at most once: "12月9日 周三 18:00–21:00", or both
-    days when it runs past midnight."""
+    days when it runs past midnight. `name_zone`: always name it (a mail has no viewer's zone)."""
     zone = ZoneInfo(timezone)
     same_day = starts_at.astimezone(zone).date() == ends_at.astimezone(zone).date()
     start = _wall_clock(starts_at, timezone, style)
-    if same_day:
-        return f"{start}–{_wall_clock(ends_at, timezone, 'time')}" + _zone_note(ends_at, timezone)
-    return f"{start} – {_wall_clock(ends_at, timezone, style)}" + _zone_note(ends_at, timezone)
+    end = _wall_clock(ends_at, timezone, "time" if same_day else style)
+    note = f" ({zone_label(ends_at, timezone)})" if name_zone else _zone_note(ends_at, timezone)
+    return (f"{start}–{end}" if same_day else f"{start} – {end}") + note
 
 
 def zone_label(instant: datetime, timezone: str) -> str:

@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from babel import Locale
-from babel.dates import format_date, format_time
-from flask import current_app, render_template
-from flask_babel import force_locale, get_locale
+from flask import render_template
+from flask_babel import force_locale
 
 from branches.models import Branch
 from planner.accounts.models import User
-from planner.core.i18n import zone_label
+from planner.core.i18n import format_span
 from planner.core.urls import public_url
 from planner.notifications.kinds import ABOUT_THE_EVENT, TO_MEMBERS, WITH_CALENDAR, Notice
 from planner.notifications.models import OutboxMessage
@@ -64,7 +60,8 @@ def _about_an_rsvp(notice: Notice, user: User, registration: Registration) -> Re
         subject, body = _subject_and_body(render_template(
             f"notifications/{notice}.txt", registration=registration, event=event,
             branch=event.branch, venue=event.venue, user=user,
-            when=local_time_range(event.starts_at, event.ends_at, event.branch.timezone),
+            when=format_span(event.starts_at, event.ends_at, event.branch.timezone, "full",
+                             name_zone=True),
             event_url=public_url("events.show", event_id=event.id),
             ticket_url=ticket_url(registration),
             position=_waitlist_position(notice, registration)))
@@ -96,29 +93,6 @@ def _waitlist_position(notice: Notice, registration: Registration) -> int | None
     if notice is not Notice.WAITLISTED:
         return None
     return waitlist_position(registration)
-
-
-def local_time_range(starts_at: datetime, ends_at: datetime, timezone: str) -> str:
-    """Like "Friday, March 5, 2027, 7:00 PM – 9:00 PM GMT+08:00": in the current locale and the
-    branch's timezone. A mail wants the weekday but neither seconds nor the zone named twice,
-    which rules out format_instant's ready-made formats."""
-    zone = ZoneInfo(timezone)
-    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
-    until = _clock(end) if end.date() == start.date() else _day_and_clock(end)
-    return f"{_day_and_clock(start)} – {until} {zone_label(ends_at, timezone)}"
-
-
-def _day_and_clock(local: datetime) -> str:
-    day = format_date(local.date(), "full", locale=_locale())
-    return str(_locale().datetime_formats["full"]).format(_clock(local), day)
-
-
-def _clock(local: datetime) -> str:
-    return format_time(local, "short", tzinfo=local.tzinfo, locale=_locale())
-
-
-def _locale() -> Locale:
-    return get_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def _calendar(notice: Notice, registration: Registration) -> bytes | None:
