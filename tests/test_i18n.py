@@ -209,3 +209,19 @@ def test_the_current_language_and_page_are_marked_for_screen_readers(client):
     assert 'value="en" lang="en"\n              aria-current="true"' in english
     assert '<a href="/branches" aria-current="page">' in english
     assert '<a href="/events/near" aria-current="page">' not in english
+
+
+def test_form_fields_carry_no_dangling_attributes_and_dates_speak_the_page_language(
+        client, cast):
+    import re
+
+    from tests.conftest import login
+
+    def tag(html: str, element_id: str) -> str:
+        return re.search(rf'<input[^>]*id="{element_id}"[^>]*>', html).group(0)
+
+    login(client, cast.lead)
+    page = client.get(f"/branches/{cast.branch.slug}/events/new").text
+    assert '="None"' not in page  # aria-describedby="None" pointed at nothing
+    assert 'lang="en"' in tag(page, "starts_at") and 'lang="en"' in tag(page, "ends_at")
+    assert "lang=" not in tag(page, "title")
