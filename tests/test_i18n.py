@@ -202,3 +202,28 @@ def test_the_web_app_manifest_speaks_the_readers_language_and_its_icons_exist(cl
             assert served.status_code == 200, icon
     page = client.get("/").text
     assert 'rel="manifest" href="/manifest.webmanifest"' in page and 'rel="icon"' in page
+
+
+def test_the_current_language_and_page_are_marked_for_screen_readers(client):
+    chinese = client.get("/branches", headers={"Accept-Language": "zh-CN"}).text
+    english = client.get("/branches").text
+    assert 'value="zh_CN" lang="zh-CN"\n              aria-current="true"' in chinese
+    assert 'value="en" lang="en"\n              aria-current="true"' in english
+    assert '<a href="/branches" aria-current="page">' in english
+    assert '<a href="/events/near" aria-current="page">' not in english
+
+
+def test_form_fields_carry_no_dangling_attributes_and_dates_speak_the_page_language(
+        client, cast):
+    import re
+
+    from tests.conftest import login
+
+    def tag(html: str, element_id: str) -> str:
+        return re.search(rf'<input[^>]*id="{element_id}"[^>]*>', html).group(0)
+
+    login(client, cast.lead)
+    page = client.get(f"/branches/{cast.branch.slug}/events/new").text
+    assert '="None"' not in page  # aria-describedby="None" pointed at nothing
+    assert 'lang="en"' in tag(page, "starts_at") and 'lang="en"' in tag(page, "ends_at")
+    assert "lang=" not in tag(page, "title")

@@ -6,6 +6,7 @@ import unicodedata
 import zlib
 from datetime import timedelta
 
+from babel import Locale
 from flask import Flask, current_app, request
 from flask_babel import format_date, format_decimal, get_locale
 
@@ -39,6 +40,13 @@ def masked_email(email: str | None) -> str:
     return f"{local[:2]}…{at}{domain}" if at else ""
 
 
+def current_language() -> str:
+    """The LANGUAGES key in force ("zh_CN" or "en"); Babel spells zh_CN as zh_Hans_CN."""
+    locale = get_locale()
+    return next((code for code in current_app.config["LANGUAGES"]
+                 if Locale.parse(code) == locale), str(locale))
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = format_instant
     app.jinja_env.filters["initials"] = initials
@@ -50,7 +58,7 @@ def register_template_helpers(app: Flask) -> None:
         format_date=format_date,
         share=format_share,
         timedelta=timedelta,
-        current_locale=lambda: str(get_locale()),
+        current_locale=current_language,
         languages=lambda: current_app.config["LANGUAGES"],
         current_path=lambda: request.full_path.rstrip("?"),
     )
