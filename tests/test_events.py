@@ -319,3 +319,12 @@ def test_web_form_refuses_publishing_the_past_on_the_start_field(client, cast, h
         "venue_id": str(hall.id), "status": "published"})
     assert page.status_code == 200 and "already started cannot be published" in page.text
     assert count(Event) == 0
+
+
+def test_the_meetup_form_shows_an_end_before_the_start_with_the_other_errors(client, cast, hall):
+    login(client, cast.lead)
+    page = client.post(f"/branches/{cast.branch.slug}/events/new", data={
+        "title": "", "starts_at": "2031-03-05T19:00", "ends_at": "2031-03-05T18:00",
+        "venue_id": str(hall.id), "status": "published"}).text
+    assert 'id="title-error"' in page  # the field left empty …
+    assert "The end must be after the start." in page  # … and the end, in the same answer

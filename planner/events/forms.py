@@ -22,14 +22,21 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from branches.models import Branch
 from planner.core.forms import InstantField, optional_int
 from planner.events.localtime import utc_to_local
 from planner.events.models import BookingStatus, EventStatus
 from planner.events.recurrence import Frequency, RepeatRule
-from planner.events.services import EventInput, HoldInput
+from planner.events.services import EventInput, HoldInput, span_problem
 
 BUFFER = [Optional(), NumberRange(min=0, max=1440)]
 STATUS_CHOICES = [SelectChoice(EventStatus.DRAFT.value, _l("Draft (only leads see it)")),
@@ -103,6 +110,15 @@ class EventForm(FlaskForm):
         venues = branch.venues if branch is not None else []
         self.venue_id.choices = [SelectChoice("", _l("No venue (online only)"))] + [
             SelectChoice(str(v.id), f"{v.name} ({v.capacity})") for v in venues]
+
+    def validate_ends_at(self, field: InstantField) -> None:
+        """A start after the end is shown with the other fields' errors, not after them."""
+        if self.branch is None:
+            return
+        starts = local_wall_time(self.starts_at.data, self.branch.timezone)
+        ends = local_wall_time(field.data, self.branch.timezone)
+        if starts is not None and ends is not None and (problem := span_problem(starts, ends)):
+            raise ValidationError(problem)
 
     def to_input(self) -> EventInput:
         assert self.branch is not None, "EventForm needs its branch to read local times"

@@ -130,14 +130,21 @@ def _to_utc(local: datetime, timezone: str, field_name: str) -> datetime:
             zone=timezone)) from None
 
 
-def _check_times(data: EventInput | HoldInput) -> None:
-    length = data.ends_local - data.starts_local
+def span_problem(starts_local: datetime, ends_local: datetime) -> str | None:
+    """What is wrong with a meetup's start and end, if anything: the form shows it with the
+    other fields' errors, and the service refuses it from the API."""
+    length = ends_local - starts_local
     if length <= timedelta(0):
-        raise _field_error("ends_at", _l("The end must be after the start."))
-    longest = timedelta(hours=current_app.config["EVENT_MAX_HOURS"])
-    if length > longest:
-        raise _field_error("ends_at", _l("A meetup can last at most %(hours)d hours.",
-                                         hours=current_app.config["EVENT_MAX_HOURS"]))
+        return str(_l("The end must be after the start."))
+    if length > timedelta(hours=current_app.config["EVENT_MAX_HOURS"]):
+        return str(_l("A meetup can last at most %(hours)d hours.",
+                      hours=current_app.config["EVENT_MAX_HOURS"]))
+    return None
+
+
+def _check_times(data: EventInput | HoldInput) -> None:
+    if problem := span_problem(data.starts_local, data.ends_local):
+        raise _field_error("ends_at", problem)
     if not 0 <= data.setup_minutes <= 24 * 60 or not 0 <= data.teardown_minutes <= 24 * 60:
         raise _field_error("setup_minutes", _l(
             "Setup and teardown must each be between 0 and 1440 minutes."))
