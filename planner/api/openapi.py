@@ -39,6 +39,7 @@ from wtforms.csrf.core import CSRFTokenField
 
 from planner.api import OPERATIONS, Operation, bp
 from planner.api.pagination import PageForm
+from planner.core.inputs import MAX_ID
 
 Schema = dict[str, Any]
 
@@ -98,6 +99,7 @@ JSON_TYPES: tuple[tuple[type, str], ...] = (
 
 RULE_VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)>]*\))?:)?(?P<name>\w+)>")
 CONVERTER_SCHEMAS: dict[str, Schema] = {
+    "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     "int": {"type": "integer"},
     "float": {"type": "number"},
     "uuid": {"type": "string", "format": "uuid"},
@@ -333,7 +335,8 @@ def typed_schema(tp: Any, components: Components | None = None) -> Schema:
 # --- the document ----------------------------------------------------------------------------
 
 def openapi_path(rule: str) -> tuple[str, list[Schema]]:
-    """A Flask rule as an OpenAPI path ("<int:id>" → "{id}") and its path parameters."""
+    """A Flask rule as an OpenAPI path ("<id:event_id>" → "{event_id}") and its path
+    parameters."""
     parameters = [{"name": match["name"], "in": "path", "required": True,
                    "schema": dict(CONVERTER_SCHEMAS.get(match["converter"], {"type": "string"}))}
                   for match in RULE_VARIABLE.finditer(rule)]

@@ -36,7 +36,7 @@ def _door_event(event_id: int) -> Event:
     return event
 
 
-@bp.get("/events/<int:event_id>/door")
+@bp.get("/events/<id:event_id>/door")
 @login_required
 def door(event_id: int) -> str:
     event = _door_event(event_id)
@@ -54,7 +54,7 @@ def service_worker() -> Response:
     return response
 
 
-@bp.get("/events/<int:event_id>/door/roster.json")
+@bp.get("/events/<id:event_id>/door/roster.json")
 @login_required
 def roster(event_id: int) -> Response:
     """Everyone the door may meet (or who changed since `since`), and the live counters."""
@@ -81,7 +81,7 @@ def _since(text: str) -> datetime | None:
     return moment
 
 
-@bp.post("/events/<int:event_id>/door/sync")
+@bp.post("/events/<id:event_id>/door/sync")
 @login_required
 def sync(event_id: int) -> Response:
     """Apply a batch of queued door actions in order; one answer per action. A refused or
@@ -137,7 +137,7 @@ def _checkin_list(event: Event, *, on_paper: bool = False) -> exports.CheckinLis
                                 full_phones=private and not on_paper)
 
 
-@bp.get("/events/<int:event_id>/checkin-list")
+@bp.get("/events/<id:event_id>/checkin-list")
 @login_required
 def checkin_list(event_id: int) -> str:
     """For printing on A4."""
@@ -147,14 +147,14 @@ def checkin_list(event_id: int) -> str:
                            counts=services.door_counts(event))
 
 
-@bp.get("/events/<int:event_id>/checkin-list.csv")
+@bp.get("/events/<id:event_id>/checkin-list.csv")
 @login_required
 def checkin_list_csv(event_id: int) -> Response:
     listed = _checkin_list(_door_event(event_id))
     return spreadsheets.csv_download(listed.header(), listed.cells(), f"checkin-{event_id}.csv")
 
 
-@bp.get("/events/<int:event_id>/checkin-list.xlsx")
+@bp.get("/events/<id:event_id>/checkin-list.xlsx")
 @login_required
 def checkin_list_xlsx(event_id: int) -> Response:
     event = _door_event(event_id)

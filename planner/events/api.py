@@ -147,13 +147,13 @@ def _viewer() -> Any:
     return g.get("api_user")
 
 
-@operation("/events/<int:event_id>", "GET", _l("One meetup"), response=EventOut, auth=False,
+@operation("/events/<id:event_id>", "GET", _l("One meetup"), response=EventOut, auth=False,
            errors=(404,))
 def get_event(event_id: int) -> Response:
     return jsonify(event_json(services.visible_event(_viewer(), event_id)))
 
 
-@operation("/events/<int:event_id>", "PATCH",
+@operation("/events/<id:event_id>", "PATCH",
            _l("Edit or reschedule a meetup (fields left out keep their value)"),
            form=EventForm, response=list[EventOut], errors=(403, 404, 409, 422))
 def update_event(event_id: int) -> Response:
@@ -180,7 +180,7 @@ def _isoformat(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-@operation("/events/<int:event_id>/cancel", "POST", _l("Cancel a meetup with a message"),
+@operation("/events/<id:event_id>/cancel", "POST", _l("Cancel a meetup with a message"),
            form=CancelForm, response=list[EventOut], errors=(403, 404, 422))
 def cancel_event(event_id: int) -> Response:
     form = parse_json(CancelForm)
@@ -189,7 +189,7 @@ def cancel_event(event_id: int) -> Response:
     return jsonify(events_json(events))
 
 
-@operation("/events/<int:event_id>/duplicate", "POST",
+@operation("/events/<id:event_id>/duplicate", "POST",
            _l("Copy a meetup to the same time next week, as a draft"), response=EventOut,
            status=201, errors=(403, 404, 409))
 def duplicate_event(event_id: int) -> tuple[Response, int]:
@@ -197,7 +197,7 @@ def duplicate_event(event_id: int) -> tuple[Response, int]:
                                                        services.get_event(event_id))))
 
 
-@operation("/venues/<int:venue_id>/bookings", "GET", _l("A venue's bookings in a time range"),
+@operation("/venues/<id:venue_id>/bookings", "GET", _l("A venue's bookings in a time range"),
            query=EventSearchForm, response=list[BookingOut], auth=False, errors=(404, 422),
            paginated=True)
 def list_bookings(venue_id: int) -> Response:
@@ -210,7 +210,7 @@ def list_bookings(venue_id: int) -> Response:
                      each(lambda booking: booking_json(booking, detailed=detailed)))
 
 
-@operation("/venues/<int:venue_id>/bookings", "POST",
+@operation("/venues/<id:venue_id>/bookings", "POST",
            _l("Hold a venue without a meetup (leads); 409 venue_conflict names the clash"),
            form=HoldForm, response=BookingOut, status=201, errors=(403, 404, 409, 422))
 def hold_venue(venue_id: int) -> tuple[Response, int]:
@@ -222,7 +222,7 @@ def hold_venue(venue_id: int) -> tuple[Response, int]:
     return created(booking_json(booking))
 
 
-@operation("/venues/<int:venue_id>/bookings/<int:booking_id>", "PATCH",
+@operation("/venues/<id:venue_id>/bookings/<id:booking_id>", "PATCH",
            _l("Confirm a tentative venue hold in place (leads)"), form=ConfirmHoldForm,
            response=BookingOut, errors=(403, 404, 409, 422))
 def confirm_hold(venue_id: int, booking_id: int) -> Response:
@@ -233,7 +233,7 @@ def confirm_hold(venue_id: int, booking_id: int) -> Response:
     return jsonify(booking_json(services.confirm_hold(api_user(), booking)))
 
 
-@operation("/bookings/<int:booking_id>", "DELETE", _l("Release a venue hold (leads)"),
+@operation("/bookings/<id:booking_id>", "DELETE", _l("Release a venue hold (leads)"),
            status=204, errors=(403, 404, 409))
 def release_booking(booking_id: int) -> tuple[str, int]:
     services.release_booking(api_user(), services.get_booking(booking_id))

@@ -106,7 +106,7 @@ def create(slug: str) -> str | Response:
                            clash_dates=getattr(form, "clash_dates", []))
 
 
-@bp.get("/events/<int:event_id>")
+@bp.get("/events/<id:event_id>")
 def show(event_id: int) -> str:
     event = services.visible_event(current_user, event_id)
     return render_template("events/show.html", event=event, branch=event.branch,
@@ -116,7 +116,7 @@ def show(event_id: int) -> str:
                                current_user, event.branch))
 
 
-@bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
+@bp.route("/events/<id:event_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(event_id: int) -> str | Response:
     event = services.get_event(event_id)
@@ -131,7 +131,7 @@ def edit(event_id: int) -> str | Response:
                            clash_dates=getattr(form, "clash_dates", []))
 
 
-@bp.post("/events/<int:event_id>/cancel")
+@bp.post("/events/<id:event_id>/cancel")
 @login_required
 def cancel(event_id: int) -> Response:
     event = services.get_event(event_id)
@@ -145,7 +145,7 @@ def cancel(event_id: int) -> Response:
     return redirect(url_for("events.show", event_id=event.id))
 
 
-@bp.post("/events/<int:event_id>/duplicate")
+@bp.post("/events/<id:event_id>/duplicate")
 @login_required
 def duplicate(event_id: int) -> Response:
     event = services.get_event(event_id)
@@ -172,7 +172,7 @@ def near() -> str:
     return render_template("events/near.html", form=form, nearby=nearby, origin=origin)
 
 
-@bp.route("/venues/<int:venue_id>/bookings", methods=["GET", "POST"])
+@bp.route("/venues/<id:venue_id>/bookings", methods=["GET", "POST"])
 def venue_week(venue_id: int) -> str | Response:
     """A venue's bookings for one week, and (for leads) a form to hold it."""
     venue = branches.get_venue(venue_id)
@@ -209,7 +209,7 @@ def _week_start(text: str | None, timezone: str) -> date:
     return day - timedelta(days=day.weekday())
 
 
-@bp.post("/bookings/<int:booking_id>/confirm")
+@bp.post("/bookings/<id:booking_id>/confirm")
 @login_required
 def confirm_hold(booking_id: int) -> Response:
     booking = services.get_booking(booking_id)
@@ -227,7 +227,7 @@ def _local_day(booking: Booking) -> str:
     return utc_to_local(booking.starts_at, booking.venue.branch.timezone).date().isoformat()
 
 
-@bp.post("/bookings/<int:booking_id>/release")
+@bp.post("/bookings/<id:booking_id>/release")
 @login_required
 def release(booking_id: int) -> Response:
     booking = services.get_booking(booking_id)
