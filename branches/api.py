@@ -210,7 +210,7 @@ def remove_member(slug: str, user_id: int) -> tuple[str, int]:
 
 @operation("/branches/<slug>/members/<id:user_id>/review", "POST",
            _l("Approve or decline a join request (leads)"), form=ReviewForm,
-           response=MembershipOut, errors=(403, 404, 409))
+           response=MembershipOut, errors=(403, 404, 409), also=(204,))
 def review_request(slug: str, user_id: int) -> Response | tuple[str, int]:
     form = parse_json(ReviewForm)
     membership = services.review_join_request(

@@ -24,7 +24,7 @@ def _answer(result: services.ScanResult, event_id: int) -> tuple[Response, int]:
 @operation("/events/<id:event_id>/checkins", "POST",
            _l("Check in a ticket (door staff and leads); every scan is logged, a repeated "
               "nonce answers as the first time"),
-           form=ScanForm, status=201, errors=(403, 404, 409, 422))
+           form=ScanForm, status=201, errors=(403, 404, 409, 422), also=(200,))
 def check_in(event_id: int) -> tuple[Response, int]:
     form = parse_json(ScanForm)
     return _answer(services.redeem(

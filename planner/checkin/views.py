@@ -20,6 +20,7 @@ from planner.checkin import exports, present, services
 from planner.checkin.api import walk_in_from
 from planner.checkin.forms import ScanForm, UndoForm, WalkInForm
 from planner.core.errors import DomainError, InvalidInput
+from planner.core.forms import parse_instant
 from planner.core.timeutil import utcnow
 from planner.events.models import Event
 from planner.events.services import get_event
@@ -73,9 +74,9 @@ def _since(text: str) -> datetime | None:
     if not text:
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(fields={"since": [_("Not a valid datetime value.")]}) from None
+        moment = parse_instant(text)
+    except ValueError as error:
+        raise InvalidInput(fields={"since": [str(error)]}) from None
     if moment.tzinfo is None:
         raise InvalidInput(fields={"since": [_("Not a valid datetime value.")]})
     return moment

@@ -270,8 +270,3 @@ def show_field_errors(form: FlaskForm, error: DomainError) -> None:
             unshown = True
     if unshown:
         form.form_errors.append(error.message)
-
-
-def optional_int(value: Any) -> int | None:
-    """SelectField coercion where the empty choice means None."""
-    return None if value in ("", None, "None") else int(value)

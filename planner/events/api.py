@@ -130,8 +130,8 @@ def list_events() -> Response:
     form = parse_query(EventSearchForm)
     branch = branches.get_branch(form.branch.data) if form.branch.data else None
     zone = branch.timezone if branch else "UTC"  # a time without offset is the branch's
-    start = services.as_instant(form.start.data, zone) or utcnow()
-    end = services.as_instant(form.end.data, zone) or start + timedelta(days=366)
+    start = services.as_instant(form.start.data, zone, "from") or utcnow()
+    end = services.as_instant(form.end.data, zone, "to") or start + timedelta(days=366)
     if point := form.point() or branches.point_of(form.place.data, None, None):
         nearby = services.events_near(*point, radius_km=form.radius_km.data or 50, start=start)
         found = [n.event for n in nearby if n.event.starts_at < end
@@ -203,8 +203,9 @@ def duplicate_event(event_id: int) -> tuple[Response, int]:
 def list_bookings(venue_id: int) -> Response:
     venue = branches.get_venue(venue_id)
     form = parse_query(EventSearchForm)
-    start = services.as_instant(form.start.data, venue.branch.timezone) or utcnow()
-    end = services.as_instant(form.end.data, venue.branch.timezone) or start + timedelta(days=7)
+    zone = venue.branch.timezone
+    start = services.as_instant(form.start.data, zone, "from") or utcnow()
+    end = services.as_instant(form.end.data, zone, "to") or start + timedelta(days=7)
     detailed = permissions.can_see_booking_details(_viewer(), venue.branch)
     return paginated(services.bookings_between(venue, start, end),
                      each(lambda booking: booking_json(booking, detailed=detailed)))

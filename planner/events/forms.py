@@ -6,12 +6,9 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     FloatField,
-    Form,
     FormField,
     IntegerField,
     RadioField,
@@ -25,7 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from branches.models import Branch
-from planner.core.forms import InstantField, optional_int
+from planner.core.forms import AppForm, DayField, DaysField, IdChoiceField, InstantField, SubForm
 from planner.events.localtime import utc_to_local
 from planner.events.models import BookingStatus, EventStatus
 from planner.events.recurrence import Frequency, RepeatRule
@@ -50,11 +47,14 @@ def local_wall_time(value: datetime | None, timezone: str) -> datetime | None:
     return utc_to_local(value, timezone)
 
 
-class RepeatForm(Form):
+class RepeatForm(SubForm):
+    # In JSON, "repeat": "weekly" is {"freq": "weekly"}: validated like it, never ignored.
+    json_shorthand = "freq"
+
     freq = SelectField(_l("Repeat"), choices=FREQUENCY_CHOICES, default="")
     count = IntegerField(_l("Number of meetups"), validators=[
         Optional(), NumberRange(min=1, max=52)])
-    until = DateField(_l("Until (date)"), validators=[Optional()])
+    until = DayField(_l("Until (date)"), validators=[Optional()])
 
     def to_rule(self) -> RepeatRule | None:
         if not self.freq.data:
@@ -63,14 +63,14 @@ class RepeatForm(Form):
                           until=self.until.data)
 
 
-class EventForm(FlaskForm):
+class EventForm(AppForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)],
                                 description=_l("Markdown: **bold**, lists, links."))
     starts_at = InstantField(_l("Starts"), validators=[DataRequired()],
                              description=_l("In the branch's local time."))
     ends_at = InstantField(_l("Ends"), validators=[DataRequired()])
-    venue_id = SelectField(_l("Venue"), coerce=optional_int, validate_choice=False)
+    venue_id = IdChoiceField(_l("Venue"))
     online_url = URLField(_l("Online link"), validators=[
         Optional(), Length(max=500),
         Regexp(r"^https?://\S+$", message=_l("Use an http:// or https:// link."))],
@@ -90,8 +90,8 @@ class EventForm(FlaskForm):
     teardown_minutes = IntegerField(_l("Teardown (minutes after)"), default=0,
                                     validators=BUFFER)
     repeat = FormField(RepeatForm, label=_l("Repeat"))
-    skip_dates = StringField(_l("Skip these dates"), validators=[
-        Optional(), Regexp(r"^\d{4}-\d{2}-\d{2}(,\d{4}-\d{2}-\d{2})*$")])
+    skip_dates = DaysField(_l("Skip these dates"), description=_l(
+        "Comma-separated dates (YYYY-MM-DD) of the series to leave out."))
     scope = RadioField(_l("Apply to"), choices=SCOPE_CHOICES, default="this")
     submit = SubmitField(_l("Save meetup"))
 
@@ -135,18 +135,17 @@ class EventForm(FlaskForm):
             self[name].data = value
 
     def skipped(self) -> list[date]:
-        text = self.skip_dates.data or ""
-        return [date.fromisoformat(part) for part in text.split(",") if part]
+        return list(self.skip_dates.data or [])
 
 
-class CancelForm(FlaskForm):
+class CancelForm(AppForm):
     message = TextAreaField(_l("Message to members"), validators=[DataRequired(),
                                                                   Length(max=1000)])
     scope = RadioField(_l("Which meetups to cancel"), choices=SCOPE_CHOICES, default="this")
     submit = SubmitField(_l("Cancel meetup"))
 
 
-class HoldForm(FlaskForm):
+class HoldForm(AppForm):
     starts_at = InstantField(_l("From"), validators=[DataRequired()])
     ends_at = InstantField(_l("Until"), validators=[DataRequired()])
     status = SelectField(_l("Status"), default=BookingStatus.TENTATIVE.value, choices=[
@@ -167,13 +166,13 @@ class HoldForm(FlaskForm):
             teardown_minutes=self.teardown_minutes.data or 0)
 
 
-class ConfirmHoldForm(FlaskForm):
+class ConfirmHoldForm(AppForm):
     status = SelectField(_l("Status"), validators=[DataRequired()], choices=[
         SelectChoice(BookingStatus.CONFIRMED.value, _l("Confirmed"))])
     submit = SubmitField(_l("Confirm"))
 
 
-class EventSearchForm(FlaskForm):
+class EventSearchForm(AppForm):
     """Query parameters for listing meetups (API) and the near-me page."""
 
     class Meta:

@@ -182,7 +182,12 @@ def _slots(data: EventInput | HoldInput, timezone: str,
     try:
         return occurrences(data.starts_local, data.ends_local, timezone, repeat)
     except RepeatError as error:
-        raise _field_error(error.field, error) from None
+        raise _field_error(_form_name(error.field), error) from None
+
+
+def _form_name(field_name: str) -> str:
+    """The repeat rule's parts as the form names them, inside its "repeat" field."""
+    return field_name if field_name in ("starts_at", "ends_at") else f"repeat-{field_name}"
 
 
 # --- the overlap rule ------------------------------------------------------------------------
@@ -626,8 +631,9 @@ def utc_to_zone(instant: datetime, timezone: str) -> datetime:
     return instant.astimezone(ZoneInfo(timezone))
 
 
-def as_instant(value: datetime | None, timezone: str) -> datetime | None:
-    """A typed datetime as UTC: naive values are wall-clock time in `timezone`."""
+def as_instant(value: datetime | None, timezone: str, field_name: str) -> datetime | None:
+    """A typed datetime as UTC: naive values are wall-clock time in `timezone` (422 naming
+    the field in a gap or fold)."""
     if value is None or value.tzinfo is not None:
         return value
-    return local_to_utc(value, timezone)
+    return _to_utc(value, timezone, field_name)

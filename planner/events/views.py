@@ -16,7 +16,7 @@ from branches import services as branches
 from branches.models import Branch
 from planner import permissions
 from planner.core.errors import Conflict, InvalidInput, NotAllowed
-from planner.core.forms import show_field_errors
+from planner.core.forms import page_day, page_month, show_field_errors
 from planner.core.timeutil import utcnow
 from planner.events import services
 from planner.events.forms import (
@@ -50,19 +50,16 @@ def _managed(branch: Branch) -> Branch:
     return branch
 
 
-def _month(text: str | None, timezone: str) -> date:
-    today = utc_to_local(utcnow(), timezone).date()
-    try:
-        return datetime.strptime(text or "", "%Y-%m").date()
-    except ValueError:
-        return today.replace(day=1)
+def _today(timezone: str) -> date:
+    return utc_to_local(utcnow(), timezone).date()
 
 
 @bp.get("/branches/<slug>/events")
 def branch_events(slug: str) -> str:
     """The branch's meetups as a month grid and a list."""
     branch = branches.get_branch(slug)
-    first = _month(request.args.get("month"), branch.timezone)
+    first = page_month("month", request.args.get("month"),
+                       _today(branch.timezone).replace(day=1))
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
     start = local_to_utc(datetime.combine(first, time()), branch.timezone)
     end = local_to_utc(datetime.combine(last + timedelta(days=1), time()), branch.timezone)
@@ -202,10 +199,7 @@ def venue_week(venue_id: int) -> str | Response:
 
 
 def _week_start(text: str | None, timezone: str) -> date:
-    try:
-        day = date.fromisoformat(text or "")
-    except ValueError:
-        day = utc_to_local(utcnow(), timezone).date()
+    day = page_day("week", text, _today(timezone))
     return day - timedelta(days=day.weekday())
 
 

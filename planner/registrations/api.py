@@ -50,7 +50,8 @@ def registration_json(registration: Registration, position: int | None = None) -
 
 @operation("/events/<id:event_id>/registrations", "POST",
            _l("RSVP to a meetup (or join its waitlist); repeating returns the same RSVP"),
-           form=RsvpForm, response=RegistrationOut, status=201, errors=(404, 409, 422))
+           form=RsvpForm, response=RegistrationOut, status=201, errors=(404, 409, 422),
+           also=(200,))
 def rsvp(event_id: int) -> tuple[Response, int]:
     user = api_user()
     form = parse_json(RsvpForm)
