@@ -158,26 +158,27 @@ def get_event(event_id: int) -> Response:
            form=EventForm, response=list[EventOut], errors=(403, 404, 409, 422))
 def update_event(event_id: int) -> Response:
     event = services.get_event(event_id)
-    current = services.event_input(event)
+    current, zone = services.event_input(event), event.branch.timezone
+    # Times left out keep their instant, offset included: a wall time in a fold happens twice.
     defaults = {"title": current.title, "description": current.description,
-                "starts_at": current.starts_local.isoformat(),
-                "ends_at": current.ends_local.isoformat(), "venue_id": current.venue_id,
+                "starts_at": _iso(event.starts_at, zone), "ends_at": _iso(event.ends_at, zone),
+                "venue_id": current.venue_id,
                 "online_url": current.online_url, "capacity": current.capacity,
                 "status": current.status.value, "setup_minutes": current.setup_minutes,
                 "teardown_minutes": current.teardown_minutes,
                 "max_guests": current.max_guests,
                 "requires_approval": current.requires_approval,
                 "walk_ins_over_capacity": current.walk_ins_over_capacity,
-                "rsvp_opens_at": _isoformat(current.rsvp_opens_local),
-                "rsvp_closes_at": _isoformat(current.rsvp_closes_local)}
+                "rsvp_opens_at": _optional_iso(event.rsvp_opens_at, zone),
+                "rsvp_closes_at": _optional_iso(event.rsvp_closes_at, zone)}
     form = parse_json(EventForm, defaults, branch=event.branch)
     events = services.update_event(api_user(), event, form.to_input(),
                                    this_and_following=form.scope.data == "following")
     return jsonify(events_json(events))
 
 
-def _isoformat(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+def _optional_iso(instant: datetime | None, timezone: str) -> str | None:
+    return _iso(instant, timezone) if instant else None
 
 
 @operation("/events/<id:event_id>/cancel", "POST", _l("Cancel a meetup with a message"),
@@ -219,7 +220,7 @@ def hold_venue(venue_id: int) -> tuple[Response, int]:
     if not permissions.can_manage_branch(api_user(), venue.branch):
         raise NotAllowed()
     form = parse_json(HoldForm)
-    booking = services.hold_venue(api_user(), venue, form.to_input(venue.branch.timezone))
+    booking = services.hold_venue(api_user(), venue, form.to_input())
     return created(booking_json(booking))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -23,7 +23,6 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from branches.models import Branch
 from planner.core.forms import AppForm, DayField, DaysField, IdChoiceField, InstantField, SubForm
-from planner.events.localtime import utc_to_local
 from planner.events.models import BookingStatus, EventStatus
 from planner.events.recurrence import Frequency, RepeatRule
 from planner.events.services import EventInput, HoldInput
@@ -38,13 +37,6 @@ FREQUENCY_CHOICES = [SelectChoice("", _l("Does not repeat")),
                                   _l("Every month on the same weekday"))]
 SCOPE_CHOICES = [SelectChoice("this", _l("Only this meetup")),
                  SelectChoice("following", _l("This and the following meetups of the series"))]
-
-
-def local_wall_time(value: datetime | None, timezone: str) -> datetime | None:
-    """A form's datetime as the branch's wall-clock time (naive)."""
-    if value is None or value.tzinfo is None:
-        return value
-    return utc_to_local(value, timezone)
 
 
 class RepeatForm(SubForm):
@@ -96,8 +88,8 @@ class EventForm(AppForm):
     submit = SubmitField(_l("Save meetup"))
 
     def __init__(self, *args: Any, branch: Branch | None = None, **kwargs: Any) -> None:
-        """`branch` gives the venue choices and the timezone; without one (documentation),
-        only the empty choice is offered."""
+        """`branch` gives the venue choices; without one (documentation), only the empty choice
+        is offered."""
         super().__init__(*args, **kwargs)
         self.branch = branch
         venues = branch.venues if branch is not None else []
@@ -105,16 +97,14 @@ class EventForm(AppForm):
             SelectChoice(str(v.id), f"{v.name} ({v.capacity})") for v in venues]
 
     def to_input(self) -> EventInput:
-        assert self.branch is not None, "EventForm needs its branch to read local times"
-        zone = self.branch.timezone
         return EventInput(
             title=self.title.data, description=self.description.data or "",
-            starts_local=local_wall_time(self.starts_at.data, zone),  # type: ignore[arg-type]
-            ends_local=local_wall_time(self.ends_at.data, zone),  # type: ignore[arg-type]
+            starts_local=self.starts_at.data,  # type: ignore[arg-type]
+            ends_local=self.ends_at.data,  # type: ignore[arg-type]
             venue_id=self.venue_id.data, online_url=self.online_url.data or None,
             capacity=self.capacity.data, status=EventStatus(self.status.data),
-            rsvp_opens_local=local_wall_time(self.rsvp_opens_at.data, zone),
-            rsvp_closes_local=local_wall_time(self.rsvp_closes_at.data, zone),
+            rsvp_opens_local=self.rsvp_opens_at.data,
+            rsvp_closes_local=self.rsvp_closes_at.data,
             setup_minutes=self.setup_minutes.data or 0,
             teardown_minutes=self.teardown_minutes.data or 0,
             max_guests=self.max_guests.data or 0,
@@ -157,10 +147,10 @@ class HoldForm(AppForm):
                                     validators=BUFFER)
     submit = SubmitField(_l("Hold the venue"))
 
-    def to_input(self, timezone: str) -> HoldInput:
+    def to_input(self) -> HoldInput:
         return HoldInput(
-            starts_local=local_wall_time(self.starts_at.data, timezone),  # type: ignore[arg-type]
-            ends_local=local_wall_time(self.ends_at.data, timezone),  # type: ignore[arg-type]
+            starts_local=self.starts_at.data,  # type: ignore[arg-type]
+            ends_local=self.ends_at.data,  # type: ignore[arg-type]
             status=BookingStatus(self.status.data), note=self.note.data or "",
             setup_minutes=self.setup_minutes.data or 0,
             teardown_minutes=self.teardown_minutes.data or 0)

@@ -180,7 +180,7 @@ def venue_week(venue_id: int) -> str | Response:
         _managed(venue.branch)
         if form.validate_on_submit():
             try:
-                services.hold_venue(current_user, venue, form.to_input(zone))
+                services.hold_venue(current_user, venue, form.to_input())
             except (InvalidInput, Conflict) as error:
                 show_field_errors(form, error)
             else:
