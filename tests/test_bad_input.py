@@ -333,6 +333,16 @@ def test_json_nested_32_deep_or_with_brackets_in_strings_is_read(client, cast, l
     assert client.post(EVENTS, headers=lead, json=brackets).status_code == 201
 
 
+def test_deep_json_is_refused_before_the_rate_limits_read_the_body(make_app):
+    """The per-account login limit reads the email from the body before the view runs."""
+    limited = make_app(RATELIMIT_ENABLED=True).test_client()
+    depth = 50_000
+    answer = limited.post("/api/v1/auth/token", data='{"email": ' + "[" * depth + "]" * depth
+                          + "}", content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.json["error"]["code"] == "too_deep"
+
+
 def test_the_door_sync_refuses_deep_json_too(client, cast, published):
     login(client, cast.lead)
     depth = 50_000

@@ -163,6 +163,7 @@ def guard_request() -> None:
 
 def init_app(app: Flask) -> None:
     """The `id` converter (before any route is added) and the request guard, which runs before
-    every other before-request function: rate limits and token auth read the body too."""
+    every view, so before the per-account login limit too (it parses the body when its view is
+    called; Python's parser fails on 50,000 levels with a RecursionError)."""
     app.url_map.converters["id"] = IdConverter
-    app.before_request_funcs.setdefault(None, []).insert(0, guard_request)
+    app.before_request(guard_request)
