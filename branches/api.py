@@ -189,7 +189,7 @@ def list_members(slug: str) -> Response:
     return paginated(services.memberships(branch), each(membership_json))
 
 
-@operation("/branches/<slug>/members/<int:user_id>", "PUT",
+@operation("/branches/<slug>/members/<id:user_id>", "PUT",
            _l("Change a member's role (leads; appointing leads: admins)"), form=RoleForm,
            response=MembershipOut, errors=(403, 404, 409, 422))
 def set_role(slug: str, user_id: int) -> Response:
@@ -198,7 +198,7 @@ def set_role(slug: str, user_id: int) -> Response:
     return jsonify(membership_json(membership))
 
 
-@operation("/branches/<slug>/members/<int:user_id>", "DELETE",
+@operation("/branches/<slug>/members/<id:user_id>", "DELETE",
            _l("Remove a member with a reason, optionally banning them"), form=RemoveMemberForm,
            status=204, errors=(403, 404, 422))
 def remove_member(slug: str, user_id: int) -> tuple[str, int]:
@@ -208,9 +208,9 @@ def remove_member(slug: str, user_id: int) -> tuple[str, int]:
     return "", 204
 
 
-@operation("/branches/<slug>/members/<int:user_id>/review", "POST",
+@operation("/branches/<slug>/members/<id:user_id>/review", "POST",
            _l("Approve or decline a join request (leads)"), form=ReviewForm,
-           response=MembershipOut, errors=(403, 404, 409))
+           response=MembershipOut, errors=(403, 404, 409), also=(204,))
 def review_request(slug: str, user_id: int) -> Response | tuple[str, int]:
     form = parse_json(ReviewForm)
     membership = services.review_join_request(
@@ -240,13 +240,13 @@ def create_venue(slug: str) -> tuple[Response, int]:
     return created(venue_json(venue))
 
 
-@operation("/venues/<int:venue_id>", "GET", _l("One venue"), response=VenueOut, auth=False,
+@operation("/venues/<id:venue_id>", "GET", _l("One venue"), response=VenueOut, auth=False,
            errors=(404,))
 def get_venue(venue_id: int) -> Response:
     return jsonify(venue_json(services.get_venue(venue_id)))
 
 
-@operation("/venues/<int:venue_id>", "PUT", _l("Update a venue (leads)"), form=VenueForm,
+@operation("/venues/<id:venue_id>", "PUT", _l("Update a venue (leads)"), form=VenueForm,
            response=VenueOut, errors=(403, 404, 409, 422))
 def update_venue(venue_id: int) -> Response:
     venue = services.get_venue(venue_id)

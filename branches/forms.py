@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FloatField,
@@ -20,6 +19,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from branches.models import AuditAction, AuditEntry, JoinPolicy, Role
 from branches.services import NO_SHOW_WINDOW_MAX, BranchInput, BranchSettings, VenueInput
 from planner.accounts.forms import LANGUAGE_CHOICES
+from planner.core.forms import AppForm
 
 LATITUDE = [Optional(), NumberRange(min=-90, max=90)]
 LONGITUDE = [Optional(), NumberRange(min=-180, max=180)]
@@ -61,7 +61,7 @@ def _role_name(value: str) -> str:
         return value
 
 
-class BranchForm(FlaskForm):
+class BranchForm(AppForm):
     name = StringField(_l("Branch name"), validators=[DataRequired(), Length(max=80)])
     city = StringField(_l("City"), validators=[DataRequired(), Length(max=80)],
                        description=_l("In Chinese or English, e.g. 成都 or Chengdu."))
@@ -96,7 +96,7 @@ class BranchForm(FlaskForm):
             description=self.description.data or "", locale=self.locale.data)
 
 
-class BranchSettingsForm(FlaskForm):
+class BranchSettingsForm(AppForm):
     name = StringField(_l("Branch name"), validators=[DataRequired(), Length(max=80)])
     join_policy = SelectField(_l("Who can join"), choices=JOIN_POLICY_CHOICES)
     locale = SelectField(_l("Branch language"), choices=LANGUAGE_CHOICES)
@@ -116,14 +116,14 @@ class BranchSettingsForm(FlaskForm):
             no_show_limit=self.no_show_limit.data, no_show_window=self.no_show_window.data)
 
 
-class BranchSearchForm(FlaskForm):
+class BranchSearchForm(AppForm):
     class Meta:
         csrf = False
 
     q = StringField(_l("Search branches"), validators=[Optional(), Length(max=80)])
 
 
-class NearestForm(FlaskForm):
+class NearestForm(AppForm):
     """Where to measure from: a typed place, or coordinates (e.g. from the browser)."""
 
     class Meta:
@@ -137,30 +137,30 @@ class NearestForm(FlaskForm):
                          validators=[Optional(), NumberRange(min=1, max=100)])
 
 
-class RoleForm(FlaskForm):
+class RoleForm(AppForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, validators=[DataRequired()])
     submit = SubmitField(_l("Change role"))
 
 
-class RemoveMemberForm(FlaskForm):
+class RemoveMemberForm(AppForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     ban = BooleanField(_l("Ban: they cannot rejoin"))
     submit = SubmitField(_l("Remove"))
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(AppForm):
     message = StringField(_l("Message (optional)"), validators=[Optional(), Length(max=500)])
     approve = SubmitField(_l("Approve"))
     decline = SubmitField(_l("Decline"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(AppForm):
     """A button-only form: it carries the CSRF token for join, leave and similar actions."""
 
     submit = SubmitField()
 
 
-class VenueForm(FlaskForm):
+class VenueForm(AppForm):
     name = StringField(_l("Venue name"), validators=[DataRequired(), Length(max=80)])
     address = StringField(_l("Address"), validators=[DataRequired(), Length(max=200)])
     capacity = IntegerField(_l("Capacity"), validators=[
@@ -178,6 +178,6 @@ class VenueForm(FlaskForm):
                           longitude=self.longitude.data, notes=self.notes.data or "")
 
 
-class AppointLeadForm(FlaskForm):
+class AppointLeadForm(AppForm):
     email = StringField(_l("Email of the new lead"), validators=[DataRequired(), Length(max=254)])
     submit = SubmitField(_l("Appoint lead"))

@@ -159,7 +159,7 @@ def members(slug: str) -> str:
                            lead_form=AppointLeadForm())
 
 
-@bp.post("/<slug>/members/<int:user_id>/role")
+@bp.post("/<slug>/members/<id:user_id>/role")
 @login_required
 def change_role(slug: str, user_id: int) -> Response:
     branch = services.get_branch(slug)
@@ -170,7 +170,7 @@ def change_role(slug: str, user_id: int) -> Response:
     return redirect(url_for("branches.members", slug=slug))
 
 
-@bp.post("/<slug>/members/<int:user_id>/remove")
+@bp.post("/<slug>/members/<id:user_id>/remove")
 @login_required
 def remove(slug: str, user_id: int) -> Response:
     branch = services.get_branch(slug)
@@ -184,7 +184,7 @@ def remove(slug: str, user_id: int) -> Response:
     return redirect(url_for("branches.members", slug=slug))
 
 
-@bp.post("/<slug>/members/<int:user_id>/review")
+@bp.post("/<slug>/members/<id:user_id>/review")
 @login_required
 def review(slug: str, user_id: int) -> Response:
     branch = services.get_branch(slug)
@@ -197,7 +197,7 @@ def review(slug: str, user_id: int) -> Response:
     return redirect(url_for("branches.members", slug=slug))
 
 
-@bp.post("/<slug>/members/<int:user_id>/unban")
+@bp.post("/<slug>/members/<id:user_id>/unban")
 @login_required
 def unban(slug: str, user_id: int) -> Response:
     branch = services.get_branch(slug)
@@ -231,7 +231,7 @@ def audit(slug: str) -> str:
 
 
 @bp.route("/<slug>/venues/new", methods=["GET", "POST"])
-@bp.route("/<slug>/venues/<int:venue_id>/edit", methods=["GET", "POST"])
+@bp.route("/<slug>/venues/<id:venue_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_venue(slug: str, venue_id: int | None = None) -> str | Response:
     branch = _managed_branch(slug)

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(overrides: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     """The application factory: config, extensions, blueprints, error handlers, commands."""
+    from planner.core import inputs
     from planner.core.config import load_config
+    from planner.core.json_provider import IsoJSONProvider
 
     app = Flask(
         __name__,
@@ -26,8 +28,10 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(load_config(app.instance_path, overrides))
+    app.json = IsoJSONProvider(app)
 
     _init_extensions(app)
+    inputs.init_app(app)  # the `id` converter, before any route uses it
     _register_blueprints(app)
 
     from branches import permissions

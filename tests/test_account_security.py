@@ -197,7 +197,7 @@ def test_the_token_endpoints_are_documented(client):
     schema = listed["content"]["application/json"]["schema"]
     assert schema == {"type": "array", "items": {"$ref": "#/components/schemas/ApiTokenOut"}}
     revoke = paths["/api/v1/me/tokens/{token_id}"]["delete"]
-    assert set(revoke["responses"]) == {"204", "401", "404"}
+    assert set(revoke["responses"]) == {"204", "400", "401", "404", "422", "429", "503"}
     token_body = paths["/api/v1/auth/token"]["post"]["requestBody"]["content"]
     assert "name" in token_body["application/json"]["schema"]["properties"]
 

@@ -156,7 +156,9 @@ def test_openapi_document_lists_the_routes(client):
     assert schema["properties"]["latitude"]["maximum"] == 90
     assert create["responses"]["201"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/BranchOut"}
-    assert set(create["responses"]) == {"201", "401", "403", "409", "422"}
+    # Its own statuses, and those of every operation with a body (openapi.EVERY_OPERATION).
+    assert set(create["responses"]) == {"201", "400", "401", "403", "409", "413", "422", "429",
+                                        "503"}
     branch_out = spec["components"]["schemas"]["BranchOut"]
     assert branch_out["properties"]["join_policy"] == {"type": "string",
                                                        "enum": ["open", "approval"]}

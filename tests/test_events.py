@@ -129,7 +129,7 @@ def test_too_many_occurrences_is_refused(cast, hall):
     with pytest.raises(InvalidInput) as raised:
         services.schedule(cast.lead, cast.branch, meetup(hall),
                           RepeatRule(Frequency.WEEKLY, until=date(NEXT_YEAR + 3, 1, 1)))
-    assert "until" in raised.value.fields
+    assert "repeat-until" in raised.value.fields
 
 
 # --- daylight saving time --------------------------------------------------------------------

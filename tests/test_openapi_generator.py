@@ -265,7 +265,9 @@ def test_build_openapi(operations):
     assert sign_up["responses"]["201"] == {
         "description": "Created",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MeetupOut"}}}}
-    assert set(sign_up["responses"]) == {"201", "401", "403", "422"}
+    # Its own statuses, those of every operation, 404 for the path's variable, 413 for the body.
+    assert set(sign_up["responses"]) == {"201", "400", "401", "403", "404", "413", "422", "429",
+                                         "503"}
     for status in ("401", "403", "422"):
         assert _json_body(sign_up, status) == ERROR_REF
     assert sign_up["security"] == [{"bearerAuth": []}]
@@ -274,7 +276,7 @@ def test_build_openapi(operations):
     assert [p["name"] for p in search["parameters"]] == ["q", "page", "near-km"]
     assert "requestBody" not in search
     assert "security" not in search
-    assert set(search["responses"]) == {"200", "422"}
+    assert set(search["responses"]) == {"200", "400", "401", "422", "429", "503"}
     assert _json_body(search, "200") == {"type": "array",
                                          "items": {"$ref": "#/components/schemas/MeetupOut"}}
 
@@ -284,7 +286,7 @@ def test_build_openapi(operations):
     edit_body = edit["requestBody"]
     assert edit_body["required"] is False  # PATCH: fields left out keep their value
     assert "required" not in edit_body["content"]["application/json"]["schema"]
-    assert set(edit["responses"]) == {"200", "401", "404", "422"}
+    assert set(edit["responses"]) == {"200", "400", "401", "404", "413", "422", "429", "503"}
 
     delete = document["paths"]["/api/v1/meetups/{id}"]["delete"]
     assert delete["responses"]["204"] == {"description": "No Content"}
@@ -297,6 +299,16 @@ def test_build_openapi(operations):
     assert components["securitySchemes"] == {"bearerAuth": {"type": "http", "scheme": "bearer"}}
 
     validate(document, cls=OpenAPIV31SpecValidator)
+
+
+def test_other_success_statuses_share_the_body(operations):
+    operations.append(Operation("/meetups/<id:meetup_id>/rsvps", "POST", "RSVP", "demo_rsvp",
+                                response=PlaceOut, status=201, also=(200,)))
+    rsvp = build_openapi("Test API", "1")["paths"]["/api/v1/meetups/{meetup_id}/rsvps"]["post"]
+    assert _json_body(rsvp, "200") == _json_body(rsvp, "201") == {
+        "$ref": "#/components/schemas/PlaceOut"}
+    assert rsvp["parameters"] == [{"name": "meetup_id", "in": "path", "required": True, "schema": {
+        "type": "integer", "minimum": 1, "maximum": 2**31 - 1}}]
 
 
 def test_duplicate_operations_are_refused(operations):

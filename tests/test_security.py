@@ -28,7 +28,7 @@ def test_every_html_post_route_needs_a_csrf_token(app, csrf_client, cast):
     routes = html_post_routes(app)
     assert len(routes) >= 15
     for rule in routes:
-        url = re.sub(r"<int:\w+>", str(cast.member.id), rule.replace("<slug>", "chengdu"))
+        url = re.sub(r"<id:\w+>", str(cast.member.id), rule.replace("<slug>", "chengdu"))
         response = csrf_client.post(url, data={"email": "x@example.com", "password": PASSWORD})
         assert response.status_code == 400, (rule, response.status_code)
 

@@ -110,7 +110,7 @@ def my_tokens() -> Response:
     return paginated(services.live_api_tokens(api_user()), each(api_token_json))
 
 
-@operation("/me/tokens/<int:token_id>", "DELETE", _l("Revoke one of my API tokens"),
+@operation("/me/tokens/<id:token_id>", "DELETE", _l("Revoke one of my API tokens"),
            status=204, errors=(404,))
 @personal
 def revoke_token(token_id: int) -> tuple[str, int]:

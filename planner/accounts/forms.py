@@ -5,12 +5,12 @@ from __future__ import annotations
 from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from planner.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from planner.accounts.services import Profile
+from planner.core.forms import AppForm
 from planner.core.timeutil import all_timezones
 
 LANGUAGE_CHOICES = [SelectChoice("zh_CN", "简体中文"), SelectChoice("en", "English")]
@@ -23,7 +23,7 @@ def timezone_choices() -> list[SelectChoice]:
     return [SelectChoice(name) for name in sorted(all_timezones())]
 
 
-class ProfileFields(FlaskForm):
+class ProfileFields(AppForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=80)])
     phone = StringField(_l("Phone"), validators=[
         Optional(), Length(max=32), Regexp(PHONE_PATTERN, message=_l("Enter a phone number."))])
@@ -48,13 +48,13 @@ class SignUpForm(ProfileFields):
     submit = SubmitField(_l("Sign up"))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(AppForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
     submit = SubmitField(_l("Log in"))
 
 
-class TokenNameForm(FlaskForm):
+class TokenNameForm(AppForm):
     name = StringField(_l("Token name"),
                        description=_l("Where you will use it, e.g. \"chat-group bot\"."),
                        validators=[Optional(), Length(max=80), Regexp(
@@ -70,7 +70,7 @@ class ProfileForm(ProfileFields):
     submit = SubmitField(_l("Save"))
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(AppForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(_l("New password"), validators=[
         DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH)])

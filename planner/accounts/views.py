@@ -142,7 +142,7 @@ def create_api_token() -> tuple[str, int]:
     return _profile_page(new_token=token)
 
 
-@bp.post("/profile/api-tokens/<int:token_id>/revoke")
+@bp.post("/profile/api-tokens/<id:token_id>/revoke")
 @personal
 @login_required
 def revoke_api_token(token_id: int) -> Response:

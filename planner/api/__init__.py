@@ -4,7 +4,6 @@ document is generated."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -14,8 +13,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
+from planner.api.strict_json import form_data
 from planner.core.errors import DomainError, InvalidInput
 from planner.core.extensions import configured_limit, csrf, limiter
+from planner.core.forms import field_errors
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -51,6 +52,7 @@ class Operation:
     auth: bool = True
     errors: tuple[int, ...] = field(default_factory=tuple)
     paginated: bool = False  # takes limit/cursor, answers Link and X-Total-Count (pagination.py)
+    also: tuple[int, ...] = ()  # other success statuses, with the same body (a repeated RSVP)
 
 
 OPERATIONS: list[Operation] = []
@@ -58,15 +60,17 @@ OPERATIONS: list[Operation] = []
 
 def operation(rule: str, method: str, summary: str, *, form: type[FlaskForm] | None = None,
               query: type[FlaskForm] | None = None, response: Any = None, status: int = 200,
-              auth: bool = True, errors: tuple[int, ...] = (),
-              paginated: bool = False) -> Callable[[View], View]:
-    """Register an API route and describe it for /api/v1/openapi.json in one place."""
+              auth: bool = True, errors: tuple[int, ...] = (), paginated: bool = False,
+              also: tuple[int, ...] = ()) -> Callable[[View], View]:
+    """Register an API route and describe it for /api/v1/openapi.json in one place. `errors`
+    are the statuses particular to it; those every operation can answer are added by the
+    generator (openapi.EVERY_OPERATION)."""
 
     def decorate(view: View) -> View:
         endpoint = f"{view.__module__.rsplit('.', 1)[0].replace('.', '_')}_{view.__name__}"
-        OPERATIONS.append(Operation(rule, method, summary, endpoint, form, query, response,
-                                    status, auth, (*errors, 400, 422) if paginated else errors,
-                                    paginated))
+        OPERATIONS.append(Operation(rule, method, summary, endpoint, form=form, query=query,
+                                    response=response, status=status, auth=auth, errors=errors,
+                                    paginated=paginated, also=also))
         bp.add_url_rule(rule, endpoint, view, methods=[method])
         return view
 
@@ -78,23 +82,6 @@ def api_user() -> Any:
     if g.get("api_user") is None:
         raise Unauthorized()
     return g.api_user
-
-
-def _as_form_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "y" if value else "false"
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _flattened(body: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    """Nested objects become WTForms FormField names: {"repeat": {"count": 4}} → repeat-count."""
-    flat: dict[str, str] = {}
-    for key, value in body.items():
-        if isinstance(value, dict):
-            flat |= _flattened(value, f"{prefix}{key}-")
-        elif value is not None:
-            flat[f"{prefix}{key}"] = _as_form_value(value)
-    return flat
 
 
 def _json_body() -> dict[str, Any]:
@@ -110,24 +97,29 @@ def parse_json(form_class: type[FormT], defaults: dict[str, Any] | None = None,
 
     `defaults` fill the fields the body leaves out (PATCH semantics).
     """
-    return form_from(form_class, _flattened(defaults or {}) | _flattened(_json_body()),
-                     **form_kwargs)
+    given = {key: value for key, value in _json_body().items() if value is not None}
+    return form_from(form_class, (defaults or {}) | given, **form_kwargs)
 
 
 def form_from(form_class: type[FormT], body: dict[str, Any], **form_kwargs: Any) -> FormT:
-    """Validate one JSON object (e.g. an item of a batch) with a WTForms form."""
-    return validated(form_class(formdata=MultiDict(_flattened(body)), meta={"csrf": False},
-                                **form_kwargs))
+    """Validate one JSON object (e.g. an item of a batch) with a WTForms form, each field
+    getting the JSON type the OpenAPI document gives it (strict_json)."""
+    form = form_class(formdata=None, meta={"csrf": False}, **form_kwargs)
+    wrong_types: dict[str, list[str]] = {}
+    form.process(formdata=MultiDict(form_data(form, body, wrong_types)))
+    return validated(form, wrong_types)
 
 
 def parse_query(form_class: type[FormT]) -> FormT:
     return validated(form_class(formdata=request.args, meta={"csrf": False}))
 
 
-def validated(form: FormT) -> FormT:
-    if not form.validate():
-        raise InvalidInput(fields={name: [str(e) for e in errs]
-                                   for name, errs in form.errors.items()})
+def validated(form: FormT, wrong_types: dict[str, list[str]] | None = None) -> FormT:
+    """The form, or 422 naming every field that is not valid (a field of the wrong JSON type
+    by that, not by the "required" its absence then causes)."""
+    valid = form.validate()
+    if wrong_types or not valid:
+        raise InvalidInput(fields=field_errors(form) | (wrong_types or {}))
     return form
 
 

@@ -14,33 +14,22 @@ from http import HTTPStatus
 from typing import Any, Literal, NotRequired, Required, Union, get_args, get_origin
 
 from flask import Response, jsonify
-from wtforms import (
-    BooleanField,
-    DateField,
-    DateTimeField,
-    DecimalField,
-    EmailField,
-    Field,
-    FloatField,
-    Form,
-    FormField,
-    IntegerField,
-    MonthField,
-    PasswordField,
-    SelectField,
-    SelectFieldBase,
-    SelectMultipleField,
-    SubmitField,
-    TimeField,
-    URLField,
-)
-from wtforms import validators as v
-from wtforms.csrf.core import CSRFTokenField
 
 from planner.api import OPERATIONS, Operation, bp
+from planner.api.form_schema import (
+    Schema,
+    enum_schema,
+    field_schema,
+    form_instance_schema,
+    form_schema,
+    json_value,
+    query_parameters,
+)
 from planner.api.pagination import PageForm
+from planner.core.inputs import MAX_ID
 
-Schema = dict[str, Any]
+__all__ = ["build_openapi", "field_schema", "form_instance_schema", "form_schema",
+           "openapi_document", "query_parameters", "typed_schema"]
 
 REF_PREFIX = "#/components/schemas/"
 ERROR_SCHEMA_NAME = "Error"
@@ -65,23 +54,6 @@ ERROR_SCHEMA: Schema = {
 }
 BEARER_AUTH: Schema = {"type": "http", "scheme": "bearer"}
 
-# Most specific class first: DateField, TimeField and DateTimeLocalField subclass DateTimeField,
-# and EmailField, URLField, PasswordField subclass StringField (the fallback).
-FIELD_SCHEMAS: tuple[tuple[type[Field], Schema], ...] = (
-    (BooleanField, {"type": "boolean"}),
-    (IntegerField, {"type": "integer"}),
-    (DecimalField, {"type": "number"}),
-    (FloatField, {"type": "number"}),
-    (EmailField, {"type": "string", "format": "email"}),
-    (URLField, {"type": "string", "format": "uri"}),
-    (PasswordField, {"type": "string", "format": "password"}),
-    (MonthField, {"type": "string"}),
-    (DateField, {"type": "string", "format": "date"}),
-    (TimeField, {"type": "string", "format": "time"}),
-    (DateTimeField, {"type": "string", "format": "date-time"}),
-)
-SKIPPED_FIELDS: tuple[type[Field], ...] = (CSRFTokenField, SubmitField)
-
 SCALAR_SCHEMAS: dict[Any, Schema] = {
     str: {"type": "string"},
     int: {"type": "integer"},
@@ -93,154 +65,19 @@ SCALAR_SCHEMAS: dict[Any, Schema] = {
     time: {"type": "string", "format": "time"},
     Any: {},
 }
-JSON_TYPES: tuple[tuple[type, str], ...] = (
-    (bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (type(None), "null"))
-
+# Statuses any operation can answer, whatever it does: a malformed or too deeply nested body or
+# a bad cursor (400), a token that is not valid, even where none is needed (401), a NUL byte, a
+# wrong JSON type or an out-of-range date in the query or the body (422), the API's rate limit
+# (429), the database out of reach for a moment (503). Rules with variables add 404 (an id out
+# of range matches no route), bodies 413 (MAX_CONTENT_LENGTH).
+EVERY_OPERATION = (400, 401, 422, 429, 503)
 RULE_VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)>]*\))?:)?(?P<name>\w+)>")
 CONVERTER_SCHEMAS: dict[str, Schema] = {
+    "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     "int": {"type": "integer"},
     "float": {"type": "number"},
     "uuid": {"type": "string", "format": "uuid"},
 }
-
-
-# --- values ----------------------------------------------------------------------------------
-
-def _json_value(value: Any) -> Any:
-    """A value as it appears in JSON: enum members by value, lazy strings as plain text."""
-    if isinstance(value, enum.Enum):
-        return value.value
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def _json_type(value: Any) -> str | None:
-    return next((name for kind, name in JSON_TYPES if isinstance(value, kind)), None)
-
-
-def _enum_schema(values: list[Any]) -> Schema:
-    json_types = {_json_type(value) for value in values}
-    if len(json_types) == 1 and None not in json_types:
-        return {"type": json_types.pop(), "enum": values}
-    return {"enum": values}
-
-
-# --- WTForms → JSON Schema -------------------------------------------------------------------
-
-def _instantiate(form_class: type[Form]) -> Form:
-    # formdata=None: describe the form without reading the current request's body.
-    return form_class(formdata=None, meta={"csrf": False})
-
-
-def _described_fields(form: Form) -> list[Field]:
-    return [f for f in form if not isinstance(f, SKIPPED_FIELDS)]
-
-
-def _is_required(form_field: Field) -> bool:
-    validators = form_field.validators
-    return (any(isinstance(x, v.DataRequired | v.InputRequired) for x in validators)
-            and not any(isinstance(x, v.Optional) for x in validators))
-
-
-def _choice_values(select: SelectField) -> list[Any] | None:
-    """The allowed values, or None when they are only known at run time."""
-    # Reading `choices` would call a choices callable (a database query, say).
-    if getattr(select, "_choices_callable", None) is not None:
-        return None
-    # validate_choice=False accepts values outside the list, so it is no constraint.
-    if not getattr(select, "validate_choice", True) or select.choices is None:
-        return None
-    # The private parser is the one WTForms uses; it accepts every `choices` shape
-    # (SelectChoice, tuples, plain values, dicts of optgroups) without coercing.
-    return [_json_value(c.value) for c in select._choices_from_input(select.choices)]
-
-
-def _select_schema(select: SelectFieldBase) -> Schema:
-    values = _choice_values(select) if isinstance(select, SelectField) else None
-    item = {"type": "string"} if values is None else _enum_schema(values)
-    if isinstance(select, SelectMultipleField):
-        return {"type": "array", "items": item}
-    return item
-
-
-def _type_schema(form_field: Field) -> Schema:
-    if isinstance(form_field, SelectFieldBase):
-        return _select_schema(form_field)
-    for field_class, schema in FIELD_SCHEMAS:
-        if isinstance(form_field, field_class):
-            return dict(schema)
-    return {"type": "string"}
-
-
-def _validator_schema(validator: Any) -> Schema:
-    if isinstance(validator, v.Length):
-        return {key: limit for key, limit in (("minLength", validator.min),
-                                              ("maxLength", validator.max)) if limit >= 0}
-    if isinstance(validator, v.NumberRange):
-        return {key: limit for key, limit in (("minimum", validator.min),
-                                              ("maximum", validator.max)) if limit is not None}
-    if isinstance(validator, v.AnyOf):
-        return {"enum": [_json_value(value) for value in validator.values]}
-    if isinstance(validator, v.NoneOf):
-        return {"not": {"enum": [_json_value(value) for value in validator.values]}}
-    if isinstance(validator, v.Email):
-        return {"format": "email"}
-    if isinstance(validator, v.URL):
-        return {"format": "uri"}
-    if isinstance(validator, v.Regexp):
-        return {"pattern": validator.regex.pattern}
-    return {}
-
-
-def _annotations(form_field: Field) -> Schema:
-    notes: Schema = {}
-    if form_field.label is not None and str(form_field.label.text):
-        notes["title"] = str(form_field.label.text)
-    if str(form_field.description or ""):
-        notes["description"] = str(form_field.description)
-    return notes
-
-
-def field_schema(form_field: Field) -> Schema:
-    if isinstance(form_field, FormField):
-        schema = form_instance_schema(form_field.form)
-    else:
-        schema = _type_schema(form_field)
-        for validator in form_field.validators:
-            schema |= _validator_schema(validator)
-    return schema | _annotations(form_field)
-
-
-def form_instance_schema(form: Form) -> Schema:
-    fields = _described_fields(form)
-    schema: Schema = {"type": "object",
-                      "properties": {f.short_name: field_schema(f) for f in fields}}
-    required = [f.short_name for f in fields if _is_required(f)]
-    if required:
-        schema["required"] = required
-    return schema
-
-
-def form_schema(form_class: type[Form]) -> Schema:
-    """The JSON Schema of the object a form accepts (nested FormFields become nested objects)."""
-    return form_instance_schema(_instantiate(form_class))
-
-
-def _flat_fields(form: Form) -> list[Field]:
-    """Query strings have no nesting: a FormField's fields go by their prefixed names."""
-    flat: list[Field] = []
-    for form_field in _described_fields(form):
-        if isinstance(form_field, FormField):
-            flat += _flat_fields(form_field.form)
-        else:
-            flat.append(form_field)
-    return flat
-
-
-def query_parameters(form_class: type[Form]) -> list[Schema]:
-    return [{"name": f.name, "in": "query", "required": _is_required(f),
-             "schema": field_schema(f)} for f in _flat_fields(_instantiate(form_class))]
 
 
 # --- typing → JSON Schema --------------------------------------------------------------------
@@ -318,13 +155,13 @@ def typed_schema(tp: Any, components: Components | None = None) -> Schema:
     if origin in (Union, types.UnionType):
         return _union_schema(get_args(tp), components)
     if origin is Literal:
-        return _enum_schema([_json_value(value) for value in get_args(tp)])
+        return enum_schema([json_value(value) for value in get_args(tp)])
     if origin in (list, dict) or tp in (list, dict):
         return _container_schema(tp, components)
     if typing.is_typeddict(tp):
         return components.ref(tp)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return _enum_schema([member.value for member in tp])
+        return enum_schema([member.value for member in tp])
     if tp in SCALAR_SCHEMAS:
         return dict(SCALAR_SCHEMAS[tp])
     raise TypeError(f"No JSON Schema for {tp!r}; use a TypedDict, an Enum or a plain type.")
@@ -333,7 +170,8 @@ def typed_schema(tp: Any, components: Components | None = None) -> Schema:
 # --- the document ----------------------------------------------------------------------------
 
 def openapi_path(rule: str) -> tuple[str, list[Schema]]:
-    """A Flask rule as an OpenAPI path ("<int:id>" → "{id}") and its path parameters."""
+    """A Flask rule as an OpenAPI path ("<id:event_id>" → "{event_id}") and its path
+    parameters."""
     parameters = [{"name": match["name"], "in": "path", "required": True,
                    "schema": dict(CONVERTER_SCHEMAS.get(match["converter"], {"type": "string"}))}
                   for match in RULE_VARIABLE.finditer(rule)]
@@ -370,14 +208,25 @@ def _request_body(op: Operation) -> Schema:
     return {"required": "required" in schema, "content": _json_content(schema)}
 
 
-def _responses(op: Operation, components: Components) -> Schema:
-    success: Schema = {"description": _status_phrase(op.status)}
-    if op.response is not None and op.status != 204:
+def _success(op: Operation, status: int, components: Components) -> Schema:
+    success: Schema = {"description": _status_phrase(status)}
+    if op.response is not None and status != 204:
         success["content"] = _json_content(typed_schema(op.response, components))
     if op.paginated:
         success["headers"] = PAGE_HEADERS
-    responses = {str(op.status): success}
-    for status in sorted({*op.errors, *((401,) if op.auth else ())}):
+    return success
+
+
+def error_statuses(op: Operation) -> set[int]:
+    """Every error status the operation can answer."""
+    return {*op.errors, *EVERY_OPERATION, *((404,) if RULE_VARIABLE.search(op.rule) else ()),
+            *((413,) if op.form is not None else ())}
+
+
+def _responses(op: Operation, components: Components) -> Schema:
+    responses = {str(status): _success(op, status, components)
+                 for status in sorted({op.status, *op.also})}
+    for status in sorted(error_statuses(op)):
         responses[str(status)] = {
             "description": _status_phrase(status),
             "content": _json_content({"$ref": REF_PREFIX + ERROR_SCHEMA_NAME})}

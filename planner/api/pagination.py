@@ -15,13 +15,13 @@ from typing import Any, TypeVar
 
 from flask import Response, current_app, jsonify, request
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import IntegerField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
 from planner.api import parse_query
 from planner.core.errors import DomainError
+from planner.core.forms import AppForm
 from planner.core.urls import public_url
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
@@ -36,7 +36,7 @@ class BadCursor(DomainError):
     default_message = _l("The cursor is not valid for this list; start again without it.")
 
 
-class PageForm(FlaskForm):
+class PageForm(AppForm):
     """?limit=&cursor= of a list endpoint."""
 
     limit = IntegerField(_l("Items per page"), default=DEFAULT_LIMIT,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
+from planner.core.forms import AppForm
 
-class CalendarSettingsForm(FlaskForm):
+
+class CalendarSettingsForm(AppForm):
     include_branches = BooleanField(_l("Also list every meetup of the branches I belong to"))
 
 
-class RotateTokenForm(FlaskForm):
+class RotateTokenForm(AppForm):
     """Only the CSRF token: rotating takes no input."""

@@ -33,7 +33,7 @@ GOOGLE_DETAILS_LENGTH = 500
 
 # --- files and feeds -------------------------------------------------------------------------
 
-@bp.get("/events/<int:event_id>.ics")
+@bp.get("/events/<id:event_id>.ics")
 def event_file(event_id: int) -> Response:
     event = services.published_event(event_id) or abort(404)
     response = _conditional(services.event_validator(event, site_root()),

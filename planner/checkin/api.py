@@ -21,10 +21,10 @@ def _answer(result: services.ScanResult, event_id: int) -> tuple[Response, int]:
     return jsonify(body), status
 
 
-@operation("/events/<int:event_id>/checkins", "POST",
+@operation("/events/<id:event_id>/checkins", "POST",
            _l("Check in a ticket (door staff and leads); every scan is logged, a repeated "
               "nonce answers as the first time"),
-           form=ScanForm, status=201, errors=(403, 404, 409, 422))
+           form=ScanForm, status=201, errors=(403, 404, 409, 422), also=(200,))
 def check_in(event_id: int) -> tuple[Response, int]:
     form = parse_json(ScanForm)
     return _answer(services.redeem(
@@ -33,7 +33,7 @@ def check_in(event_id: int) -> tuple[Response, int]:
         door=form.door.data or "", scanned_at=form.scanned_at.data), event_id)
 
 
-@operation("/events/<int:event_id>/checkins/undo", "POST",
+@operation("/events/<id:event_id>/checkins/undo", "POST",
            _l("Undo a mistaken check-in (door staff and leads)"), form=UndoForm,
            errors=(403, 404, 409, 422))
 def undo(event_id: int) -> tuple[Response, int]:
@@ -43,7 +43,7 @@ def undo(event_id: int) -> tuple[Response, int]:
                    event_id)
 
 
-@operation("/events/<int:event_id>/walk-ins", "POST",
+@operation("/events/<id:event_id>/walk-ins", "POST",
            _l("Register and check in someone who did not RSVP (door staff and leads)"),
            form=WalkInForm, status=201, errors=(403, 404, 409, 422))
 def walk_in(event_id: int) -> tuple[Response, int]:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from planner.core.forms import InstantField
+from planner.core.forms import AppForm, IdField, InstantField
 from planner.registrations.forms import GUESTS
 
 NONCE = [Optional(), Length(max=64), Regexp(r"^[A-Za-z0-9_.:-]+$")]
@@ -16,23 +15,23 @@ NONCE_HELP = _l("Chosen by the door app for this action and sent again with ever
                 "comes back.")
 
 
-class ScanForm(FlaskForm):
+class ScanForm(AppForm):
     """One scan: a ticket code (or the QR payload) or a registration picked by name."""
 
     ticket_code = StringField(_l("Ticket code"), validators=[Optional(), Length(max=200)])
-    registration_id = IntegerField(_l("Registration"), validators=[Optional()])
+    registration_id = IdField(_l("Registration"), validators=[Optional()])
     nonce = StringField(_l("Scan id"), validators=NONCE, description=NONCE_HELP)
     door = StringField(_l("Door"), validators=[Optional(), Length(max=40)])
     scanned_at = InstantField(_l("Scanned at"), validators=[Optional()])
 
 
-class UndoForm(FlaskForm):
-    registration_id = IntegerField(_l("Registration"), validators=[DataRequired()])
+class UndoForm(AppForm):
+    registration_id = IdField(_l("Registration"), validators=[DataRequired()])
     nonce = StringField(_l("Scan id"), validators=NONCE, description=NONCE_HELP)
     door = StringField(_l("Door"), validators=[Optional(), Length(max=40)])
 
 
-class WalkInForm(FlaskForm):
+class WalkInForm(AppForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
     phone = StringField(_l("Phone"), validators=[
         Optional(), Length(max=32), Regexp(r"^\+?[0-9 -]{3,32}$",

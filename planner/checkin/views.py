@@ -21,6 +21,7 @@ from planner.checkin import exports, present, services
 from planner.checkin.api import walk_in_from
 from planner.checkin.forms import ScanForm, UndoForm, WalkInForm
 from planner.core.errors import DomainError, InvalidInput
+from planner.core.forms import parse_instant
 from planner.core.timeutil import utcnow
 from planner.events.models import Event
 from planner.events.services import get_event
@@ -37,7 +38,7 @@ def _door_event(event_id: int) -> Event:
     return event
 
 
-@bp.get("/events/<int:event_id>/door")
+@bp.get("/events/<id:event_id>/door")
 @login_required
 def door(event_id: int) -> str:
     event = _door_event(event_id)
@@ -55,7 +56,7 @@ def service_worker() -> Response:
     return response
 
 
-@bp.get("/events/<int:event_id>/door/roster.json")
+@bp.get("/events/<id:event_id>/door/roster.json")
 @login_required
 def roster(event_id: int) -> Response:
     """Everyone the door may meet (or who changed since `since`), and the live counters."""
@@ -74,15 +75,15 @@ def _since(text: str) -> datetime | None:
     if not text:
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(fields={"since": [_("Not a valid datetime value.")]}) from None
+        moment = parse_instant(text)
+    except ValueError as error:
+        raise InvalidInput(fields={"since": [str(error)]}) from None
     if moment.tzinfo is None:
         raise InvalidInput(fields={"since": [_("Not a valid datetime value.")]})
     return moment
 
 
-@bp.post("/events/<int:event_id>/door/sync")
+@bp.post("/events/<id:event_id>/door/sync")
 @login_required
 def sync(event_id: int) -> Response:
     """Apply a batch of queued door actions in order; one answer per action. A refused or
@@ -139,7 +140,7 @@ def _checkin_list(event: Event, *, on_paper: bool = False) -> exports.CheckinLis
                                 full_phones=private and not on_paper)
 
 
-@bp.get("/events/<int:event_id>/checkin-list")
+@bp.get("/events/<id:event_id>/checkin-list")
 @login_required
 def checkin_list(event_id: int) -> str:
     """For printing on A4."""
@@ -149,14 +150,14 @@ def checkin_list(event_id: int) -> str:
                            counts=services.door_counts(event))
 
 
-@bp.get("/events/<int:event_id>/checkin-list.csv")
+@bp.get("/events/<id:event_id>/checkin-list.csv")
 @login_required
 def checkin_list_csv(event_id: int) -> Response:
     listed = _checkin_list(_door_event(event_id))
     return spreadsheets.csv_download(listed.header(), listed.cells(), f"checkin-{event_id}.csv")
 
 
-@bp.get("/events/<int:event_id>/checkin-list.xlsx")
+@bp.get("/events/<id:event_id>/checkin-list.xlsx")
 @login_required
 def checkin_list_xlsx(event_id: int) -> Response:
     event = _door_event(event_id)

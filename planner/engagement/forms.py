@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from planner.core.forms import AppForm, row_id
 from planner.engagement.segments import SEGMENT_LABELS
 from planner.funnel.forms import RangeForm
 
@@ -14,7 +14,7 @@ QUIET_MONTHS = 3
 NUDGE, REMOVE = "nudge", "remove"
 
 
-class SegmentForm(FlaskForm):
+class SegmentForm(AppForm):
     """?segment= on the engagement page; empty shows everyone."""
 
     segment = SelectField(_l("Segment"), default="", choices=[
@@ -22,8 +22,8 @@ class SegmentForm(FlaskForm):
         *(SelectChoice(segment.value, label) for segment, label in SEGMENT_LABELS.items())])
 
 
-class BulkActionForm(FlaskForm):
-    members = SelectMultipleField(_l("Members"), coerce=int, validate_choice=False,
+class BulkActionForm(AppForm):
+    members = SelectMultipleField(_l("Members"), coerce=row_id, validate_choice=False,
                                   validators=[DataRequired(_l("Select at least one member."))])
     action = SelectField(_l("Action"), choices=[
         SelectChoice(NUDGE, _l("Send a nudge by email")),

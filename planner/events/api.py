@@ -130,8 +130,8 @@ def list_events() -> Response:
     form = parse_query(EventSearchForm)
     branch = branches.get_branch(form.branch.data) if form.branch.data else None
     zone = branch.timezone if branch else "UTC"  # a time without offset is the branch's
-    start = services.as_instant(form.start.data, zone) or utcnow()
-    end = services.as_instant(form.end.data, zone) or start + timedelta(days=366)
+    start = services.as_instant(form.start.data, zone, "from") or utcnow()
+    end = services.as_instant(form.end.data, zone, "to") or start + timedelta(days=366)
     if point := form.point() or branches.point_of(form.place.data, None, None):
         nearby = services.events_near(*point, radius_km=form.radius_km.data or 50, start=start)
         found = [n.event for n in nearby if n.event.starts_at < end
@@ -147,40 +147,41 @@ def _viewer() -> Any:
     return g.get("api_user")
 
 
-@operation("/events/<int:event_id>", "GET", _l("One meetup"), response=EventOut, auth=False,
+@operation("/events/<id:event_id>", "GET", _l("One meetup"), response=EventOut, auth=False,
            errors=(404,))
 def get_event(event_id: int) -> Response:
     return jsonify(event_json(services.visible_event(_viewer(), event_id)))
 
 
-@operation("/events/<int:event_id>", "PATCH",
+@operation("/events/<id:event_id>", "PATCH",
            _l("Edit or reschedule a meetup (fields left out keep their value)"),
            form=EventForm, response=list[EventOut], errors=(403, 404, 409, 422))
 def update_event(event_id: int) -> Response:
     event = services.get_event(event_id)
-    current = services.event_input(event)
+    current, zone = services.event_input(event), event.branch.timezone
+    # Times left out keep their instant, offset included: a wall time in a fold happens twice.
     defaults = {"title": current.title, "description": current.description,
-                "starts_at": current.starts_local.isoformat(),
-                "ends_at": current.ends_local.isoformat(), "venue_id": current.venue_id,
+                "starts_at": _iso(event.starts_at, zone), "ends_at": _iso(event.ends_at, zone),
+                "venue_id": current.venue_id,
                 "online_url": current.online_url, "capacity": current.capacity,
                 "status": current.status.value, "setup_minutes": current.setup_minutes,
                 "teardown_minutes": current.teardown_minutes,
                 "max_guests": current.max_guests,
                 "requires_approval": current.requires_approval,
                 "walk_ins_over_capacity": current.walk_ins_over_capacity,
-                "rsvp_opens_at": _isoformat(current.rsvp_opens_local),
-                "rsvp_closes_at": _isoformat(current.rsvp_closes_local)}
+                "rsvp_opens_at": _optional_iso(event.rsvp_opens_at, zone),
+                "rsvp_closes_at": _optional_iso(event.rsvp_closes_at, zone)}
     form = parse_json(EventForm, defaults, branch=event.branch)
     events = services.update_event(api_user(), event, form.to_input(),
                                    this_and_following=form.scope.data == "following")
     return jsonify(events_json(events))
 
 
-def _isoformat(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+def _optional_iso(instant: datetime | None, timezone: str) -> str | None:
+    return _iso(instant, timezone) if instant else None
 
 
-@operation("/events/<int:event_id>/cancel", "POST", _l("Cancel a meetup with a message"),
+@operation("/events/<id:event_id>/cancel", "POST", _l("Cancel a meetup with a message"),
            form=CancelForm, response=list[EventOut], errors=(403, 404, 422))
 def cancel_event(event_id: int) -> Response:
     form = parse_json(CancelForm)
@@ -189,7 +190,7 @@ def cancel_event(event_id: int) -> Response:
     return jsonify(events_json(events))
 
 
-@operation("/events/<int:event_id>/duplicate", "POST",
+@operation("/events/<id:event_id>/duplicate", "POST",
            _l("Copy a meetup to the same time next week, as a draft"), response=EventOut,
            status=201, errors=(403, 404, 409))
 def duplicate_event(event_id: int) -> tuple[Response, int]:
@@ -197,20 +198,21 @@ def duplicate_event(event_id: int) -> tuple[Response, int]:
                                                        services.get_event(event_id))))
 
 
-@operation("/venues/<int:venue_id>/bookings", "GET", _l("A venue's bookings in a time range"),
+@operation("/venues/<id:venue_id>/bookings", "GET", _l("A venue's bookings in a time range"),
            query=EventSearchForm, response=list[BookingOut], auth=False, errors=(404, 422),
            paginated=True)
 def list_bookings(venue_id: int) -> Response:
     venue = branches.get_venue(venue_id)
     form = parse_query(EventSearchForm)
-    start = services.as_instant(form.start.data, venue.branch.timezone) or utcnow()
-    end = services.as_instant(form.end.data, venue.branch.timezone) or start + timedelta(days=7)
+    zone = venue.branch.timezone
+    start = services.as_instant(form.start.data, zone, "from") or utcnow()
+    end = services.as_instant(form.end.data, zone, "to") or start + timedelta(days=7)
     detailed = permissions.can_see_booking_details(_viewer(), venue.branch)
     return paginated(services.bookings_between(venue, start, end),
                      each(lambda booking: booking_json(booking, detailed=detailed)))
 
 
-@operation("/venues/<int:venue_id>/bookings", "POST",
+@operation("/venues/<id:venue_id>/bookings", "POST",
            _l("Hold a venue without a meetup (leads); 409 venue_conflict names the clash"),
            form=HoldForm, response=BookingOut, status=201, errors=(403, 404, 409, 422))
 def hold_venue(venue_id: int) -> tuple[Response, int]:
@@ -218,11 +220,11 @@ def hold_venue(venue_id: int) -> tuple[Response, int]:
     if not permissions.can_manage_branch(api_user(), venue.branch):
         raise NotAllowed()
     form = parse_json(HoldForm)
-    booking = services.hold_venue(api_user(), venue, form.to_input(venue.branch.timezone))
+    booking = services.hold_venue(api_user(), venue, form.to_input())
     return created(booking_json(booking))
 
 
-@operation("/venues/<int:venue_id>/bookings/<int:booking_id>", "PATCH",
+@operation("/venues/<id:venue_id>/bookings/<id:booking_id>", "PATCH",
            _l("Confirm a tentative venue hold in place (leads)"), form=ConfirmHoldForm,
            response=BookingOut, errors=(403, 404, 409, 422))
 def confirm_hold(venue_id: int, booking_id: int) -> Response:
@@ -233,7 +235,7 @@ def confirm_hold(venue_id: int, booking_id: int) -> Response:
     return jsonify(booking_json(services.confirm_hold(api_user(), booking)))
 
 
-@operation("/bookings/<int:booking_id>", "DELETE", _l("Release a venue hold (leads)"),
+@operation("/bookings/<id:booking_id>", "DELETE", _l("Release a venue hold (leads)"),
            status=204, errors=(403, 404, 409))
 def release_booking(booking_id: int) -> tuple[str, int]:
     services.release_booking(api_user(), services.get_booking(booking_id))

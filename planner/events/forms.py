@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     FloatField,
-    Form,
     FormField,
     IntegerField,
     RadioField,
@@ -32,8 +29,7 @@ from wtforms.validators import (
 )
 
 from branches.models import Branch
-from planner.core.forms import InstantField, optional_int
-from planner.events.localtime import utc_to_local
+from planner.core.forms import AppForm, DayField, DaysField, IdChoiceField, InstantField, SubForm
 from planner.events.models import BookingStatus, EventStatus
 from planner.events.recurrence import Frequency, RepeatRule
 from planner.events.services import EventInput, HoldInput, span_problem
@@ -50,18 +46,14 @@ SCOPE_CHOICES = [SelectChoice("this", _l("Only this meetup")),
                  SelectChoice("following", _l("This and the following meetups of the series"))]
 
 
-def local_wall_time(value: datetime | None, timezone: str) -> datetime | None:
-    """A form's datetime as the branch's wall-clock time (naive)."""
-    if value is None or value.tzinfo is None:
-        return value
-    return utc_to_local(value, timezone)
+class RepeatForm(SubForm):
+    # In JSON, "repeat": "weekly" is {"freq": "weekly"}: validated like it, never ignored.
+    json_shorthand = "freq"
 
-
-class RepeatForm(Form):
     freq = SelectField(_l("Repeat"), choices=FREQUENCY_CHOICES, default="")
     count = IntegerField(_l("Number of meetups"), validators=[
         Optional(), NumberRange(min=1, max=52)])
-    until = DateField(_l("Until (date)"), validators=[Optional()])
+    until = DayField(_l("Until (date)"), validators=[Optional()])
 
     def to_rule(self) -> RepeatRule | None:
         if not self.freq.data:
@@ -70,14 +62,14 @@ class RepeatForm(Form):
                           until=self.until.data)
 
 
-class EventForm(FlaskForm):
+class EventForm(AppForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)],
                                 description=_l("Markdown: **bold**, lists, links."))
     starts_at = InstantField(_l("Starts"), validators=[DataRequired()],
                              description=_l("In the branch's local time."))
     ends_at = InstantField(_l("Ends"), validators=[DataRequired()])
-    venue_id = SelectField(_l("Venue"), coerce=optional_int, validate_choice=False)
+    venue_id = IdChoiceField(_l("Venue"))
     online_url = URLField(_l("Online link"), validators=[
         Optional(), Length(max=500),
         Regexp(r"^https?://\S+$", message=_l("Use an http:// or https:// link."))],
@@ -97,14 +89,14 @@ class EventForm(FlaskForm):
     teardown_minutes = IntegerField(_l("Teardown (minutes after)"), default=0,
                                     validators=BUFFER)
     repeat = FormField(RepeatForm, label=_l("Repeat"))
-    skip_dates = StringField(_l("Skip these dates"), validators=[
-        Optional(), Regexp(r"^\d{4}-\d{2}-\d{2}(,\d{4}-\d{2}-\d{2})*$")])
+    skip_dates = DaysField(_l("Skip these dates"), description=_l(
+        "Comma-separated dates (YYYY-MM-DD) of the series to leave out."))
     scope = RadioField(_l("Apply to"), choices=SCOPE_CHOICES, default="this")
     submit = SubmitField(_l("Save meetup"))
 
     def __init__(self, *args: Any, branch: Branch | None = None, **kwargs: Any) -> None:
-        """`branch` gives the venue choices and the timezone; without one (documentation),
-        only the empty choice is offered."""
+        """`branch` gives the venue choices; without one (documentation), only the empty choice
+        is offered."""
         super().__init__(*args, **kwargs)
         self.branch = branch
         venues = branch.venues if branch is not None else []
@@ -113,24 +105,21 @@ class EventForm(FlaskForm):
 
     def validate_ends_at(self, field: InstantField) -> None:
         """A start after the end is shown with the other fields' errors, not after them."""
-        if self.branch is None:
+        starts, ends = self.starts_at.data, field.data
+        if self.branch is None or starts is None or ends is None:
             return
-        starts = local_wall_time(self.starts_at.data, self.branch.timezone)
-        ends = local_wall_time(field.data, self.branch.timezone)
-        if starts is not None and ends is not None and (problem := span_problem(starts, ends)):
+        if problem := span_problem(starts, ends, self.branch.timezone):
             raise ValidationError(problem)
 
     def to_input(self) -> EventInput:
-        assert self.branch is not None, "EventForm needs its branch to read local times"
-        zone = self.branch.timezone
         return EventInput(
             title=self.title.data, description=self.description.data or "",
-            starts_local=local_wall_time(self.starts_at.data, zone),  # type: ignore[arg-type]
-            ends_local=local_wall_time(self.ends_at.data, zone),  # type: ignore[arg-type]
+            starts_local=self.starts_at.data,  # type: ignore[arg-type]
+            ends_local=self.ends_at.data,  # type: ignore[arg-type]
             venue_id=self.venue_id.data, online_url=self.online_url.data or None,
             capacity=self.capacity.data, status=EventStatus(self.status.data),
-            rsvp_opens_local=local_wall_time(self.rsvp_opens_at.data, zone),
-            rsvp_closes_local=local_wall_time(self.rsvp_closes_at.data, zone),
+            rsvp_opens_local=self.rsvp_opens_at.data,
+            rsvp_closes_local=self.rsvp_closes_at.data,
             setup_minutes=self.setup_minutes.data or 0,
             teardown_minutes=self.teardown_minutes.data or 0,
             max_guests=self.max_guests.data or 0,
@@ -151,18 +140,17 @@ class EventForm(FlaskForm):
             self[name].data = value
 
     def skipped(self) -> list[date]:
-        text = self.skip_dates.data or ""
-        return [date.fromisoformat(part) for part in text.split(",") if part]
+        return list(self.skip_dates.data or [])
 
 
-class CancelForm(FlaskForm):
+class CancelForm(AppForm):
     message = TextAreaField(_l("Message to members"), validators=[DataRequired(),
                                                                   Length(max=1000)])
     scope = RadioField(_l("Which meetups to cancel"), choices=SCOPE_CHOICES, default="this")
     submit = SubmitField(_l("Cancel meetup"))
 
 
-class HoldForm(FlaskForm):
+class HoldForm(AppForm):
     starts_at = InstantField(_l("From"), validators=[DataRequired()])
     ends_at = InstantField(_l("Until"), validators=[DataRequired()])
     status = SelectField(_l("Status"), default=BookingStatus.TENTATIVE.value, choices=[
@@ -174,22 +162,22 @@ class HoldForm(FlaskForm):
                                     validators=BUFFER)
     submit = SubmitField(_l("Hold the venue"))
 
-    def to_input(self, timezone: str) -> HoldInput:
+    def to_input(self) -> HoldInput:
         return HoldInput(
-            starts_local=local_wall_time(self.starts_at.data, timezone),  # type: ignore[arg-type]
-            ends_local=local_wall_time(self.ends_at.data, timezone),  # type: ignore[arg-type]
+            starts_local=self.starts_at.data,  # type: ignore[arg-type]
+            ends_local=self.ends_at.data,  # type: ignore[arg-type]
             status=BookingStatus(self.status.data), note=self.note.data or "",
             setup_minutes=self.setup_minutes.data or 0,
             teardown_minutes=self.teardown_minutes.data or 0)
 
 
-class ConfirmHoldForm(FlaskForm):
+class ConfirmHoldForm(AppForm):
     status = SelectField(_l("Status"), validators=[DataRequired()], choices=[
         SelectChoice(BookingStatus.CONFIRMED.value, _l("Confirmed"))])
     submit = SubmitField(_l("Confirm"))
 
 
-class EventSearchForm(FlaskForm):
+class EventSearchForm(AppForm):
     """Query parameters for listing meetups (API) and the near-me page."""
 
     class Meta:

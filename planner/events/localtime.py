@@ -2,12 +2,13 @@
 
 A naive wall time can be impossible (it falls in the gap when clocks go forward) or happen
 twice (in the fold when clocks go back). Both are refused rather than guessed, so that a
-meetup never silently moves by an hour.
+meetup never silently moves by an hour. A time typed with its offset ("2027-10-31T02:30+01:00")
+names one instant even in a fold, and is taken exactly as given (`to_utc`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -66,6 +67,29 @@ def local_to_utc(local: datetime, timezone: str) -> datetime:
     if _is_ambiguous(local, zone):
         raise LocalTimeError("ambiguous", local, timezone)
     return local.replace(tzinfo=zone).astimezone(UTC)
+
+
+def to_utc(typed: datetime, timezone: str) -> datetime:
+    """A time as typed, in UTC: an aware one by its own offset, a naive one as wall time in
+    `timezone` (LocalTimeError in a gap or fold, as local_to_utc)."""
+    if typed.tzinfo is not None:
+        return typed.astimezone(UTC)
+    return local_to_utc(typed, timezone)
+
+
+def wall_time(typed: datetime, timezone: str) -> datetime:
+    """A time as typed, as naive wall time in `timezone` (for wall-clock arithmetic)."""
+    if typed.tzinfo is None:
+        return typed
+    return typed.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+
+
+def elapsed(start: datetime, end: datetime, timezone: str) -> timedelta:
+    """From one typed time to another: exact when both carry an offset (in a fold the wall
+    times may even run backwards), else by the wall clock, as the lead reads them."""
+    if start.tzinfo is not None and end.tzinfo is not None:
+        return end - start
+    return wall_time(end, timezone) - wall_time(start, timezone)
 
 
 def utc_to_local(instant: datetime, timezone: str) -> datetime:

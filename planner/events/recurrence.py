@@ -17,7 +17,7 @@ from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from planner.events.localtime import LocalTimeError, local_to_utc
+from planner.events.localtime import LocalTimeError, elapsed, to_utc, wall_time
 
 MAX_OCCURRENCES = 52
 
@@ -115,7 +115,7 @@ def occurrence_dates(first_date: date, rule: RepeatRule) -> list[date]:
 
 def _to_utc(local: datetime, timezone: str, field: Field, local_date: date) -> datetime:
     try:
-        return local_to_utc(local, timezone)
+        return to_utc(local, timezone)
     except LocalTimeError as error:
         message = (_l("On %(date)s, %(time)s does not exist in %(zone)s because the clocks "
                       "go forward. Choose another time.", date=local_date.isoformat(),
@@ -143,14 +143,17 @@ def occurrences(
     timezone: str,
     rule: RepeatRule | None,
 ) -> list[Slot]:
-    """UTC slots of the series starting at the given naive wall times in `timezone`.
+    """UTC slots of the series starting at the given times in `timezone` (naive wall times, or
+    aware ones, which the first slot takes exactly as given).
 
     With no rule there is a single slot. Raises RepeatError for an invalid rule, for an end not
     after the start, and for an occurrence whose wall time is in a DST gap or fold.
     """
-    if first_local_end <= first_local_start:
+    if elapsed(first_local_start, first_local_end, timezone) <= timedelta(0):
         raise RepeatError("ends_at", _l("The end must be after the start."))
-    first_date = first_local_start.date()
+    wall_start, wall_end = (wall_time(first_local_start, timezone),
+                            wall_time(first_local_end, timezone))
+    first_date = wall_start.date()
     if rule is None:
         dates = [first_date]
     else:
@@ -158,9 +161,12 @@ def occurrences(
         if rule.until is not None and rule.until < first_date:
             raise RepeatError("until", _l("The end date must not be before the first date."))
         dates = occurrence_dates(first_date, rule)
-    duration = first_local_end - first_local_start
-    start_time = first_local_start.time()
-    return [_slot(local_date, start_time, duration, timezone) for local_date in dates]
+    first = Slot(starts_at=_to_utc(first_local_start, timezone, "starts_at", first_date),
+                 ends_at=_to_utc(first_local_end, timezone, "ends_at", first_date),
+                 local_date=first_date)
+    duration = wall_end - wall_start
+    return [first, *(_slot(local_date, wall_start.time(), duration, timezone)
+                     for local_date in dates[1:])]
 
 
 def describe(freq: Frequency | str, first_local_start: datetime) -> str:

@@ -30,7 +30,13 @@ from planner.core.extensions import db
 from planner.core.i18n import format_instant
 from planner.core.timeutil import utcnow
 from planner.events.events import MeetupCancelled, MeetupEdited
-from planner.events.localtime import LocalTimeError, local_to_utc, utc_to_local
+from planner.events.localtime import (
+    LocalTimeError,
+    elapsed,
+    to_utc,
+    utc_to_local,
+    wall_time,
+)
 from planner.events.models import Booking, BookingStatus, Event, EventSeries, EventStatus
 from planner.events.recurrence import RepeatError, RepeatRule, Slot, describe, occurrences
 
@@ -42,7 +48,9 @@ class VenueConflict(Conflict):
 
 @dataclass(frozen=True)
 class EventInput:
-    """A meetup as a lead typed it: times are naive wall-clock times in the branch's timezone."""
+    """A meetup as a lead typed it: times are naive wall-clock times in the branch's timezone,
+    or aware ones, which keep their own offset (even in a fold, where the wall time happens
+    twice)."""
 
     title: str
     starts_local: datetime
@@ -119,7 +127,7 @@ def _field_error(name: str, message: Any) -> InvalidInput:
 
 def _to_utc(local: datetime, timezone: str, field_name: str) -> datetime:
     try:
-        return local_to_utc(local, timezone)
+        return to_utc(local, timezone)
     except LocalTimeError as error:
         if error.reason == "nonexistent":
             raise _field_error(field_name, _l(
@@ -130,10 +138,10 @@ def _to_utc(local: datetime, timezone: str, field_name: str) -> datetime:
             zone=timezone)) from None
 
 
-def span_problem(starts_local: datetime, ends_local: datetime) -> str | None:
-    """What is wrong with a meetup's start and end, if anything: the form shows it with the
-    other fields' errors, and the service refuses it from the API."""
-    length = ends_local - starts_local
+def span_problem(starts: datetime, ends: datetime, timezone: str) -> str | None:
+    """What is wrong with a meetup's start and end as typed, if anything: the form shows it
+    with the other fields' errors, and the service refuses it from the API."""
+    length = elapsed(starts, ends, timezone)
     if length <= timedelta(0):
         return str(_l("The end must be after the start."))
     if length > timedelta(hours=current_app.config["EVENT_MAX_HOURS"]):
@@ -142,8 +150,8 @@ def span_problem(starts_local: datetime, ends_local: datetime) -> str | None:
     return None
 
 
-def _check_times(data: EventInput | HoldInput) -> None:
-    if problem := span_problem(data.starts_local, data.ends_local):
+def _check_times(data: EventInput | HoldInput, timezone: str) -> None:
+    if problem := span_problem(data.starts_local, data.ends_local, timezone):
         raise _field_error("ends_at", problem)
     if not 0 <= data.setup_minutes <= 24 * 60 or not 0 <= data.teardown_minutes <= 24 * 60:
         raise _field_error("setup_minutes", _l(
@@ -161,7 +169,7 @@ def _venue_of(branch: Branch, venue_id: int | None, *, lock: bool) -> Venue | No
 
 
 def _check_event(branch: Branch, data: EventInput) -> None:
-    _check_times(data)
+    _check_times(data, branch.timezone)
     if data.venue_id is None and not data.online_url:
         raise _field_error("venue_id", _l("Choose a venue, an online link, or both."))
     if data.capacity is not None and data.capacity < 1:
@@ -170,10 +178,10 @@ def _check_event(branch: Branch, data: EventInput) -> None:
         raise _field_error("max_guests", _l("Between 0 and 20 guests."))
     if data.status is EventStatus.CANCELLED:
         raise _field_error("status", _l("Cancel a meetup with the cancel action."))
-    opens, closes = data.rsvp_opens_local, data.rsvp_closes_local
-    if opens and closes and closes <= opens:
+    opens, closes, zone = data.rsvp_opens_local, data.rsvp_closes_local, branch.timezone
+    if opens and closes and elapsed(opens, closes, zone) <= timedelta(0):
         raise _field_error("rsvp_closes_at", _l("RSVPs must close after they open."))
-    if closes and closes > data.ends_local:
+    if closes and elapsed(data.ends_local, closes, zone) > timedelta(0):
         raise _field_error("rsvp_closes_at", _l("RSVPs must close before the meetup ends."))
 
 
@@ -190,7 +198,12 @@ def _slots(data: EventInput | HoldInput, timezone: str,
     try:
         return occurrences(data.starts_local, data.ends_local, timezone, repeat)
     except RepeatError as error:
-        raise _field_error(error.field, error) from None
+        raise _field_error(_form_name(error.field), error) from None
+
+
+def _form_name(field_name: str) -> str:
+    """The repeat rule's parts as the form names them, inside its "repeat" field."""
+    return field_name if field_name in ("starts_at", "ends_at") else f"repeat-{field_name}"
 
 
 # --- the overlap rule ------------------------------------------------------------------------
@@ -325,7 +338,7 @@ def _replace(holds: list[Booking]) -> None:
 
 def _new_event(actor: Any, branch: Branch, data: EventInput, venue: Venue | None,
                plan: Planned, series: EventSeries | None) -> Event:
-    shift = plan.slot.starts_at - local_to_utc(data.starts_local, branch.timezone)
+    shift = plan.slot.starts_at - to_utc(data.starts_local, branch.timezone)
     event = Event(branch=branch, series=series, title=data.title.strip(),
                   description=data.description, starts_at=plan.slot.starts_at,
                   ends_at=plan.slot.ends_at, original_starts_at=plan.slot.starts_at,
@@ -365,7 +378,7 @@ def _booking(actor: Any, venue: Venue, plan: Planned, setup: int, teardown: int,
 def hold_venue(actor: Any, venue: Venue, data: HoldInput) -> Booking:
     """Hold a venue without a meetup (tentative or confirmed)."""
     _require_manager(actor, venue.branch)
-    _check_times(data)
+    _check_times(data, venue.branch.timezone)
     if data.status is BookingStatus.CANCELLED:
         raise _field_error("status", _l("A hold must be tentative or confirmed."))
     venue = _venue_of(venue.branch, venue.id, lock=True)  # type: ignore[assignment]
@@ -444,11 +457,14 @@ def update_event(actor: Any, event: Event, data: EventInput, *,
         raise Conflict(_l("This meetup is cancelled."))
     targets = _lock(_following(event)) if this_and_following else [event]
     old_start = utc_to_local(event.starts_at, branch.timezone)
-    start_shift = data.starts_local - old_start
-    length = data.ends_local - data.starts_local
+    new_start = wall_time(data.starts_local, branch.timezone)
+    length = wall_time(data.ends_local, branch.timezone) - new_start
     venue = _venue_of(branch, data.venue_id, lock=True)
     _check_capacity(data, venue)
-    plans = [_replan(target, branch, start_shift, length, data) for target in targets]
+    plans = [_replan(target, branch, new_start - old_start, length, data)
+             if target is not event else _plan(_slots(data, branch.timezone, None),
+                                               data.setup_minutes, data.teardown_minutes)[0]
+             for target in targets]
     for target, plan in zip(targets, plans, strict=True):
         if target.status is not EventStatus.PUBLISHED and data.status is EventStatus.PUBLISHED:
             _refuse_publishing_the_past(plan.slot.starts_at)
@@ -464,6 +480,7 @@ def update_event(actor: Any, event: Event, data: EventInput, *,
 
 def _replan(event: Event, branch: Branch, shift: timedelta, length: timedelta,
             data: EventInput) -> Planned:
+    """A later meetup of the series, moved by the edited one's wall-clock shift."""
     start_local = utc_to_local(event.starts_at, branch.timezone) + shift
     slot = _slots(replace(data, starts_local=start_local, ends_local=start_local + length),
                   branch.timezone, None)[0]
@@ -484,7 +501,7 @@ def _apply(actor: Any, event: Event, data: EventInput, venue: Venue | None,
     event.status, event.venue = data.status, venue
     event.max_guests, event.requires_approval = data.max_guests, data.requires_approval
     event.walk_ins_over_capacity = data.walk_ins_over_capacity
-    shift = plan.slot.starts_at - local_to_utc(data.starts_local, event.branch.timezone)
+    shift = plan.slot.starts_at - to_utc(data.starts_local, event.branch.timezone)
     event.rsvp_opens_at = _shifted(data.rsvp_opens_local, event.branch, "rsvp_opens_at", shift)
     event.rsvp_closes_at = _shifted(data.rsvp_closes_local, event.branch, "rsvp_closes_at",
                                     shift)
@@ -647,8 +664,7 @@ def utc_to_zone(instant: datetime, timezone: str) -> datetime:
     return instant.astimezone(ZoneInfo(timezone))
 
 
-def as_instant(value: datetime | None, timezone: str) -> datetime | None:
-    """A typed datetime as UTC: naive values are wall-clock time in `timezone`."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return local_to_utc(value, timezone)
+def as_instant(value: datetime | None, timezone: str, field_name: str) -> datetime | None:
+    """A typed datetime as UTC: naive values are wall-clock time in `timezone` (422 naming
+    the field in a gap or fold)."""
+    return None if value is None else _to_utc(value, timezone, field_name)

@@ -18,7 +18,7 @@ from branches import services as branches
 from branches.maps import map_links
 from branches.models import Branch
 from planner.core.errors import Conflict, InvalidInput, NotAllowed
-from planner.core.forms import show_field_errors
+from planner.core.forms import page_day, page_month, show_field_errors
 from planner.core.timeutil import utcnow
 from planner.events import services
 from planner.events.forms import (
@@ -52,19 +52,16 @@ def _managed(branch: Branch) -> Branch:
     return branch
 
 
-def _month(text: str | None, timezone: str) -> date:
-    today = utc_to_local(utcnow(), timezone).date()
-    try:
-        return datetime.strptime(text or "", "%Y-%m").date()
-    except ValueError:
-        return today.replace(day=1)
+def _today(timezone: str) -> date:
+    return utc_to_local(utcnow(), timezone).date()
 
 
 @bp.get("/branches/<slug>/events")
 def branch_events(slug: str) -> str:
     """The branch's meetups as a month grid and a list."""
     branch = branches.get_branch(slug)
-    first = _month(request.args.get("month"), branch.timezone)
+    first = page_month("month", request.args.get("month"),
+                       _today(branch.timezone).replace(day=1))
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
     start = local_to_utc(datetime.combine(first, time()), branch.timezone)
     end = local_to_utc(datetime.combine(last + timedelta(days=1), time()), branch.timezone)
@@ -110,7 +107,7 @@ def create(slug: str) -> str | Response:
                            clash_dates=getattr(form, "clash_dates", []))
 
 
-@bp.get("/events/<int:event_id>")
+@bp.get("/events/<id:event_id>")
 def show(event_id: int) -> str:
     event = services.visible_event(current_user, event_id)
     maps = map_links(event.venue, str(get_locale())) if event.venue else []
@@ -121,7 +118,7 @@ def show(event_id: int) -> str:
                                current_user, event.branch))
 
 
-@bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
+@bp.route("/events/<id:event_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(event_id: int) -> str | Response:
     event = services.get_event(event_id)
@@ -136,7 +133,7 @@ def edit(event_id: int) -> str | Response:
                            clash_dates=getattr(form, "clash_dates", []))
 
 
-@bp.post("/events/<int:event_id>/cancel")
+@bp.post("/events/<id:event_id>/cancel")
 @login_required
 def cancel(event_id: int) -> Response:
     event = services.get_event(event_id)
@@ -150,7 +147,7 @@ def cancel(event_id: int) -> Response:
     return redirect(url_for("events.show", event_id=event.id))
 
 
-@bp.post("/events/<int:event_id>/duplicate")
+@bp.post("/events/<id:event_id>/duplicate")
 @login_required
 def duplicate(event_id: int) -> Response:
     event = services.get_event(event_id)
@@ -177,7 +174,7 @@ def near() -> str:
     return render_template("events/near.html", form=form, nearby=nearby, origin=origin)
 
 
-@bp.route("/venues/<int:venue_id>/bookings", methods=["GET", "POST"])
+@bp.route("/venues/<id:venue_id>/bookings", methods=["GET", "POST"])
 def venue_week(venue_id: int) -> str | Response:
     """A venue's bookings for one week, and (for leads) a form to hold it."""
     venue = branches.get_venue(venue_id)
@@ -188,7 +185,7 @@ def venue_week(venue_id: int) -> str | Response:
         _managed(venue.branch)
         if form.validate_on_submit():
             try:
-                services.hold_venue(current_user, venue, form.to_input(zone))
+                services.hold_venue(current_user, venue, form.to_input())
             except (InvalidInput, Conflict) as error:
                 show_field_errors(form, error)
             else:
@@ -207,14 +204,11 @@ def venue_week(venue_id: int) -> str | Response:
 
 
 def _week_start(text: str | None, timezone: str) -> date:
-    try:
-        day = date.fromisoformat(text or "")
-    except ValueError:
-        day = utc_to_local(utcnow(), timezone).date()
+    day = page_day("week", text, _today(timezone))
     return day - timedelta(days=day.weekday())
 
 
-@bp.post("/bookings/<int:booking_id>/confirm")
+@bp.post("/bookings/<id:booking_id>/confirm")
 @login_required
 def confirm_hold(booking_id: int) -> Response:
     booking = services.get_booking(booking_id)
@@ -232,7 +226,7 @@ def _local_day(booking: Booking) -> str:
     return utc_to_local(booking.starts_at, booking.venue.branch.timezone).date().isoformat()
 
 
-@bp.post("/bookings/<int:booking_id>/release")
+@bp.post("/bookings/<id:booking_id>/release")
 @login_required
 def release(booking_id: int) -> Response:
     booking = services.get_booking(booking_id)

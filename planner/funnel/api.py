@@ -76,7 +76,7 @@ def funnel_json(result: Funnel) -> FunnelOut:
             "first_timer_share": overall.first_timer_share}
 
 
-@operation("/events/<int:event_id>/invite-links", "POST",
+@operation("/events/<id:event_id>/invite-links", "POST",
            _l("Create an invite link for a meetup (leads of its branch)"), form=InviteLinkForm,
            response=InviteLinkOut, status=201, errors=(403, 404, 422))
 def create_link(event_id: int) -> tuple[Response, int]:
@@ -87,14 +87,14 @@ def create_link(event_id: int) -> tuple[Response, int]:
     return created(link_json(link))
 
 
-@operation("/invite-links/<int:link_id>/revoke", "POST",
+@operation("/invite-links/<id:link_id>/revoke", "POST",
            _l("Withdraw an invite link: it stops counting and crediting (leads)"),
            response=InviteLinkOut, errors=(403, 404))
 def revoke_link(link_id: int) -> Response:
     return jsonify(link_json(services.revoke_link(api_user(), link_id)))
 
 
-@operation("/events/<int:event_id>/funnel", "GET",
+@operation("/events/<id:event_id>/funnel", "GET",
            _l("A meetup's funnel: reached, registered, attended, returned, by channel (leads)"),
            response=FunnelOut, errors=(403, 404))
 def event_funnel(event_id: int) -> Response:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms import SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
+from planner.core.forms import AppForm, DayField
 from planner.core.timeutil import utcnow
 from planner.events.localtime import utc_to_local
 from planner.funnel.models import CHANNEL_LABELS, Channel
@@ -16,7 +16,7 @@ from planner.funnel.models import CHANNEL_LABELS, Channel
 DEFAULT_DAYS = 90
 
 
-class InviteLinkForm(FlaskForm):
+class InviteLinkForm(AppForm):
     label = StringField(_l("Name (where you share it)"), validators=[
         DataRequired(message=_l("Give the link a name.")), Length(max=80)])
     channel = SelectField(_l("Channel"), coerce=Channel, default=Channel.CHAT_GROUP.value,
@@ -25,11 +25,11 @@ class InviteLinkForm(FlaskForm):
     submit = SubmitField(_l("Create link"))
 
 
-class RangeForm(FlaskForm):
+class RangeForm(AppForm):
     """?from=&to= dates (inclusive); the last 90 days up to today by default."""
 
-    start = DateField(_l("From"), name="from", validators=[Optional()])
-    end = DateField(_l("To"), name="to", validators=[Optional()])
+    start = DayField(_l("From"), name="from", validators=[Optional()])
+    end = DayField(_l("To"), name="to", validators=[Optional()])
 
     def dates(self, timezone: str = "UTC") -> tuple[date, date]:
         """The chosen days; "today" is `timezone`'s (a branch funnel counts branch-local days)."""

@@ -60,7 +60,7 @@ def land(code: str) -> BaseResponse:
     return response
 
 
-@bp.route("/events/<int:event_id>/invites", methods=["GET", "POST"])
+@bp.route("/events/<id:event_id>/invites", methods=["GET", "POST"])
 @login_required
 def invites(event_id: int) -> str | BaseResponse:
     event = get_event(event_id)
@@ -78,7 +78,7 @@ def invites(event_id: int) -> str | BaseResponse:
                            rows=rows, form=form, invite_url=invite_url)
 
 
-@bp.get("/events/<int:event_id>/invites.csv")
+@bp.get("/events/<id:event_id>/invites.csv")
 @login_required
 def invites_csv(event_id: int) -> Response:
     rows = services.event_link_rows(current_user, get_event(event_id))
@@ -90,7 +90,7 @@ def invites_csv(event_id: int) -> Response:
         f"invite-links-meetup-{event_id}.csv")
 
 
-@bp.post("/invites/<int:link_id>/revoke")
+@bp.post("/invites/<id:link_id>/revoke")
 @login_required
 def revoke(link_id: int) -> BaseResponse:
     link = services.revoke_link(current_user, link_id)
@@ -100,7 +100,7 @@ def revoke(link_id: int) -> BaseResponse:
     return redirect(url_for("funnel.invites", event_id=link.event_id))
 
 
-@bp.get("/invites/<int:link_id>/poster")
+@bp.get("/invites/<id:link_id>/poster")
 @login_required
 def poster(link_id: int) -> str:
     """A printable A4 poster: the meetup, a QR code of the link, and the link spelled out."""
@@ -110,7 +110,7 @@ def poster(link_id: int) -> str:
                            branch=link.branch, url=url, qr_svg=qr.svg(url))
 
 
-@bp.get("/events/<int:event_id>/funnel")
+@bp.get("/events/<id:event_id>/funnel")
 @login_required
 def event_funnel(event_id: int) -> str:
     event = get_event(event_id)
@@ -120,7 +120,7 @@ def event_funnel(event_id: int) -> str:
                            csv_endpoint="funnel.event_funnel_csv", **_labels(result))
 
 
-@bp.get("/events/<int:event_id>/funnel/<table>.csv")
+@bp.get("/events/<id:event_id>/funnel/<table>.csv")
 @login_required
 def event_funnel_csv(event_id: int, table: str) -> Response:
     event = get_event(event_id)

@@ -48,9 +48,10 @@ def registration_json(registration: Registration, position: int | None = None) -
             if code else None}
 
 
-@operation("/events/<int:event_id>/registrations", "POST",
+@operation("/events/<id:event_id>/registrations", "POST",
            _l("RSVP to a meetup (or join its waitlist); repeating returns the same RSVP"),
-           form=RsvpForm, response=RegistrationOut, status=201, errors=(404, 409, 422))
+           form=RsvpForm, response=RegistrationOut, status=201, errors=(404, 409, 422),
+           also=(200,))
 def rsvp(event_id: int) -> tuple[Response, int]:
     user = api_user()
     form = parse_json(RsvpForm)
@@ -62,14 +63,14 @@ def rsvp(event_id: int) -> tuple[Response, int]:
     return created(registration_json(answer.registration))
 
 
-@operation("/events/<int:event_id>/registrations/me", "DELETE",
+@operation("/events/<id:event_id>/registrations/me", "DELETE",
            _l("Cancel my RSVP; freed seats go to the waitlist in order"),
            response=RegistrationOut, errors=(404, 409))
 def cancel(event_id: int) -> Response:
     return jsonify(registration_json(services.cancel(api_user(), event_id)))
 
 
-@operation("/events/<int:event_id>/registrations", "GET",
+@operation("/events/<id:event_id>/registrations", "GET",
            _l("Everyone who RSVPed (leads and door staff)"), response=list[AttendeeOut],
            errors=(403, 404), paginated=True)
 def attendees(event_id: int) -> Response:
@@ -91,7 +92,7 @@ def attendee_json(registration: Registration, position: int | None,
             "source": registration.source, "created_at": registration.created_at.isoformat()}
 
 
-@operation("/registrations/<int:registration_id>/review", "POST",
+@operation("/registrations/<id:registration_id>/review", "POST",
            _l("Approve or decline an RSVP that waits for approval (leads)"), form=ReviewForm,
            response=RegistrationOut, errors=(403, 404, 409))
 def review(registration_id: int) -> Response:

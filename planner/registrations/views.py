@@ -71,7 +71,7 @@ def _back(event_id: int) -> BaseResponse:
     return redirect(url_for("events.show", event_id=event_id))
 
 
-@bp.post("/events/<int:event_id>/rsvp")
+@bp.post("/events/<id:event_id>/rsvp")
 def rsvp(event_id: int) -> BaseResponse:
     """RSVP; pressed before logging in, it is finished right after the login or sign-up."""
     visible_event(current_user, event_id)
@@ -141,7 +141,7 @@ def _status_message(registration: Registration) -> str:
     return _("Your RSVP is waiting for a lead's approval.")
 
 
-@bp.post("/events/<int:event_id>/rsvp/cancel")
+@bp.post("/events/<id:event_id>/rsvp/cancel")
 @login_required
 def cancel(event_id: int) -> BaseResponse:
     try:
@@ -178,7 +178,7 @@ def ticket_qr(code: str) -> Response:
     return response
 
 
-@bp.get("/events/<int:event_id>/registrations")
+@bp.get("/events/<id:event_id>/registrations")
 @login_required
 def registrations(event_id: int) -> str:
     event = visible_event(current_user, event_id)
@@ -203,7 +203,7 @@ def _to_list(event_id: int) -> BaseResponse:
     return redirect(url_for("registrations.registrations", event_id=event_id))
 
 
-@bp.post("/registrations/<int:registration_id>/review")
+@bp.post("/registrations/<id:registration_id>/review")
 @login_required
 def review(registration_id: int) -> BaseResponse:
     form = ReviewForm()
@@ -218,7 +218,7 @@ def review(registration_id: int) -> BaseResponse:
     return _to_list(registration.event_id)
 
 
-@bp.post("/events/<int:event_id>/capacity")
+@bp.post("/events/<id:event_id>/capacity")
 @login_required
 def capacity(event_id: int) -> BaseResponse:
     form = CapacityForm()
@@ -231,7 +231,7 @@ def capacity(event_id: int) -> BaseResponse:
     return _to_list(event_id)
 
 
-@bp.post("/events/<int:event_id>/registrations/add")
+@bp.post("/events/<id:event_id>/registrations/add")
 @login_required
 def add(event_id: int) -> BaseResponse:
     form = AddAttendeeForm()
