@@ -1,6 +1,7 @@
 """Every page each role reaches, in both languages, on a phone (390×844) and a laptop (1366×900):
-nothing scrolls sideways, axe finds no serious or critical violation, primary actions are at
-least 44 px tall, and a screenshot of each is kept (test-artifacts/pages/).
+nothing scrolls sideways, axe finds no serious or critical violation, primary actions (and the
+navigation and language buttons) are at least 44 px tall, and a screenshot of each is kept
+(test-artifacts/pages/).
 
 The gallery test writes the README's pictures under test-artifacts/gallery; `make screenshots`
 points it (JUHUI_SCREENSHOTS) at docs/screenshots instead."""
@@ -31,7 +32,8 @@ pytestmark = pytest.mark.browser
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1366, "height": 900}}
 LANGUAGES = {"zh_CN": "zh-CN", "en": "en-US"}
-PRIMARY_ACTIONS = ".button.primary, main button[type=submit], main input[type=submit]"
+PRIMARY_ACTIONS = (".button.primary, main button[type=submit], main input[type=submit], "
+                   ".site-nav a, .site-nav button, .language-switch button")
 TOUCH_TARGET_PX = 44
 AXE = Axe()
 
