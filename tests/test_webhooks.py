@@ -9,11 +9,13 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -368,3 +370,46 @@ def test_deliveries_survive_a_worker_restart(private_allowed, client, cast, rece
         assert worker_pass() == "Delivered 1 of 1 webhook(s) attempted."
     assert json.loads(receiver.received[0].body)["type"] == "meetup.published"
     assert db.session.scalar(select(WebhookEndpoint.failures_in_a_row)) == 0
+
+
+def test_the_refusal_is_translated(client, cast):
+    cast.lead.locale = "zh_CN"  # the API speaks the member's language
+    db.session.commit()
+    response = register(client, cast.lead, "https://127.0.0.1/hook")
+    assert response.status_code == 422
+    assert response.json["error"]["fields"]["url"] == ["这个地址指向私有或本地网络。"]
+
+
+def readme_receiver(secret: str) -> type[BaseHTTPRequestHandler]:
+    """The receiver README shows under "Webhooks", keyed with `secret` (its last line, which
+    serves on a fixed port, left out)."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    code = readme.split("## Webhooks", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.rsplit("HTTPServer(", 1)[0]
+    namespace: dict[str, Any] = {}
+    os.environ["JUHUI_WEBHOOK_SECRET"] = secret
+    try:
+        exec(compile(code, "README.md", "exec"), namespace)
+    finally:
+        del os.environ["JUHUI_WEBHOOK_SECRET"]
+    return namespace["Receiver"]
+
+
+@pytest.mark.parametrize(("right_secret", "answer"), [(True, 204), (False, 401)])
+def test_the_readme_receiver_verifies_deliveries(private_allowed, client, cast, right_secret,
+                                                 answer):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    url = f"http://127.0.0.1:{server.server_port}/"
+    hook = register(client, cast.lead, url).json
+    secret = hook["secret"] if right_secret else "whsec_" + base64.b64encode(b"wrong").decode()
+    server.RequestHandlerClass = readme_receiver(secret)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        meetup(cast)
+        deliver_webhooks()
+    finally:
+        server.shutdown()
+        server.server_close()
+    [logged] = deliveries(client, cast.lead, hook["id"])
+    assert [a["status_code"] for a in logged["attempts"]] == [answer]

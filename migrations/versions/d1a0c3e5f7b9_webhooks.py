@@ -35,6 +35,7 @@ def upgrade():
     )
     with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_webhook_endpoints_branch_id'), ['branch_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_endpoints_created_by_id'), ['created_by_id'], unique=False)
 
     op.create_table('webhook_deliveries',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -81,6 +82,7 @@ def downgrade():
 
     op.drop_table('webhook_deliveries')
     with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_endpoints_created_by_id'))
         batch_op.drop_index(batch_op.f('ix_webhook_endpoints_branch_id'))
 
     op.drop_table('webhook_endpoints')

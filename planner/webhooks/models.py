@@ -30,8 +30,8 @@ class WebhookEndpoint(Model):
     # "whsec_" + base64 of the key, as Standard Webhooks write it.
     secret: Mapped[str] = mapped_column(String(100))
     events: Mapped[str] = mapped_column(String(500))  # space-separated event names
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
-                                                                 ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     # Failed attempts in a row; reset by a success. Paused once it reaches PAUSE_AFTER.
     failures_in_a_row: Mapped[int] = mapped_column(default=0)
     paused_at: Mapped[optional_instant]
