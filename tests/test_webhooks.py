@@ -188,6 +188,7 @@ def test_500_then_200_is_delivered_exactly_once_in_the_end(private_allowed, clie
 
 
 def test_a_hanging_receiver_does_not_hold_up_requests(private_allowed, client, cast, receiver):
+    private_allowed.config["WEBHOOK_TIMEOUT"] = 120  # the worker waits until the gate opens
     hooked(client, cast, receiver)
     event = meetup(cast)
     receiver.gate = threading.Event()
