@@ -55,7 +55,7 @@ def send_mail(loop: bool, interval: float) -> None:
     """Send the queued mail that is due (retries included), then the webhooks."""
     if not loop:
         click.echo(report(deliver_all()))
-        _run_other_passes(quiet=False)
+        _run_other_passes()
         return
     while True:
         _one_pass_of_the_loop()
@@ -70,19 +70,21 @@ def _one_pass_of_the_loop() -> None:
         logger.exception("Sending mail failed; trying again after the interval.")
     finally:
         release(db.session)
-    _run_other_passes(quiet=True)
+    try:
+        _run_other_passes()
+    finally:
+        release(db.session)
 
 
-def _run_other_passes(*, quiet: bool) -> None:
-    """Each in turn; one failing does not keep the others from running."""
+def _run_other_passes() -> None:
+    """Each in turn, saying what it did if it did anything; one failing does not keep the
+    others from running."""
     for worker_pass in current_app.extensions.get(WORKER_PASSES, []):
         try:
-            if (line := worker_pass()) or not quiet:
+            if line := worker_pass():
                 click.echo(line)
-        except Exception:
+        except Exception:  # e.g. the database restarting: the worker keeps going
             logger.exception("A worker pass failed; trying again after the interval.")
-        finally:
-            release(db.session)
 
 
 def deliver_all() -> Delivered:
