@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from branches.services import get_branch
 from planner.api import api_user, created, operation, parse_json
+from planner.api.pagination import each, paginated
 from planner.webhooks import services
 from planner.webhooks.forms import WebhookForm
 from planner.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -74,10 +75,9 @@ def create_webhook(slug: str) -> tuple[Response, int]:
 
 
 @operation("/branches/<slug>/webhooks", "GET", _l("The branch's webhook endpoints (leads)"),
-           response=list[EndpointOut], errors=(403, 404))
+           response=list[EndpointOut], errors=(403, 404), paginated=True)
 def list_webhooks(slug: str) -> Response:
-    endpoints = services.endpoints_of(api_user(), get_branch(slug))
-    return jsonify([endpoint_json(endpoint) for endpoint in endpoints])
+    return paginated(services.endpoints_of(api_user(), get_branch(slug)), each(endpoint_json))
 
 
 @operation("/webhooks/<int:webhook_id>", "DELETE",
@@ -97,7 +97,6 @@ def resume_webhook(webhook_id: int) -> Response:
 
 @operation("/webhooks/<int:webhook_id>/deliveries", "GET",
            _l("A webhook's newest deliveries, each attempt with its status and response time "
-              "(leads)"), response=list[DeliveryOut], errors=(403, 404))
+              "(leads)"), response=list[DeliveryOut], errors=(403, 404), paginated=True)
 def webhook_deliveries(webhook_id: int) -> Response:
-    deliveries = services.deliveries_of(api_user(), webhook_id)
-    return jsonify([delivery_json(delivery) for delivery in deliveries])
+    return paginated(services.deliveries_of(api_user(), webhook_id), each(delivery_json))

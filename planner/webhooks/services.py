@@ -96,12 +96,12 @@ def resume_endpoint(actor: Any, endpoint_id: int) -> WebhookEndpoint:
     return endpoint
 
 
-def deliveries_of(actor: Any, endpoint_id: int, limit: int = 100) -> list[WebhookDelivery]:
+def deliveries_of(actor: Any, endpoint_id: int) -> list[WebhookDelivery]:
     """The newest deliveries first, each with its attempts."""
     endpoint = managed_endpoint(actor, endpoint_id)
     return list(db.session.scalars(
         select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
-        .order_by(WebhookDelivery.id.desc()).limit(limit)))
+        .order_by(WebhookDelivery.id.desc())))
 
 
 def enqueue(branch_id: int, event_type: str, data: dict[str, Any]) -> int:
