@@ -11,7 +11,7 @@ PORT ?= 5000
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	WEBHOOK_ALLOW_PRIVATE=1 $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install
 	$(BIN)/lint-imports --no-cache

@@ -35,7 +35,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     _register_blueprints(app)
 
     from branches import permissions
-    from planner import notifications, ops
+    from planner import notifications, ops, webhooks
     from planner.cli import register_commands
     from planner.core import domain_events, unit_of_work
     from planner.core.errors import register_error_handlers
@@ -48,6 +48,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     register_template_helpers(app)
     register_commands(app)
     notifications.init_app(app)
+    webhooks.init_app(app)
     ops.init_app(app)
     permissions.init_app(app)
     unit_of_work.init_app(app)
@@ -77,10 +78,12 @@ def _subscribe_areas(bus: EventBus) -> None:
     from planner.funnel import subscribers as funnel
     from planner.notifications import subscribers as notifications
     from planner.registrations import subscribers as registrations
+    from planner.webhooks import subscribers as webhooks
 
     funnel.subscribe(bus)
     notifications.subscribe(bus)
     registrations.subscribe(bus)
+    webhooks.subscribe(bus)
 
 
 def _connect_areas(app: Flask) -> None:
@@ -101,7 +104,8 @@ def _register_blueprints(app: Flask) -> None:
     import planner.engagement.api
     import planner.events.api
     import planner.funnel.api
-    import planner.registrations.api  # noqa: F401
+    import planner.registrations.api
+    import planner.webhooks.api  # noqa: F401
     from branches.views import bp as branches_bp
     from planner.accounts.views import bp as accounts_bp
     from planner.api import bp as api_bp

@@ -47,6 +47,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "GEOCODER_API_KEY": env.get("GEOCODER_API_KEY", ""),
         "GEOCODER_USER_AGENT": env.get("GEOCODER_USER_AGENT", "juhui-planner"),
         "MAIL_URL": env.get("MAIL_URL", ""),
+        # 1 lets webhooks point at plain HTTP and at loopback/private addresses (local
+        # development and the tests only: in production that would reach the internal network).
+        "WEBHOOK_ALLOW_PRIVATE": env.get("WEBHOOK_ALLOW_PRIVATE", "0") == "1",
+        # Seconds the worker waits for a webhook's receiver before counting a failed attempt.
+        "WEBHOOK_TIMEOUT": float(env.get("WEBHOOK_TIMEOUT", 5)),
         # Where members reach the site: every link in mail, calendar files and the API.
         # Required in production (a warning at start-up when unset); see planner/core/urls.py.
         "PUBLIC_URL": env.get("PUBLIC_URL", ""),

@@ -29,7 +29,7 @@ from planner.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from planner.core.extensions import db
 from planner.core.i18n import format_instant
 from planner.core.timeutil import utcnow
-from planner.events.events import MeetupCancelled, MeetupEdited
+from planner.events.events import MeetupCancelled, MeetupEdited, MeetupPublished
 from planner.events.localtime import (
     LocalTimeError,
     elapsed,
@@ -310,6 +310,10 @@ def schedule(actor: Any, branch: Branch, data: EventInput, repeat: RepeatRule | 
     events = [_new_event(actor, branch, data, venue, plan, series) for plan in plans]
     db.session.add_all(events)
     _flush_bookings(venue)
+    db.session.flush()  # the events name the new meetups' ids
+    for event in events:
+        if event.is_published:
+            publish(db.session, MeetupPublished(event.id))
     return events
 
 
@@ -472,8 +476,12 @@ def update_event(actor: Any, event: Event, data: EventInput, *,
     if venue is not None and (clashes := _find_clashes(venue, plans, ignore=own)):
         raise _conflict(venue, clashes)
     for target, plan in zip(targets, plans, strict=True):
+        was_published = target.is_published
         moved = _apply(actor, target, data, venue, plan)
-        publish(db.session, MeetupEdited(target.id, moved))
+        published_now = target.is_published and not was_published
+        publish(db.session, MeetupEdited(target.id, moved, published_now))
+        if published_now:
+            publish(db.session, MeetupPublished(target.id))
     _flush_bookings(venue)
     return targets
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -26,6 +27,17 @@ from planner.registrations.models import Registration, RegistrationStatus
 
 logger = logging.getLogger(__name__)
 BATCH = 100
+# Other outboxes the same worker delivers (webhooks): each pass returns a line to print, or "".
+WORKER_PASSES = "juhui.worker.passes"
+WorkerPass = Callable[[], str]
+
+
+def also_deliver(app: Flask, worker_pass: WorkerPass) -> None:
+    """Have `send-mail` run `worker_pass` after the mail, on every pass (a higher area's
+    outbox, which this one cannot import)."""
+    passes: list[WorkerPass] = app.extensions.setdefault(WORKER_PASSES, [])
+    if worker_pass not in passes:
+        passes.append(worker_pass)
 
 
 def register_commands(app: Flask) -> None:
@@ -40,9 +52,10 @@ def register_commands(app: Flask) -> None:
               help="Seconds between passes with --loop.")
 @with_appcontext
 def send_mail(loop: bool, interval: float) -> None:
-    """Send the queued mail that is due (retries included)."""
+    """Send the queued mail that is due (retries included), then the webhooks."""
     if not loop:
         click.echo(report(deliver_all()))
+        _run_other_passes()
         return
     while True:
         _one_pass_of_the_loop()
@@ -57,6 +70,21 @@ def _one_pass_of_the_loop() -> None:
         logger.exception("Sending mail failed; trying again after the interval.")
     finally:
         release(db.session)
+    try:
+        _run_other_passes()
+    finally:
+        release(db.session)
+
+
+def _run_other_passes() -> None:
+    """Each in turn, saying what it did if it did anything; one failing does not keep the
+    others from running."""
+    for worker_pass in current_app.extensions.get(WORKER_PASSES, []):
+        try:
+            if line := worker_pass():
+                click.echo(line)
+        except Exception:  # e.g. the database restarting: the worker keeps going
+            logger.exception("A worker pass failed; trying again after the interval.")
 
 
 def deliver_all() -> Delivered:

@@ -48,3 +48,11 @@ class Rsvped(DomainEvent):
     registration_id: int
     event_id: int
     invite_code: str | None
+
+
+@dataclass(frozen=True)
+class RsvpCancelled(DomainEvent):
+    """A member cancelled their RSVP (its seats, if any, went to the waitlist)."""
+
+    registration_id: int
+    event_id: int

@@ -26,7 +26,14 @@ from planner.core.errors import Conflict, DomainError, InvalidInput, NotAllowed,
 from planner.core.extensions import db
 from planner.core.timeutil import utcnow
 from planner.events.models import Event, EventStatus
-from planner.registrations.events import AwaitingApproval, Declined, Rsvped, SeatTaken, Waitlisted
+from planner.registrations.events import (
+    AwaitingApproval,
+    Declined,
+    RsvpCancelled,
+    Rsvped,
+    SeatTaken,
+    Waitlisted,
+)
 from planner.registrations.models import (
     ACTIVE_STATUSES,
     MANUAL_SOURCE,
@@ -201,6 +208,7 @@ def cancel(user: User, event_id: int) -> Registration:
     if was_going:
         promote_waitlist(event)
     db.session.flush()
+    publish(db.session, RsvpCancelled(registration.id, event.id))
     return registration
 
 
