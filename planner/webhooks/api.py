@@ -80,7 +80,7 @@ def list_webhooks(slug: str) -> Response:
     return paginated(services.endpoints_of(api_user(), get_branch(slug)), each(endpoint_json))
 
 
-@operation("/webhooks/<int:webhook_id>", "DELETE",
+@operation("/webhooks/<id:webhook_id>", "DELETE",
            _l("Remove a webhook endpoint and its delivery log (leads)"), status=204,
            errors=(403, 404))
 def delete_webhook(webhook_id: int) -> tuple[str, int]:
@@ -88,14 +88,14 @@ def delete_webhook(webhook_id: int) -> tuple[str, int]:
     return "", 204
 
 
-@operation("/webhooks/<int:webhook_id>/resume", "POST",
+@operation("/webhooks/<id:webhook_id>/resume", "POST",
            _l("Deliver again to an endpoint paused after repeated failures (leads)"),
            response=EndpointOut, errors=(403, 404))
 def resume_webhook(webhook_id: int) -> Response:
     return jsonify(endpoint_json(services.resume_endpoint(api_user(), webhook_id)))
 
 
-@operation("/webhooks/<int:webhook_id>/deliveries", "GET",
+@operation("/webhooks/<id:webhook_id>/deliveries", "GET",
            _l("A webhook's newest deliveries, each attempt with its status and response time "
               "(leads)"), response=list[DeliveryOut], errors=(403, 404), paginated=True)
 def webhook_deliveries(webhook_id: int) -> Response:
