@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import logging
 import os
 import sqlite3
 import threading
@@ -64,10 +65,19 @@ def _reset_postgres(url: str) -> None:
 def _migrate(url: str, instance: Path) -> None:
     from flask_migrate import upgrade
 
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     app = create_app(_test_config(url), instance_path=str(instance))
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
+    try:
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+    finally:
+        # migrations/env.py's fileConfig puts a handler on the root logger bound to this
+        # session's captured stderr; a later session in the same process (mutmut runs one per
+        # mutant) would log into that closed stream.
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def _test_config(url: str) -> dict[str, object]:
