@@ -191,6 +191,16 @@ def test_walk_ins_are_checked_in_and_respect_capacity_unless_allowed(cast, event
     assert (counts.checked_in_parties, counts.expected_parties) == (2, 3)
 
 
+def test_a_walk_in_party_needs_a_seat_for_each_guest(cast, event, guests):
+    registrations.rsvp(guests[0], event.id)  # 1 of 3 seats: 2 left
+    with pytest.raises(Conflict) as full:
+        services.register_walk_in(cast.staff, event.id, services.WalkIn("张伟", guests=2))
+    assert full.value.extra == {"reason": "full"}
+    pair = services.register_walk_in(cast.staff, event.id, services.WalkIn("张伟", guests=1))
+    assert pair.outcome is OK and pair.registration.guests == 1
+    assert registrations.seats(event).left == 0
+
+
 @pytest.mark.parametrize(("name", "field"), [("", "name"), ("x" * 81, "name")])
 def test_bad_walk_ins_name_the_field_and_save_nothing(cast, event, name, field):
     with pytest.raises(InvalidInput) as raised:

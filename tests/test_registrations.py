@@ -157,10 +157,12 @@ def test_approval_flow(cast, meetup, people):
         services.review(cast.staff, services.rsvp(people[2], meetup.id).id, approve=True)
 
 
-def _miss_past_meetups(cast, member, days) -> None:
-    """The member RSVPs to a branch meetup on each day; each then ends without a check-in."""
+def _miss_past_meetups(cast, member, days, *, elsewhere: bool = False) -> None:
+    """The member RSVPs to a meetup of the branch (of the other branch when `elsewhere`) on each
+    day; each then ends without a check-in."""
+    lead, branch = (cast.other_lead, cast.other_branch) if elsewhere else (cast.lead, cast.branch)
     for day in days:
-        [past] = events.schedule(cast.lead, cast.branch, events.EventInput(
+        [past] = events.schedule(lead, branch, events.EventInput(
             title=f"Past {day}", starts_local=datetime(NEXT_YEAR, 1, day, 19),
             ends_local=datetime(NEXT_YEAR, 1, day, 21), online_url="https://meet.example/x",
             status=EventStatus.PUBLISHED))
@@ -175,6 +177,13 @@ def test_no_shows_count_only_the_window_of_latest_meetups(cast, people):
     db.session.commit()
     _miss_past_meetups(cast, people[0], (1, 2, 3))
     assert services.no_shows(people[0], cast.branch) == 2
+
+
+def test_no_shows_elsewhere_do_not_count_in_the_branch(cast, people):
+    _miss_past_meetups(cast, people[0], (1, 2), elsewhere=True)
+    _miss_past_meetups(cast, people[0], (3,))
+    assert services.no_shows(people[0], cast.branch) == 1
+    assert services.no_shows(people[0], cast.other_branch) == 2
 
 
 def test_no_show_policy_requires_approval(cast, meetup, people):
@@ -196,7 +205,8 @@ def test_cancelled_ticket_is_invalid_and_a_new_rsvp_gets_a_new_one(client, meetu
     again = services.rsvp(people[0], meetup.id)
     assert again.id == first.id and again.ticket_code != old_code
     assert client.get(f"/tickets/{old_code}").status_code == 404
-    assert client.get("/tickets/forged-code-123").status_code == 404
+    forged = client.get("/tickets/forged-code-123")
+    assert forged.status_code == 404 and "Unknown ticket." in forged.text
     qr = client.get(f"/tickets/{again.ticket_code}/qr.svg")
     assert qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
 
