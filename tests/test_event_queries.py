@@ -96,3 +96,25 @@ def test_registrations_page_query_count_is_fixed(client, cast):
     add_registrations(event, 20, 1980)
     many = queries_for(client, f"/events/{event_id}/registrations")
     assert many == few, (few, many)
+
+
+def test_my_meetups_page_query_count_is_fixed_across_branches(client, cast):
+    from planner.events import services as events
+    from planner.registrations import services as registrations
+    from tests.conftest import login, make_branch
+
+    def rsvp_at(branch, day: int) -> None:
+        start = (utcnow() + timedelta(days=day)).replace(tzinfo=None, microsecond=0)
+        [event] = events.schedule(cast.admin, branch, events.EventInput(
+            title=f"Day {day}", starts_local=start, ends_local=start + timedelta(hours=2),
+            online_url="https://meet.example/x", status=EventStatus.PUBLISHED))
+        registrations.rsvp(cast.member, event.id)
+        db.session.commit()
+
+    rsvp_at(cast.branch, 1)
+    login(client, cast.member)
+    few = queries_for(client, "/me/meetups")
+    for day, city in enumerate(("上海", "广州", "深圳"), start=2):
+        rsvp_at(make_branch(cast.admin, f"city{day}", city), day)
+    many = queries_for(client, "/me/meetups")
+    assert many == few, (few, many)

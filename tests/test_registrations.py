@@ -287,7 +287,58 @@ def test_nobody_is_added_by_hand_to_a_meetup_that_is_over(cast, meetup, people):
 
     meetup.starts_at, meetup.ends_at = utcnow() - timedelta(hours=3), utcnow() - timedelta(hours=1)
     db.session.commit()
-    with pytest.raises(services.RsvpRefused, match="over"):
+    with pytest.raises(services.RsvpRefused) as raised:
         services.add_by_hand(cast.lead, meetup.id, people[0].email)
+    assert raised.value.message == "This meetup is cancelled or over: nobody can be added."
+    assert raised.value.extra == {"reason": "closed"}
     assert services.registration_of(people[0], meetup) is None
     assert db.session.scalars(db.select(OutboxMessage)).all() == []
+
+
+def test_adding_by_hand_says_what_is_wrong(client, cast, meetup, people):
+    services.rsvp(people[0], meetup.id)
+    with pytest.raises(InvalidInput) as unknown:
+        services.add_by_hand(cast.lead, meetup.id, "nobody@example.com")
+    assert unknown.value.fields == {"email": ["No member has this email."]}
+    login(client, cast.lead)
+
+    def added(email: str) -> str:
+        return client.post(f"/events/{meetup.id}/registrations/add",
+                           data={"email": email, "guests": "0"}, follow_redirects=True).text
+
+    assert "No member has this email." in added("nobody@example.com")
+    assert "This member has already RSVPed." in added(people[0].email)
+
+
+def test_a_lead_decides_on_the_rsvp_list_page(client, cast, meetup, people):
+    meetup.requires_approval = True
+    db.session.commit()
+    asked = services.rsvp(people[0], meetup.id)
+    login(client, cast.lead)
+    page = client.post(f"/registrations/{asked.id}/review",
+                       data={"approve": "y", "message": "Welcome"}, follow_redirects=True)
+    assert "Decision saved." in page.text
+    db.session.expire_all()
+    assert (asked.status, asked.decision_message) == (GOING, "Welcome")
+    missing = client.post("/registrations/999999/review", data={"approve": "y"})
+    assert missing.status_code == 404 and "No such RSVP." in missing.text
+
+
+def test_my_meetups_soonest_first_then_the_latest_past(client, cast, people):
+    def on(day: int, title: str):
+        [event] = events.schedule(cast.lead, cast.branch, events.EventInput(
+            title=title, starts_local=datetime(NEXT_YEAR, 6, day, 19),
+            ends_local=datetime(NEXT_YEAR, 6, day, 21), online_url="https://meet.example/x",
+            status=EventStatus.PUBLISHED))
+        services.rsvp(people[0], event.id)
+        return event
+
+    on(20, "Later"), on(10, "Sooner")
+    older, newer = on(1, "Older"), on(2, "Newer")
+    for shifted, days in ((older, 800), (newer, 700)):
+        shifted.starts_at -= timedelta(days=days)
+        shifted.ends_at -= timedelta(days=days)
+    db.session.commit()
+    upcoming, past = services.my_registrations(people[0])
+    assert [r.event.title for r in upcoming] == ["Sooner", "Later"]
+    assert [r.event.title for r in past] == ["Newer", "Older"]
