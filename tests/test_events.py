@@ -206,11 +206,58 @@ def test_edit_this_and_following(cast, hall):
     assert events[3].original_starts_at.hour == 11  # the calendar identity does not move
 
 
-def test_duplicate_next_week(cast, hall):
-    [event] = services.schedule(cast.lead, cast.branch, meetup(hall))
+def test_duplicate_next_week_keeps_all_but_the_date_and_is_a_draft(cast, hall):
+    [event] = services.schedule(cast.lead, cast.branch, meetup(
+        hall, description="Bring dice", online_url="https://meet.example/d", capacity=30,
+        max_guests=2, requires_approval=True, walk_ins_over_capacity=True, setup_minutes=30,
+        teardown_minutes=15))
     copy = services.duplicate_event(cast.lead, event)
-    assert copy.starts_at - event.starts_at == timedelta(days=7)
+    assert (copy.starts_at - event.starts_at, copy.ends_at - event.ends_at) == (
+        timedelta(days=7), timedelta(days=7))
     assert copy.status is EventStatus.DRAFT
+    kept = ("title", "description", "venue_id", "online_url", "capacity", "max_guests",
+            "requires_approval", "walk_ins_over_capacity")
+    assert [getattr(copy, name) for name in kept] == [getattr(event, name) for name in kept]
+    assert (copy.booking.setup_minutes, copy.booking.teardown_minutes) == (30, 15)
+
+
+def test_duplicate_an_online_meetup(cast):
+    [event] = services.schedule(cast.lead, cast.branch, meetup(
+        online_url="https://meet.example/x"))
+    copy = services.duplicate_event(cast.lead, event)
+    assert copy.booking is None and copy.online_url == "https://meet.example/x"
+
+
+def test_this_and_following_is_the_series_from_here_on_not_its_cancelled_dates(cast, hall):
+    events = services.schedule(cast.lead, cast.branch, meetup(hall),
+                               RepeatRule(Frequency.WEEKLY, count=4))
+    [other] = services.schedule(cast.lead, cast.branch, meetup(
+        start=at(4, 30, 19), online_url="https://meet.example/o", title="Other"))
+    services.cancel_event(cast.lead, events[3], "Holiday")
+    # The third moves before the second: "this and following" still goes by date.
+    services.update_event(cast.lead, events[2], meetup(hall, start=at(3, 6, 19)))
+    edited = services.update_event(cast.lead, events[0], meetup(hall, title="Later"),
+                                   this_and_following=True)
+    assert [e.id for e in edited] == [events[0].id, events[2].id, events[1].id]
+    db.session.expire_all()
+    assert [e.title for e in events] == ["Later", "Later", "Later", "Board games"]
+    assert events[3].status is EventStatus.CANCELLED and other.title == "Other"
+
+
+def test_a_series_whose_meetups_overlap_each_other_is_refused(cast, hall):
+    week_long = meetup(hall, start=at(3, 1, 10), hours=7 * 24, teardown_minutes=60)
+    with pytest.raises(services.VenueConflict) as raised:
+        services.schedule(cast.lead, cast.branch, week_long,
+                          RepeatRule(Frequency.WEEKLY, count=3))
+    assert raised.value.extra["dates"] == [f"{NEXT_YEAR}-03-08", f"{NEXT_YEAR}-03-15"]
+    assert raised.value.message == (
+        f"Hall is taken on these dates: {NEXT_YEAR}-03-08, {NEXT_YEAR}-03-15. First clash: "
+        f"“this series' own meetup on {NEXT_YEAR}-03-01” at Mar 1, {NEXT_YEAR}, "
+        "10:00:00\u202fAM GMT+08:00.")
+    second = raised.value.extra["clashes"][1]
+    assert (second["starts_at"], second["blocked_until"]) == (
+        f"{NEXT_YEAR}-03-08T02:00:00+00:00", f"{NEXT_YEAR}-03-15T03:00:00+00:00")
+    assert count(Event) == 0
 
 
 def test_hold_and_release(cast, hall):
