@@ -323,6 +323,35 @@ def test_near_me_page(client, cast, hall):
     assert "Hotpot" not in far.text
 
 
+def test_near_lists_published_meetups_that_have_not_ended(cast, hall):
+    here = (cast.branch.latitude, cast.branch.longitude)
+    services.schedule(cast.lead, cast.branch, meetup(hall, title="Draft",
+                                                     status=EventStatus.DRAFT))
+    [over, on] = (services.schedule(cast.lead, cast.branch, meetup(
+        hall, start=at(3, day, 19), title=title))[0] for day, title in ((6, "Over"), (7, "On")))
+    over.starts_at -= timedelta(days=800)
+    over.ends_at -= timedelta(days=800)
+    db.session.commit()
+    assert [n.event.title for n in services.events_near(*here, radius_km=30)] == ["On"]
+    assert services.events_near(*here, radius_km=30, start=on.ends_at) == []
+
+
+def test_near_reaches_across_the_date_line(admin, make_user):
+    from branches.models import Role
+    from branches.services import set_role
+
+    labasa = make_branch(admin, "labasa", "Labasa")  # Fiji, where 180° runs through Taveuni
+    lead = make_user("Mere")
+    set_role(admin, labasa, lead.id, Role.LEAD)
+    west = save_venue(lead, labasa, VenueInput("Waiyevo hall", "Waiyevo", 30, -16.79, 179.98))
+    east = save_venue(lead, labasa, VenueInput("Lavena hall", "Lavena", 30, -16.87, -179.89))
+    for venue in (west, east):
+        services.schedule(lead, labasa, meetup(venue, title=venue.name))
+    for longitude in (179.95, -179.95):
+        found = services.events_near(-16.83, longitude, radius_km=30)
+        assert sorted(n.event.title for n in found) == ["Lavena hall", "Waiyevo hall"]
+
+
 # --- publishing only what is still ahead -----------------------------------------------------
 
 def _an_hour_ago_local(cast) -> datetime:
