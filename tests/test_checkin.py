@@ -193,8 +193,9 @@ def test_walk_ins_are_checked_in_and_respect_capacity_unless_allowed(cast, event
 
 def test_a_walk_in_party_needs_a_seat_for_each_guest(cast, event, guests):
     registrations.rsvp(guests[0], event.id)  # 1 of 3 seats: 2 left
-    with pytest.raises(Conflict) as full:
-        services.register_walk_in(cast.staff, event.id, services.WalkIn("张伟", guests=2))
+    with pytest.raises(Conflict) as full:  # with a nonce too: the refusal is not a replay
+        services.register_walk_in(cast.staff, event.id, services.WalkIn("张伟", guests=2),
+                                  nonce="walk-2")
     assert full.value.extra == {"reason": "full"}
     pair = services.register_walk_in(cast.staff, event.id, services.WalkIn("张伟", guests=1))
     assert pair.outcome is OK and pair.registration.guests == 1
@@ -348,6 +349,25 @@ def test_door_roster_lists_changes_since_a_moment(client, cast, event, guests):
     assert only["id"] == first_id and only["checked_in_by"] == "Lead Li"
     assert changed.json["counts"]["checked_in"] == 1
     assert client.get(f"/events/{event_id}/door/roster.json?since=yesterday").status_code == 422
+
+
+def test_the_roster_is_this_meetups_people_but_not_the_declined(client, cast, event, guests):
+    registrations.rsvp(guests[3], meetup(cast, title="Other night").id)
+    event.requires_approval = True
+    db.session.commit()
+    asked = [registrations.rsvp(person, event.id) for person in guests[:3]]
+    registrations.review(cast.lead, asked[0].id, approve=True)
+    registrations.review(cast.lead, asked[1].id, approve=False)
+    event_id, expected = event.id, [(asked[0].id, "going"), (asked[2].id, "pending")]
+    login(client, cast.staff)
+    roster = client.get(f"/events/{event_id}/door/roster.json").json
+    assert [(a["id"], a["status"]) for a in roster["attendees"]] == expected
+    assert roster["counts"] == {"checked_in": 0, "expected": 1, "checked_in_parties": 0,
+                                "expected_parties": 1}
+
+
+def test_nobody_at_the_door_counts_zero(cast):
+    assert services.door_counts(meetup(cast, title="Empty")) == services.DoorCounts(0, 0, 0, 0)
 
 
 @pytest.mark.parametrize("who", ["member", "outsider", "other_lead"])

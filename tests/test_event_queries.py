@@ -118,3 +118,31 @@ def test_my_meetups_page_query_count_is_fixed_across_branches(client, cast):
         rsvp_at(make_branch(cast.admin, f"city{day}", city), day)
     many = queries_for(client, "/me/meetups")
     assert many == few, (few, many)
+
+
+@pytest.mark.parametrize("page", ["door/roster.json", "checkin-list.csv"])
+def test_door_lists_query_count_is_fixed(client, cast, make_user, page):
+    from planner.checkin import services as door
+    from planner.events import services as events
+    from planner.registrations import services as registrations
+    from tests.conftest import door_open, login
+
+    hall = save_venue(cast.lead, cast.branch, VenueInput("Door hall", "Road", 60))
+    starts, ends = door_open(cast.branch)
+    [event] = events.schedule(cast.lead, cast.branch, events.EventInput(
+        title="Door", starts_local=starts, ends_local=ends, venue_id=hall.id,
+        status=EventStatus.PUBLISHED))
+
+    def arrive(number: int) -> None:
+        for n in range(number):
+            going = registrations.rsvp(make_user(f"Arrival {n}"), event.id)
+            door.redeem(cast.staff if n % 2 else cast.lead, event.id, registration_id=going.id)
+        db.session.commit()
+
+    event_id = event.id
+    arrive(1)
+    login(client, cast.lead)
+    few = queries_for(client, f"/events/{event_id}/{page}")
+    arrive(20)  # checked in by two people, each their own
+    many = queries_for(client, f"/events/{event_id}/{page}")
+    assert many == few, (few, many)
