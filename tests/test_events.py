@@ -182,6 +182,80 @@ def test_cancel_frees_the_venue_and_bumps_sequence(cast, hall):
     services.schedule(cast.lead, cast.branch, meetup(hall))  # the slot is free again
 
 
+def test_cancelling_needs_a_reason_and_bumps_an_edited_meetups_sequence(cast, hall):
+    [event] = services.schedule(cast.lead, cast.branch, meetup(hall))
+    with pytest.raises(InvalidInput) as raised:
+        services.cancel_event(cast.lead, event, "   ")
+    assert raised.value.fields == {"message": ["Tell members why the meetup is cancelled."]}
+    services.update_event(cast.lead, event, meetup(hall, start=at(3, 5, 20)))
+    services.cancel_event(cast.lead, event, " Venue flooded ")
+    assert (event.sequence, event.cancel_message) == (2, "Venue flooded")
+
+
+def test_cancel_one_date_or_this_and_the_following_ones(cast, hall):
+    events = services.schedule(cast.lead, cast.branch, meetup(hall),
+                               RepeatRule(Frequency.WEEKLY, count=4))
+    assert services.cancel_event(cast.lead, events[1], "Holiday") == [events[1]]
+    assert [e.status for e in events].count(EventStatus.CANCELLED) == 1
+    cancelled = services.cancel_event(cast.lead, events[0], "Moving out", this_and_following=True)
+    assert cancelled == [events[0], events[2], events[3]]
+    assert all(e.status is EventStatus.CANCELLED for e in events)
+    assert events[1].cancel_message == "Holiday"
+
+
+def test_an_edit_bumps_the_sequence_only_for_a_new_time_place_or_status(cast, hall):
+    [event] = services.schedule(cast.lead, cast.branch, meetup(hall, status=EventStatus.DRAFT))
+    services.update_event(cast.lead, event, meetup(hall, title="Renamed",
+                                                   status=EventStatus.DRAFT))
+    assert (event.title, event.sequence) == ("Renamed", 0)
+    services.update_event(cast.lead, event, meetup(hall, title="Renamed"))  # published
+    assert event.sequence == 1
+
+
+def test_an_edit_moves_each_dates_rsvp_window_with_it(cast, hall):
+    events = services.schedule(cast.lead, cast.branch, meetup(hall),
+                               RepeatRule(Frequency.WEEKLY, count=2))
+    services.update_event(cast.lead, events[0], meetup(
+        hall, start=at(3, 5, 20), rsvp_opens_local=at(3, 1, 9),
+        rsvp_closes_local=at(3, 5, 12)), this_and_following=True)
+    zone = cast.branch.timezone
+
+    def local(instant: datetime) -> datetime:
+        return services.utc_to_zone(instant, zone).replace(tzinfo=None)
+
+    assert [(local(e.rsvp_opens_at), local(e.rsvp_closes_at)) for e in events] == [
+        (at(3, 1, 9), at(3, 5, 12)), (at(3, 8, 9), at(3, 12, 12))]
+
+
+@pytest.mark.parametrize("field", ["rsvp_opens_at", "rsvp_closes_at"])
+def test_an_edit_names_an_rsvp_time_the_clocks_skip(cast, london, field):
+    branch, venue = london
+    draft = {"start": datetime(2026, 4, 2, 19), "status": EventStatus.DRAFT}  # past: a draft
+    [event] = services.schedule(cast.lead, branch, meetup(venue, **draft))
+    skipped = datetime(2026, 3, 29, 1, 30)  # Europe/London springs forward at 01:00
+    window = {"rsvp_opens_local": skipped} if field == "rsvp_opens_at" else {
+        "rsvp_opens_local": datetime(2026, 3, 28, 9), "rsvp_closes_local": skipped}
+    with pytest.raises(InvalidInput) as raised:
+        services.update_event(cast.lead, event, meetup(venue, **draft, **window))
+    assert list(raised.value.fields) == [field]
+
+
+def test_an_edit_between_a_venue_and_online(cast, hall):
+    loft = save_venue(cast.lead, cast.branch, VenueInput("Loft", "2 Road", 12))
+    [event] = services.schedule(cast.lead, cast.branch, meetup(hall, capacity=30))
+    services.update_event(cast.lead, event, meetup(loft))  # no capacity given: the loft's
+    assert (event.venue_id, event.capacity, event.booking.venue_id) == (loft.id, 12, loft.id)
+    services.update_event(cast.lead, event, meetup(online_url="https://meet.example/x"))
+    db.session.commit()
+    assert event.booking is None and count(Booking) == 0
+    services.update_event(cast.lead, event, meetup(
+        hall, setup_minutes=20))
+    db.session.commit()
+    [booking] = db.session.scalars(select(Booking)).all()
+    assert (booking.event_id, booking.venue_id, booking.setup_minutes) == (event.id, hall.id, 20)
+    assert booking.created_by_id == cast.lead.id
+
+
 def test_reschedule_checks_clashes_and_ignores_itself(cast, hall):
     [first] = services.schedule(cast.lead, cast.branch, meetup(hall, title="First"))
     [second] = services.schedule(cast.lead, cast.branch, meetup(hall, start=at(3, 6, 19)))
@@ -270,6 +344,17 @@ def test_hold_and_release(cast, hall):
     services.schedule(cast.lead, cast.branch, meetup(hall, start=at(4, 1, 11)))
 
 
+def test_a_hold_keeps_its_buffers_and_who_made_it(cast, hall):
+    with pytest.raises(InvalidInput) as raised:
+        services.hold_venue(cast.lead, hall, services.HoldInput(
+            at(4, 2, 9), at(4, 2, 12), status=BookingStatus.CANCELLED))
+    assert raised.value.fields == {"status": ["A hold must be tentative or confirmed."]}
+    hold = services.hold_venue(cast.lead, hall, services.HoldInput(
+        at(4, 2, 9), at(4, 2, 12), setup_minutes=30, teardown_minutes=15))
+    assert (hold.setup_minutes, hold.teardown_minutes) == (30, 15)
+    assert hold.created_by_id == cast.lead.id
+
+
 # --- pages -----------------------------------------------------------------------------------
 
 def test_event_page_shows_local_time_seats_and_safe_markdown(client, cast, hall):
@@ -313,6 +398,17 @@ def test_month_view_and_venue_week(client, cast, hall):
     login(client, cast.lead)
     week = client.get(f"/venues/{hall.id}/bookings?week={NEXT_YEAR}-03-05")
     assert "Dumplings" in week.text and "19:00–21:00" in week.text
+
+
+def test_a_series_page_says_how_it_repeats_from_its_first_date(client, cast, hall):
+    first = date(NEXT_YEAR, 3, 1)
+    second_saturday = first + timedelta(days=(5 - first.weekday()) % 7 + 7)
+    start = datetime.combine(second_saturday, datetime.min.time()).replace(hour=19)
+    events = services.schedule(cast.lead, cast.branch, meetup(hall, start=start),
+                               RepeatRule(Frequency.MONTHLY, count=3))
+    [once] = services.schedule(cast.lead, cast.branch, meetup(hall, start=at(5, 1, 9)))
+    assert "<dd>Monthly on the second Saturday</dd>" in client.get(f"/events/{events[1].id}").text
+    assert "Repeats" not in client.get(f"/events/{once.id}").text
 
 
 def test_near_me_page(client, cast, hall):

@@ -219,3 +219,34 @@ def test_holds_answer_why_they_cannot_be_confirmed_or_released(client, cast):
         409, "This hold was released.")
     missing = client.delete("/api/v1/bookings/999999", headers=lead)
     assert (missing.status_code, missing.json["error"]["message"]) == (404, "No such booking.")
+
+
+def test_a_patch_keeps_what_it_leaves_out(client, cast):
+    from planner.events.models import Event
+
+    venue = save_venue(cast.lead, cast.branch, VenueInput("Hall", "1 Road", 40))
+    lead = bearer(client, cast.lead)
+    [made] = client.post("/api/v1/branches/chengdu/events", headers=lead, json={
+        "title": "Go club", "description": "Bring a board", "starts_at": f"{YEAR}-06-06T19:00",
+        "ends_at": f"{YEAR}-06-06T21:00", "venue_id": venue.id, "capacity": 30,
+        "status": "published", "setup_minutes": 15, "teardown_minutes": 10, "max_guests": 2,
+        "requires_approval": True, "walk_ins_over_capacity": True,
+        "rsvp_opens_at": f"{YEAR}-06-01T09:00", "rsvp_closes_at": f"{YEAR}-06-06T12:00"}).json
+
+    def kept() -> dict:
+        db.session.expire_all()
+        event = db.session.get(Event, made["id"])
+        booking = event.booking
+        return {"title": event.title, "description": event.description,
+                "times": (event.starts_at, event.ends_at, event.rsvp_opens_at,
+                          event.rsvp_closes_at),
+                "place": (event.venue_id, event.online_url, booking.setup_minutes,
+                          booking.teardown_minutes),
+                "rules": (event.capacity, event.status, event.max_guests,
+                          event.requires_approval, event.walk_ins_over_capacity)}
+
+    before = kept()
+    patched = client.patch(f"/api/v1/events/{made['id']}", headers=lead,
+                           json={"title": "Renamed"})
+    assert patched.status_code == 200, patched.json
+    assert kept() == before | {"title": "Renamed"}
