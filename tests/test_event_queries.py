@@ -146,3 +146,25 @@ def test_door_lists_query_count_is_fixed(client, cast, make_user, page):
     arrive(20)  # checked in by two people, each their own
     many = queries_for(client, f"/events/{event_id}/{page}")
     assert many == few, (few, many)
+
+
+def test_near_page_query_count_does_not_grow_with_branches(client, cast):
+    from planner.events import services as events
+    from tests.conftest import make_branch
+
+    def online_meetup(branch) -> None:
+        start = (utcnow() + timedelta(days=3)).replace(tzinfo=None, microsecond=0)
+        events.schedule(cast.admin, branch, events.EventInput(
+            title=f"Near {branch.slug}", starts_local=start, ends_local=start + timedelta(hours=2),
+            online_url="https://meet.example/x", status=EventStatus.PUBLISHED))
+        db.session.commit()
+
+    online_meetup(cast.branch)
+    url = "/events/near?place=成都&radius_km=2000"
+    few = queries_for(client, url)
+    for slug, city in (("chongqing", "重庆"), ("xian", "西安"), ("kunming", "昆明")):
+        online_meetup(make_branch(cast.admin, slug, city))
+    page = client.get(url).text
+    assert all(f"Near {slug}" in page for slug in ("chengdu", "chongqing", "xian", "kunming"))
+    many = queries_for(client, url)
+    assert many == few, (few, many)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from branches.services import VenueInput, save_venue
-from planner.core.errors import InvalidInput, NotAllowed
+from planner.core.errors import Conflict, InvalidInput, NotAllowed
 from planner.core.extensions import db
 from planner.events import services
 from planner.events.models import Booking, BookingStatus, Event, EventStatus
@@ -256,6 +257,14 @@ def test_an_edit_between_a_venue_and_online(cast, hall):
     assert booking.created_by_id == cast.lead.id
 
 
+def test_a_cancelled_meetup_cannot_be_edited(cast, hall):
+    [event] = services.schedule(cast.lead, cast.branch, meetup(hall))
+    services.cancel_event(cast.lead, event, "Rain")
+    with pytest.raises(Conflict) as raised:
+        services.update_event(cast.lead, event, meetup(hall, title="Back"))
+    assert raised.value.message == "This meetup is cancelled."
+
+
 def test_reschedule_checks_clashes_and_ignores_itself(cast, hall):
     [first] = services.schedule(cast.lead, cast.branch, meetup(hall, title="First"))
     [second] = services.schedule(cast.lead, cast.branch, meetup(hall, start=at(3, 6, 19)))
@@ -409,6 +418,29 @@ def test_a_series_page_says_how_it_repeats_from_its_first_date(client, cast, hal
     [once] = services.schedule(cast.lead, cast.branch, meetup(hall, start=at(5, 1, 9)))
     assert "<dd>Monthly on the second Saturday</dd>" in client.get(f"/events/{events[1].id}").text
     assert "Repeats" not in client.get(f"/events/{once.id}").text
+
+
+def test_the_branch_page_lists_its_next_twenty_meetups_soonest_first(client, cast, hall):
+    for day in range(21, 0, -1):  # scheduled latest first
+        services.schedule(cast.lead, cast.branch, meetup(hall, start=at(6, day, 19),
+                                                         title=f"June {day}"))
+    services.schedule(cast.lead, cast.branch, meetup(
+        hall, start=at(5, 30, 19), title="Draft plan", status=EventStatus.DRAFT))
+    [over] = services.schedule(cast.lead, cast.branch, meetup(hall, start=at(5, 1, 19),
+                                                              title="Long over"))
+    over.starts_at -= timedelta(days=800)
+    over.ends_at -= timedelta(days=800)
+    services.schedule(cast.other_lead, cast.other_branch, meetup(
+        start=at(5, 31, 19), title="Beijing night", online_url="https://meet.example/b"))
+    db.session.commit()
+
+    def listed() -> list[str]:
+        return re.findall(r'class="card event-card">\s*<a href="[^"]+"><strong>([^<]+)<',
+                          client.get("/branches/chengdu").text)
+
+    assert listed() == [f"June {day}" for day in range(1, 21)]
+    login(client, cast.lead)
+    assert listed()[:2] == ["Draft plan", "June 1"]
 
 
 def test_near_me_page(client, cast, hall):
