@@ -157,19 +157,21 @@ def test_approval_flow(cast, meetup, people):
         services.review(cast.staff, services.rsvp(people[2], meetup.id).id, approve=True)
 
 
-def _miss_past_meetups(cast, member, days, *, elsewhere: bool = False) -> None:
+def _miss_past_meetups(cast, member, days, *, elsewhere: bool = False) -> list:
     """The member RSVPs to a meetup of the branch (of the other branch when `elsewhere`) on each
-    day; each then ends without a check-in."""
+    day; each then ends without a check-in. Their RSVPs, in the order of the days."""
     lead, branch = (cast.other_lead, cast.other_branch) if elsewhere else (cast.lead, cast.branch)
+    missed = []
     for day in days:
         [past] = events.schedule(lead, branch, events.EventInput(
             title=f"Past {day}", starts_local=datetime(NEXT_YEAR, 1, day, 19),
             ends_local=datetime(NEXT_YEAR, 1, day, 21), online_url="https://meet.example/x",
             status=EventStatus.PUBLISHED))
-        services.rsvp(member, past.id)
+        missed.append(services.rsvp(member, past.id))
         past.starts_at -= timedelta(days=800)
         past.ends_at -= timedelta(days=800)
         db.session.commit()
+    return missed
 
 
 def test_no_shows_count_only_the_window_of_latest_meetups(cast, people):
@@ -177,6 +179,24 @@ def test_no_shows_count_only_the_window_of_latest_meetups(cast, people):
     db.session.commit()
     _miss_past_meetups(cast, people[0], (1, 2, 3))
     assert services.no_shows(people[0], cast.branch) == 2
+
+
+def test_no_shows_are_ended_uncancelled_meetups_the_member_was_going_to(cast, meetup, people):
+    counted, cancelled_meetup, cancelled_rsvp = _miss_past_meetups(cast, people[0], (1, 2, 3))
+    cancelled_meetup.event.status = EventStatus.CANCELLED
+    cancelled_rsvp.status = RegistrationStatus.CANCELLED
+    services.rsvp(people[0], meetup.id)  # going, not checked in, but still ahead
+    db.session.commit()
+    assert services.no_shows(people[0], cast.branch) == 1 and counted.checked_in_at is None
+
+
+def test_no_shows_look_at_the_latest_meetups_first(cast, people):
+    cast.branch.no_show_window = 2
+    _missed, *attended = _miss_past_meetups(cast, people[0], (1, 2, 3))
+    for registration in attended:
+        registration.checked_in_at = registration.event.ends_at
+    db.session.commit()
+    assert services.no_shows(people[0], cast.branch) == 0
 
 
 def test_no_shows_elsewhere_do_not_count_in_the_branch(cast, people):
@@ -315,6 +335,8 @@ def test_a_lead_decides_on_the_rsvp_list_page(client, cast, meetup, people):
     db.session.commit()
     asked = services.rsvp(people[0], meetup.id)
     login(client, cast.lead)
+    listed = client.get(f"/events/{meetup.id}/registrations").text
+    assert "Going: 0 of 4 seats · waitlist: 0 · awaiting approval: 1" in listed
     page = client.post(f"/registrations/{asked.id}/review",
                        data={"approve": "y", "message": "Welcome"}, follow_redirects=True)
     assert "Decision saved." in page.text
