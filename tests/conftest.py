@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
+from hypothesis import Phase, settings
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
@@ -32,6 +33,14 @@ from planner.core.timeutil import utcnow
 from planner.events.localtime import utc_to_local
 
 REQUIRE_ALL = os.environ.get("JUHUI_REQUIRE_ALL_TESTS") == "1"
+
+# Under mutmut (docs/quality.md), which sets MUTANT_UNDER_TEST: the same examples on every run,
+# so a mutant's verdict can be reproduced, and no shrinking, which only makes a failure (a kill)
+# readable and can take minutes per mutant.
+settings.register_profile("mutation", derandomize=True, database=None,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+if "MUTANT_UNDER_TEST" in os.environ:
+    settings.load_profile("mutation")
 
 
 def skip_or_fail(reason: str) -> None:
