@@ -65,6 +65,40 @@ def test_schedule_books_the_venue_in_local_time(cast, hall):
     assert event.booking.blocked_from == event.starts_at
 
 
+def test_a_series_stores_what_the_lead_typed_on_every_date(cast, hall):
+    events = services.schedule(cast.lead, cast.branch, meetup(
+        hall, title="  Board games  ", description="Bring dice", online_url="", capacity=30,
+        max_guests=2, requires_approval=True, walk_ins_over_capacity=True, setup_minutes=30,
+        teardown_minutes=15, rsvp_opens_local=at(3, 1, 9), rsvp_closes_local=at(3, 5, 12)),
+        RepeatRule(Frequency.WEEKLY, count=2))
+    week = timedelta(days=7)
+    first, second = events
+    assert [(e.title, e.description, e.online_url, e.capacity, e.max_guests) for e in events] == [
+        ("Board games", "Bring dice", None, 30, 2)] * 2
+    assert all(e.requires_approval and e.walk_ins_over_capacity for e in events)
+    assert [e.created_by_id for e in events] == [cast.lead.id] * 2
+    assert (second.starts_at - first.starts_at, second.original_starts_at) == (
+        week, second.starts_at)
+    assert second.rsvp_opens_at - first.rsvp_opens_at == week
+    assert second.rsvp_closes_at - first.rsvp_closes_at == week
+    assert first.rsvp_opens_at == datetime(NEXT_YEAR, 3, 1, 1, tzinfo=UTC)  # 09:00 Shanghai
+    booking = second.booking
+    assert (booking.venue_id, booking.status, booking.note) == (
+        hall.id, BookingStatus.CONFIRMED, "")
+    assert (booking.setup_minutes, booking.teardown_minutes, booking.created_by_id) == (
+        30, 15, cast.lead.id)
+    assert (booking.starts_at, booking.ends_at) == (second.starts_at, second.ends_at)
+    assert (booking.blocked_from, booking.blocked_until) == (
+        second.starts_at - timedelta(minutes=30), second.ends_at + timedelta(minutes=15))
+
+
+def test_a_meetup_without_a_capacity_takes_the_venues_or_has_none_online(cast, hall):
+    [here] = services.schedule(cast.lead, cast.branch, meetup(hall))
+    [online] = services.schedule(cast.lead, cast.branch, meetup(
+        online_url="https://meet.example/x"))
+    assert (here.capacity, online.capacity, online.booking) == (40, None, None)
+
+
 def test_clash_names_the_booking_and_saves_nothing(cast, hall):
     services.schedule(cast.lead, cast.branch, meetup(hall, title="Tea tasting"))
     before = (count(Event), count(Booking))
@@ -101,29 +135,71 @@ def test_repeating_meetup_reports_clashing_dates_and_can_skip_them(cast, hall):
     assert len({e.series_id for e in events}) == 1
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"hours": -1}, "ends_at"), ({"hours": 0}, "ends_at"), ({"hours": 24 * 15}, "ends_at"),
-    ({"capacity": 0}, "capacity"), ({"venue": None}, "venue_id"),
-    ({"setup_minutes": -5}, "setup_minutes")])
-def test_bad_meetups_name_the_field(cast, hall, change, field):
+LONG = "A meetup can last at most 168 hours."
+BUFFERS = "Setup and teardown must each be between 0 and 1440 minutes."
+GUESTS = "Between 0 and 20 guests."
+
+
+@pytest.mark.parametrize(("change", "field", "message"), [
+    ({"hours": -1}, "ends_at", "The end must be after the start."),
+    ({"hours": 0}, "ends_at", "The end must be after the start."),
+    ({"hours": 7 * 24 + 1 / 60}, "ends_at", LONG), ({"hours": 24 * 15}, "ends_at", LONG),
+    ({"capacity": 0}, "capacity", "Capacity must be at least 1."),
+    ({"venue": None}, "venue_id", "Choose a venue, an online link, or both."),
+    ({"setup_minutes": -1}, "setup_minutes", BUFFERS),
+    ({"setup_minutes": 1441}, "setup_minutes", BUFFERS),
+    ({"teardown_minutes": -1}, None, BUFFERS), ({"teardown_minutes": 1441}, None, BUFFERS),
+    ({"max_guests": -1}, "max_guests", GUESTS), ({"max_guests": 21}, "max_guests", GUESTS),
+    ({"status": EventStatus.CANCELLED}, "status", "Cancel a meetup with the cancel action."),
+    ({"rsvp_opens_local": at(3, 2, 9), "rsvp_closes_local": at(3, 2, 9)}, "rsvp_closes_at",
+     "RSVPs must close after they open."),
+    ({"rsvp_closes_local": at(3, 5, 21, 1)}, "rsvp_closes_at",
+     "RSVPs must close before the meetup ends.")])
+def test_bad_meetups_name_the_field(cast, hall, change, field, message):
     arguments = {"venue": hall} | change
     with pytest.raises(InvalidInput) as raised:
         services.schedule(cast.lead, cast.branch, meetup(**arguments))
-    assert field in raised.value.fields
+    if field is None:  # a bad teardown is reported under setup_minutes today
+        assert list(raised.value.fields.values()) == [[message]]
+    else:
+        assert raised.value.fields == {field: [message]}
     assert count(Event) == 0
+
+
+@pytest.mark.parametrize("change", [
+    {"hours": 7 * 24}, {"capacity": 1}, {"setup_minutes": 1440, "teardown_minutes": 1440},
+    {"setup_minutes": 0, "teardown_minutes": 0}, {"max_guests": 0}, {"max_guests": 20},
+    {"rsvp_opens_local": at(3, 2, 9), "rsvp_closes_local": at(3, 5, 21)},
+    {"venue": None, "online_url": "https://meet.example/x"}])
+def test_meetups_at_the_limits_are_fine(cast, hall, change):
+    [event] = services.schedule(cast.lead, cast.branch, meetup(**({"venue": hall} | change)))
+    assert event.id is not None
 
 
 def test_venue_of_another_branch_is_refused(cast, hall):
     other = save_venue(cast.admin, cast.other_branch, VenueInput("Elsewhere", "2 Road", 10))
     with pytest.raises(InvalidInput) as raised:
         services.schedule(cast.lead, cast.branch, meetup(other))
-    assert "venue_id" in raised.value.fields
+    assert raised.value.fields == {"venue_id": ["Choose a venue of this branch."]}
+    with pytest.raises(InvalidInput) as raised:
+        services.schedule(cast.lead, cast.branch, services.EventInput(
+            title="Gone", starts_local=at(3, 5, 19), ends_local=at(3, 5, 21), venue_id=999999))
+    assert raised.value.fields == {"venue_id": ["Choose a venue of this branch."]}
 
 
 def test_only_leads_schedule(cast, hall):
     for person in (cast.member, cast.staff, cast.other_lead):
-        with pytest.raises(NotAllowed):
+        with pytest.raises(NotAllowed) as raised:
             services.schedule(person, cast.branch, meetup(hall))
+        assert raised.value.message == "Only leads of this branch schedule its meetups."
+
+
+def test_skipping_every_date_of_a_series_says_so(cast, hall):
+    with pytest.raises(InvalidInput) as raised:
+        services.schedule(cast.lead, cast.branch, meetup(hall),
+                          RepeatRule(Frequency.WEEKLY, count=2),
+                          skip_dates=[date(NEXT_YEAR, 3, 5), date(NEXT_YEAR, 3, 12)])
+    assert raised.value.fields == {"skip_dates": ["Every date was skipped; nothing to schedule."]}
 
 
 def test_too_many_occurrences_is_refused(cast, hall):
@@ -155,14 +231,21 @@ def test_weekly_london_meetup_keeps_wall_time_across_dst(cast, london):
     assert [e.starts_at.hour for e in events] == [19, 19, 18]  # UTC; 19:00 local each week
 
 
-@pytest.mark.parametrize(("start", "field", "word"), [
-    (datetime(2026, 3, 29, 1, 30), "starts_at", "does not exist"),
-    (datetime(2026, 10, 25, 1, 30), "starts_at", "happens twice")])
-def test_nonexistent_and_ambiguous_london_times(cast, london, start, field, word):
+@pytest.mark.parametrize(("start", "hours", "field", "message"), [
+    (datetime(2026, 3, 29, 1, 30), 2, "starts_at",
+     "This time does not exist in Europe/London (the clocks skip it)."),
+    (datetime(2026, 10, 25, 1, 30), 2, "starts_at",
+     "This time happens twice in Europe/London (the clocks go back); pick another."),
+    (datetime(2026, 3, 28, 23, 30), 2, "ends_at",
+     "This time does not exist in Europe/London (the clocks skip it)."),
+    (datetime(2026, 10, 24, 23, 30), 2, "ends_at",
+     "This time happens twice in Europe/London (the clocks go back); pick another.")])
+def test_nonexistent_and_ambiguous_london_times(cast, london, start, hours, field, message):
     branch, venue = london
     with pytest.raises(InvalidInput) as raised:
-        services.schedule(cast.lead, branch, meetup(venue, start=start))
-    assert word in raised.value.fields[field][0]
+        services.schedule(cast.lead, branch, meetup(venue, start=start, hours=hours,
+                                                    status=EventStatus.DRAFT))
+    assert raised.value.fields == {field: [message]}
 
 
 def test_shanghai_has_no_dst(cast, hall):

@@ -8,7 +8,7 @@ import pytest
 
 from branches.models import Role
 from branches.services import VenueInput, remove_member, save_venue, set_role
-from planner.core.errors import InvalidInput, NotAllowed, NotFound
+from planner.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from planner.core.extensions import db
 from planner.core.timeutil import utcnow
 from planner.events import services as events
@@ -98,48 +98,70 @@ def test_capacity_raise_promotes_and_lowering_removes_nobody(cast, meetup, peopl
     assert [r.user_id for r in promoted] == [people[4].id]
     services.set_capacity(cast.lead, meetup.id, 2)
     assert services.seats(meetup).going == 5
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed) as refused:
         services.set_capacity(cast.member, meetup.id, 10)
+    assert refused.value.message == "Only leads of this branch manage its RSVPs."
+    with pytest.raises(InvalidInput) as invalid:
+        services.set_capacity(cast.lead, meetup.id, 0)
+    assert invalid.value.fields == {"capacity": ["Capacity must be at least 1."]}
+    services.set_capacity(cast.lead, meetup.id, 1)
+    assert meetup.capacity == 1
 
 
-@pytest.mark.parametrize(("guests", "field"), [(3, "guests"), (-1, "guests")])
-def test_bad_guest_numbers(meetup, people, guests, field):
+@pytest.mark.parametrize(("guests", "message"), [
+    (3, "You can bring at most 2 guest(s) to this meetup."), (-1, "Guests cannot be negative.")])
+def test_bad_guest_numbers(meetup, people, guests, message):
     with pytest.raises(InvalidInput) as raised:
         services.rsvp(people[0], meetup.id, guests=guests)
-    assert field in raised.value.fields
+    assert raised.value.fields == {"guests": [message]}
     assert services.registration_of(people[0], meetup) is None
+    assert services.rsvp(people[0], meetup.id, guests=2).guests == 2  # the most is fine
+
+
+def _refusal(person, event_id: int) -> tuple[str, str]:
+    with pytest.raises(services.RsvpRefused) as raised:
+        services.rsvp(person, event_id)
+    return raised.value.message, raised.value.extra["reason"]
 
 
 def test_refusals(cast, meetup, people):
     draft = events.duplicate_event(cast.lead, meetup)
-    with pytest.raises(services.RsvpRefused, match="not open"):
-        services.rsvp(cast.lead, draft.id)  # the lead sees the draft, but it is not open
-    with pytest.raises(NotFound):
-        services.rsvp(people[0], draft.id)  # to members a draft does not exist
+    # The lead sees the draft, but it is not open; to members a draft does not exist.
+    assert _refusal(cast.lead, draft.id) == ("This meetup is not open for RSVPs yet.", "draft")
+    with pytest.raises(NotFound) as hidden:
+        services.rsvp(people[0], draft.id)
+    assert hidden.value.message == "No such meetup."
     meetup.rsvp_opens_at = utcnow() + timedelta(days=1)
     db.session.commit()
-    with pytest.raises(services.RsvpRefused, match="not opened"):
-        services.rsvp(people[0], meetup.id)
+    assert _refusal(people[0], meetup.id) == ("RSVPs have not opened yet.", "not_open")
     meetup.rsvp_opens_at, meetup.rsvp_closes_at = None, utcnow() - timedelta(minutes=1)
     db.session.commit()
-    with pytest.raises(services.RsvpRefused, match="closed"):
-        services.rsvp(people[0], meetup.id)
-    meetup.rsvp_closes_at = None
+    assert _refusal(people[0], meetup.id) == ("RSVPs are closed.", "closed")
+    meetup.rsvp_opens_at = utcnow() - timedelta(days=1)
+    meetup.rsvp_closes_at = utcnow() + timedelta(days=1)
     db.session.commit()
+    assert services.rsvp(people[1], meetup.id).status is GOING  # inside the window
     remove_member(cast.lead, cast.branch, cast.member.id, "spam", ban=True)
-    with pytest.raises(services.RsvpRefused, match="removed"):
-        services.rsvp(cast.member, meetup.id)
+    assert _refusal(cast.member, meetup.id) == ("You were removed from this branch.", "banned")
     events.cancel_event(cast.lead, meetup, "Rain")
-    with pytest.raises(services.RsvpRefused, match="cancelled"):
-        services.rsvp(people[0], meetup.id)
+    assert _refusal(people[0], meetup.id) == ("This meetup is cancelled.", "cancelled")
+    with pytest.raises(NotFound) as missing:
+        services.rsvp(people[0], 999999)
+    assert missing.value.message == "No such meetup."
 
 
 def test_past_meetup_is_refused(meetup, people):
+    services.rsvp(people[1], meetup.id)
     meetup.starts_at = utcnow() - timedelta(hours=1)
     db.session.commit()
+    assert _refusal(people[0], meetup.id) == ("This meetup has already started.", "past")
     with pytest.raises(services.RsvpRefused) as raised:
-        services.rsvp(people[0], meetup.id)
-    assert raised.value.extra["reason"] == "past"
+        services.cancel(people[1], meetup.id)
+    assert (raised.value.message, raised.value.extra) == (
+        "This meetup has already started.", {"reason": "past"})
+    meetup.ends_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert _refusal(people[0], meetup.id) == ("This meetup is over.", "past")
 
 
 def test_approval_flow(cast, meetup, people):
@@ -155,6 +177,43 @@ def test_approval_flow(cast, meetup, people):
         RegistrationStatus.DECLINED, "Full of regulars")
     with pytest.raises(NotAllowed):
         services.review(cast.staff, services.rsvp(people[2], meetup.id).id, approve=True)
+
+
+def test_a_decision_is_made_once_on_an_rsvp_that_waits(cast, meetup, people):
+    going = services.rsvp(people[0], meetup.id)  # no approval needed: nothing to decide
+    with pytest.raises(Conflict) as raised:
+        services.review(cast.lead, going.id, approve=True)
+    assert raised.value.message == "This RSVP is not waiting for approval."
+    meetup.requires_approval = True
+    db.session.commit()
+    asked = services.rsvp(people[1], meetup.id)
+    declined = services.review(cast.lead, asked.id, approve=False, message=" No " + "x" * 600)
+    assert declined.decision_message == "No " + "x" * 497  # stripped, then 500 at most
+    assert services.review(cast.lead, asked.id, approve=False).decision_message == (
+        declined.decision_message)  # the same decision again changes nothing
+    with pytest.raises(Conflict):
+        services.review(cast.lead, asked.id, approve=True)
+    with pytest.raises(NotFound) as missing:
+        services.review(cast.lead, 999999, approve=True)
+    assert missing.value.message == "No such RSVP."
+
+
+def test_rsvping_again_after_cancelling_starts_afresh_but_keeps_its_source(cast, meetup, people):
+    meetup.requires_approval = True
+    db.session.commit()
+    first = services.rsvp(people[0], meetup.id, source="wechat-group")
+    services.review(cast.lead, first.id, approve=True, message="Welcome")
+    services.cancel(people[0], meetup.id)
+    with pytest.raises(NotFound) as raised:
+        services.cancel(people[0], meetup.id)
+    assert raised.value.message == "You have no RSVP for this meetup."
+    again = services.rsvp_answer(people[0], meetup.id, guests=1)
+    assert (again.repeated, again.registration.id) == (False, first.id)
+    assert (first.status, first.guests, first.source, first.decision_message) == (
+        RegistrationStatus.PENDING, 1, "wechat-group", "")
+    assert (first.cancelled_at, first.ticket_code) == (None, None)
+    repeated = services.rsvp_answer(people[0], meetup.id, guests=2)
+    assert (repeated.repeated, repeated.registration.guests) == (True, 1)
 
 
 def _miss_past_meetups(cast, member, days, *, elsewhere: bool = False) -> list:
