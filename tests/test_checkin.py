@@ -231,7 +231,8 @@ def test_a_walk_in_is_stored_as_the_door_typed_it(cast, guests):
     assert longest.ticket_code and longest.user_id is None
     plain = services.register_walk_in(cast.lead, event.id, services.WalkIn("Wu")).registration
     assert plain.source == "walk-in" and plain.guests == 0
-    [first_scan, _] = scans_of(event)
+    [first_scan, plain_scan] = scans_of(event)
+    assert plain_scan.door == ""
     assert (first_scan.door, first_scan.scanned_by_id, first_scan.scanned_at) == (
         ("North " + "x" * 40)[:40], cast.staff.id, when)
     assert first_scan.registration_id == longest.id and first_scan.outcome is OK
@@ -282,7 +283,10 @@ def test_only_a_check_in_of_this_meetup_can_be_undone(cast, event, guests):
     assert (here.checked_in_at, here.checked_in_by_id) == (None, None)
     assert (undone.scan.door, undone.scan.nonce, undone.scan.scanned_by_id) == (
         "South", "u-1", cast.lead.id)
+    assert undone.registration.id == undone.scan.registration_id == here.id
     assert services.undo(cast.lead, event.id, here.id, nonce="u-1").scan.id == undone.scan.id
+    services.redeem(cast.staff, event.id, registration_id=here.id)
+    assert services.undo(cast.staff, event.id, here.id).scan.door == ""
 
 
 def test_only_door_staff_and_leads_of_the_branch_check_in(cast, event, guests):

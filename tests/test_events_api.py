@@ -86,7 +86,8 @@ def test_event_api_errors(client, cast):
         "online_url": "https://meet.example/x"})
     assert forbidden.status_code == 403
     assert client.get("/api/v1/events").status_code == 422
-    assert client.get("/api/v1/events/99999").status_code == 404
+    missing = client.get("/api/v1/events/99999")
+    assert (missing.status_code, missing.json["error"]["message"]) == (404, "No such meetup.")
 
 
 def test_api_refuses_publishing_a_meetup_in_the_past(client, cast):

@@ -170,7 +170,8 @@ def test_approval_flow(cast, meetup, people):
     asked = services.rsvp(people[0], meetup.id)
     assert asked.status is RegistrationStatus.PENDING
     assert asked.approval_reason is ApprovalReason.MEETUP_REQUIRES_APPROVAL
-    assert services.review(cast.lead, asked.id, approve=True).status is GOING
+    approved = services.review(cast.lead, asked.id, approve=True)
+    assert (approved.status, approved.decision_message) == (GOING, "")
     other = services.rsvp(people[1], meetup.id)
     declined = services.review(cast.lead, other.id, approve=False, message="Full of regulars")
     assert (declined.status, declined.decision_message) == (
@@ -285,7 +286,7 @@ def test_cancelled_ticket_is_invalid_and_a_new_rsvp_gets_a_new_one(client, meetu
     assert again.id == first.id and again.ticket_code != old_code
     assert client.get(f"/tickets/{old_code}").status_code == 404
     forged = client.get("/tickets/forged-code-123")
-    assert forged.status_code == 404 and "Unknown ticket." in forged.text
+    assert forged.status_code == 404 and "<p>Unknown ticket.</p>" in forged.text
     qr = client.get(f"/tickets/{again.ticket_code}/qr.svg")
     assert qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
 
@@ -385,8 +386,8 @@ def test_adding_by_hand_says_what_is_wrong(client, cast, meetup, people):
         return client.post(f"/events/{meetup.id}/registrations/add",
                            data={"email": email, "guests": "0"}, follow_redirects=True).text
 
-    assert "No member has this email." in added("nobody@example.com")
-    assert "This member has already RSVPed." in added(people[0].email)
+    assert 'role="status">No member has this email.</p>' in added("nobody@example.com")
+    assert 'role="status">This member has already RSVPed.</p>' in added(people[0].email)
 
 
 def test_a_lead_decides_on_the_rsvp_list_page(client, cast, meetup, people):
@@ -402,7 +403,7 @@ def test_a_lead_decides_on_the_rsvp_list_page(client, cast, meetup, people):
     db.session.expire_all()
     assert (asked.status, asked.decision_message) == (GOING, "Welcome")
     missing = client.post("/registrations/999999/review", data={"approve": "y"})
-    assert missing.status_code == 404 and "No such RSVP." in missing.text
+    assert missing.status_code == 404 and "<p>No such RSVP.</p>" in missing.text
 
 
 def test_my_meetups_soonest_first_then_the_latest_past(client, cast, people):

@@ -62,7 +62,8 @@ def test_a_draft_is_not_found_by_those_who_cannot_manage_it(client, cast, meetup
     url = f"/api/v1/events/{draft.id}/registrations"
     for person in (cast.member, cast.other_lead):
         headers = bearer(client, person)
-        assert client.get(f"/api/v1/events/{draft.id}", headers=headers).status_code == 404
+        hidden = client.get(f"/api/v1/events/{draft.id}", headers=headers)
+        assert (hidden.status_code, hidden.json["error"]["message"]) == (404, "No such meetup.")
         refused = client.post(url, headers=headers, json={})
         assert refused.status_code == 404, refused.json
         assert client.get(url, headers=headers).status_code == 404
