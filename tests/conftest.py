@@ -4,10 +4,13 @@ clients, a CLI runner, people in roles, and a live server for concurrency and br
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,6 +19,7 @@ from typing import Any
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
+from hypothesis import Phase, settings
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
@@ -29,6 +33,14 @@ from planner.core.timeutil import utcnow
 from planner.events.localtime import utc_to_local
 
 REQUIRE_ALL = os.environ.get("JUHUI_REQUIRE_ALL_TESTS") == "1"
+
+# Under mutmut (docs/quality.md), which sets MUTANT_UNDER_TEST: the same examples on every run,
+# so a mutant's verdict can be reproduced, and no shrinking, which only makes a failure (a kill)
+# readable and can take minutes per mutant.
+settings.register_profile("mutation", derandomize=True, database=None,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+if "MUTANT_UNDER_TEST" in os.environ:
+    settings.load_profile("mutation")
 
 
 def skip_or_fail(reason: str) -> None:
@@ -62,10 +74,19 @@ def _reset_postgres(url: str) -> None:
 def _migrate(url: str, instance: Path) -> None:
     from flask_migrate import upgrade
 
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     app = create_app(_test_config(url), instance_path=str(instance))
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
+    try:
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+    finally:
+        # migrations/env.py's fileConfig puts a handler on the root logger bound to this
+        # session's captured stderr; a later session in the same process (mutmut runs one per
+        # mutant) would log into that closed stream.
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def _test_config(url: str) -> dict[str, object]:
@@ -87,14 +108,40 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     """A migrated database, once per backend per test session."""
     instance = tmp_path_factory.mktemp("instance")
     if request.param == "sqlite":
-        url = f"sqlite:///{instance / 'test.sqlite3'}"
-    else:
-        url = os.environ.get("TEST_DATABASE_URL", "")
-        if not url:
-            skip_or_fail("PostgreSQL run skipped: set TEST_DATABASE_URL to a PostgreSQL database")
-        _reset_postgres(url)
+        database = instance / "test.sqlite3"
+        _copy_sqlite(_migrated_sqlite(request.config.cache.mkdir("migrated-sqlite")), database)
+        return f"sqlite:///{database}"
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url:
+        skip_or_fail("PostgreSQL run skipped: set TEST_DATABASE_URL to a PostgreSQL database")
+    _reset_postgres(url)
     _migrate(url, instance)
     return url
+
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _migrated_sqlite(cache: Path) -> Path:
+    """A SQLite file migrated to head, built once per version of migrations/ and copied into
+    each test session: migrating takes seconds, which mutation testing (docs/quality.md) would
+    pay again for every mutant. Built under a temporary name, so a parallel run never copies
+    a half-built file."""
+    files = sorted(p for p in MIGRATIONS.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(MIGRATIONS)).encode() + b"\0" + path.read_bytes())
+    built = cache / f"{digest.hexdigest()[:16]}.sqlite3"
+    if not built.exists():
+        building = cache / f"{built.stem}.{os.getpid()}.building"
+        _migrate(f"sqlite:///{building}", cache)
+        os.replace(building, built)
+    return built
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    with closing(sqlite3.connect(source)) as origin, closing(sqlite3.connect(target)) as copy:
+        origin.backup(copy)
 
 
 def _empty_all_tables() -> None:

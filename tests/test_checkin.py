@@ -14,7 +14,7 @@ from planner.checkin.events import CheckedIn
 from planner.checkin.models import CheckinScan, ScanOutcome
 from planner.checkin.present import attendee_json
 from planner.core.domain_events import event_bus
-from planner.core.errors import Conflict, InvalidInput, NotAllowed
+from planner.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from planner.core.extensions import db
 from planner.core.timeutil import utcnow
 from planner.core.unit_of_work import commit
@@ -191,12 +191,102 @@ def test_walk_ins_are_checked_in_and_respect_capacity_unless_allowed(cast, event
     assert (counts.checked_in_parties, counts.expected_parties) == (2, 3)
 
 
-@pytest.mark.parametrize(("name", "field"), [("", "name"), ("x" * 81, "name")])
-def test_bad_walk_ins_name_the_field_and_save_nothing(cast, event, name, field):
+def test_a_walk_in_party_needs_a_seat_for_each_guest(cast, event, guests):
+    registrations.rsvp(guests[0], event.id)  # 1 of 3 seats: 2 left
+    with pytest.raises(Conflict) as full:  # with a nonce too: the refusal is not a replay
+        services.register_walk_in(cast.staff, event.id, services.WalkIn("张伟", guests=2),
+                                  nonce="walk-2")
+    assert full.value.extra == {"reason": "full"}
+    pair = services.register_walk_in(cast.staff, event.id, services.WalkIn("张伟", guests=1))
+    assert pair.outcome is OK and pair.registration.guests == 1
+    assert registrations.seats(event).left == 0
+
+
+@pytest.mark.parametrize(("walk_in", "fields"), [
+    (services.WalkIn("  "), {"name": ["Enter the person's name."]}),
+    (services.WalkIn("x" * 81), {"name": ["At most 80 characters."]}),
+    (services.WalkIn("Wu", guests=21), {"guests": ["Between 0 and 20 guests."]}),
+    (services.WalkIn("Wu", guests=-1), {"guests": ["Between 0 and 20 guests."]}),
+    (services.WalkIn("", guests=21), {"name": ["Enter the person's name."],
+                                      "guests": ["Between 0 and 20 guests."]})])
+def test_bad_walk_ins_name_the_field_and_save_nothing(cast, event, walk_in, fields):
     with pytest.raises(InvalidInput) as raised:
-        services.register_walk_in(cast.staff, event.id, services.WalkIn(name))
-    assert field in raised.value.fields
+        services.register_walk_in(cast.staff, event.id, walk_in)
+    assert raised.value.fields == fields
     assert db.session.scalar(select(Registration.id).where(Registration.walk_in)) is None
+
+
+def test_a_walk_in_is_stored_as_the_door_typed_it(cast, guests):
+    event = meetup(cast, seats=30)
+    when = utcnow().replace(microsecond=0) - timedelta(minutes=3)
+    longest = services.register_walk_in(cast.staff, event.id, services.WalkIn(
+        " " + "名" * 80 + " ", phone="", guests=20, source="s" * 70), door="North " + "x" * 40,
+        scanned_at=when).registration
+    assert (longest.attendee_name, longest.attendee_phone, longest.guests) == (
+        "名" * 80, None, 20)
+    assert (longest.source, longest.walk_in, longest.status) == (
+        "s" * 64, True, RegistrationStatus.GOING)
+    assert (longest.added_by_id, longest.checked_in_by_id) == (cast.staff.id, cast.staff.id)
+    assert longest.queued_at == longest.checked_in_at == when
+    assert longest.ticket_code and longest.user_id is None
+    plain = services.register_walk_in(cast.lead, event.id, services.WalkIn("Wu")).registration
+    assert plain.source == "walk-in" and plain.guests == 0
+    [first_scan, plain_scan] = scans_of(event)
+    assert plain_scan.door == ""
+    assert (first_scan.door, first_scan.scanned_by_id, first_scan.scanned_at) == (
+        ("North " + "x" * 40)[:40], cast.staff.id, when)
+    assert first_scan.registration_id == longest.id and first_scan.outcome is OK
+    with pytest.raises(Conflict) as full:
+        services.register_walk_in(cast.staff, meetup(cast, seats=1, title="Tiny").id,
+                                  services.WalkIn("Wu", guests=1))
+    assert full.value.message == "The meetup is full. A lead can let walk-ins in over capacity."
+
+
+def test_what_a_scan_needs_and_who_may_scan(cast, event, guests):
+    with pytest.raises(InvalidInput) as nothing:
+        services.redeem(cast.staff, event.id)
+    assert nothing.value.fields == {"ticket_code": ["Scan a ticket or pick a name."]}
+    with pytest.raises(InvalidInput) as naive:
+        services.redeem(cast.staff, event.id, ticket_code="x", scanned_at=datetime(YEAR, 6, 1))
+    assert naive.value.fields == {"scanned_at": [
+        "Give the time with its offset, e.g. 2027-03-05T19:02:00+08:00."]}
+    with pytest.raises(NotAllowed) as outsider:
+        services.redeem(cast.member, event.id, ticket_code="x")
+    assert outsider.value.message == (
+        "Only door staff and leads of this branch can check people in.")
+    with pytest.raises(NotFound) as missing:
+        services.redeem(cast.staff, 999999, ticket_code="x")
+    assert missing.value.message == "No such meetup."
+    unknown = services.redeem(cast.staff, event.id, ticket_code="y" * 70, nonce="", door="")
+    assert (unknown.scan.scanned_code, unknown.scan.nonce) == ("y" * 64, None)
+
+
+def test_a_scan_from_a_clock_a_little_ahead_keeps_its_time(cast, event, guests):
+    ticket = registrations.rsvp(guests[0], event.id)
+    ahead = utcnow().replace(microsecond=0) + timedelta(minutes=4)  # within the 5 min skew
+    services.redeem(cast.staff, event.id, ticket_code=ticket.ticket_code, scanned_at=ahead)
+    assert ticket.checked_in_at == ahead
+
+
+def test_only_a_check_in_of_this_meetup_can_be_undone(cast, event, guests):
+    here = registrations.rsvp(guests[0], event.id)
+    there = registrations.rsvp(guests[1], meetup(cast, title="Other night").id)
+    for registration_id in (there.id, 999999):
+        with pytest.raises(NotFound) as raised:
+            services.undo(cast.staff, event.id, registration_id)
+        assert raised.value.message == "No such RSVP."
+    with pytest.raises(Conflict) as raised:
+        services.undo(cast.staff, event.id, here.id)
+    assert raised.value.message == "This person is not checked in."
+    services.redeem(cast.staff, event.id, registration_id=here.id)
+    undone = services.undo(cast.lead, event.id, here.id, nonce="u-1", door="South")
+    assert (here.checked_in_at, here.checked_in_by_id) == (None, None)
+    assert (undone.scan.door, undone.scan.nonce, undone.scan.scanned_by_id) == (
+        "South", "u-1", cast.lead.id)
+    assert undone.registration.id == undone.scan.registration_id == here.id
+    assert services.undo(cast.lead, event.id, here.id, nonce="u-1").scan.id == undone.scan.id
+    services.redeem(cast.staff, event.id, registration_id=here.id)
+    assert services.undo(cast.staff, event.id, here.id).scan.door == ""
 
 
 def test_only_door_staff_and_leads_of_the_branch_check_in(cast, event, guests):
@@ -337,6 +427,25 @@ def test_door_roster_lists_changes_since_a_moment(client, cast, event, guests):
     assert only["id"] == first_id and only["checked_in_by"] == "Lead Li"
     assert changed.json["counts"]["checked_in"] == 1
     assert client.get(f"/events/{event_id}/door/roster.json?since=yesterday").status_code == 422
+
+
+def test_the_roster_is_this_meetups_people_but_not_the_declined(client, cast, event, guests):
+    registrations.rsvp(guests[3], meetup(cast, title="Other night").id)
+    event.requires_approval = True
+    db.session.commit()
+    asked = [registrations.rsvp(person, event.id) for person in guests[:3]]
+    registrations.review(cast.lead, asked[0].id, approve=True)
+    registrations.review(cast.lead, asked[1].id, approve=False)
+    event_id, expected = event.id, [(asked[0].id, "going"), (asked[2].id, "pending")]
+    login(client, cast.staff)
+    roster = client.get(f"/events/{event_id}/door/roster.json").json
+    assert [(a["id"], a["status"]) for a in roster["attendees"]] == expected
+    assert roster["counts"] == {"checked_in": 0, "expected": 1, "checked_in_parties": 0,
+                                "expected_parties": 1}
+
+
+def test_nobody_at_the_door_counts_zero(cast):
+    assert services.door_counts(meetup(cast, title="Empty")) == services.DoorCounts(0, 0, 0, 0)
 
 
 @pytest.mark.parametrize("who", ["member", "outsider", "other_lead"])

@@ -140,3 +140,21 @@ def test_500_scans_from_8_doors_over_200_tickets(live_server, cast):
     assert len(ok_per_ticket) == 200 and {count for _id, count in ok_per_ticket} == {1}
     assert db.session.scalar(select(func.count()).where(
         Registration.event_id == event_id, Registration.checked_in_at.is_(None))) == 0
+
+
+def test_two_walk_ins_for_the_last_seat_at_the_same_moment(live_server, cast):
+    """Two doors letting different people in for a meetup's last seat: one comes in, the other
+    hears that the meetup is full (a walk-in locks the meetup as an RSVP does)."""
+    events = [meetup(cast, seats=1, title=f"Small room {n}").id for n in range(5)]
+    doors = [issue_api_token(cast.staff), issue_api_token(cast.lead)]
+    db.session.commit()
+    for event_id in events:
+        url = f"{live_server}/api/v1/events/{event_id}/walk-ins"
+        barrier = threading.Barrier(2)
+
+        def let_in(token: str, url: str = url, barrier=barrier) -> int:
+            barrier.wait()
+            return post(url, token, {"name": f"Walk-in {token[:4]}"})[0]
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            assert sorted(pool.map(let_in, doors)) == [201, 409]

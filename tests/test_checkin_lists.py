@@ -167,3 +167,12 @@ def test_new_ticket_codes_never_start_like_a_formula():
     assert len(codes) == 20_000
     assert all(re.fullmatch(r"[A-Za-z0-9]{22}", code) for code in codes)
     assert not any(runs_as_formula(code) for code in codes)
+
+
+def test_the_list_is_this_meetups_people_only(client, cast, listed, make_user):
+    elsewhere = meetup(cast, seats=5, title="Other night")
+    registrations.rsvp(make_user("Elsewhere Eve"), elsewhere.id)
+    event_id = listed.id
+    login(client, cast.staff)
+    names = [row[0] for row in read_csv(client.get(f"/events/{event_id}/checkin-list.csv").data)]
+    assert "Elsewhere Eve" not in names and len(names) == 1 + 5

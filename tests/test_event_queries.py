@@ -96,3 +96,75 @@ def test_registrations_page_query_count_is_fixed(client, cast):
     add_registrations(event, 20, 1980)
     many = queries_for(client, f"/events/{event_id}/registrations")
     assert many == few, (few, many)
+
+
+def test_my_meetups_page_query_count_is_fixed_across_branches(client, cast):
+    from planner.events import services as events
+    from planner.registrations import services as registrations
+    from tests.conftest import login, make_branch
+
+    def rsvp_at(branch, day: int) -> None:
+        start = (utcnow() + timedelta(days=day)).replace(tzinfo=None, microsecond=0)
+        [event] = events.schedule(cast.admin, branch, events.EventInput(
+            title=f"Day {day}", starts_local=start, ends_local=start + timedelta(hours=2),
+            online_url="https://meet.example/x", status=EventStatus.PUBLISHED))
+        registrations.rsvp(cast.member, event.id)
+        db.session.commit()
+
+    rsvp_at(cast.branch, 1)
+    login(client, cast.member)
+    few = queries_for(client, "/me/meetups")
+    for day, city in enumerate(("上海", "广州", "深圳"), start=2):
+        rsvp_at(make_branch(cast.admin, f"city{day}", city), day)
+    many = queries_for(client, "/me/meetups")
+    assert many == few, (few, many)
+
+
+@pytest.mark.parametrize("page", ["door/roster.json", "checkin-list.csv"])
+def test_door_lists_query_count_is_fixed(client, cast, make_user, page):
+    from planner.checkin import services as door
+    from planner.events import services as events
+    from planner.registrations import services as registrations
+    from tests.conftest import door_open, login
+
+    hall = save_venue(cast.lead, cast.branch, VenueInput("Door hall", "Road", 60))
+    starts, ends = door_open(cast.branch)
+    [event] = events.schedule(cast.lead, cast.branch, events.EventInput(
+        title="Door", starts_local=starts, ends_local=ends, venue_id=hall.id,
+        status=EventStatus.PUBLISHED))
+
+    def arrive(number: int) -> None:
+        for n in range(number):
+            going = registrations.rsvp(make_user(f"Arrival {n}"), event.id)
+            door.redeem(cast.staff if n % 2 else cast.lead, event.id, registration_id=going.id)
+        db.session.commit()
+
+    event_id = event.id
+    arrive(1)
+    login(client, cast.lead)
+    few = queries_for(client, f"/events/{event_id}/{page}")
+    arrive(20)  # checked in by two people, each their own
+    many = queries_for(client, f"/events/{event_id}/{page}")
+    assert many == few, (few, many)
+
+
+def test_near_page_query_count_does_not_grow_with_branches(client, cast):
+    from planner.events import services as events
+    from tests.conftest import make_branch
+
+    def online_meetup(branch) -> None:
+        start = (utcnow() + timedelta(days=3)).replace(tzinfo=None, microsecond=0)
+        events.schedule(cast.admin, branch, events.EventInput(
+            title=f"Near {branch.slug}", starts_local=start, ends_local=start + timedelta(hours=2),
+            online_url="https://meet.example/x", status=EventStatus.PUBLISHED))
+        db.session.commit()
+
+    online_meetup(cast.branch)
+    url = "/events/near?place=成都&radius_km=2000"
+    few = queries_for(client, url)
+    for slug, city in (("chongqing", "重庆"), ("xian", "西安"), ("kunming", "昆明")):
+        online_meetup(make_branch(cast.admin, slug, city))
+    page = client.get(url).text
+    assert all(f"Near {slug}" in page for slug in ("chengdu", "chongqing", "xian", "kunming"))
+    many = queries_for(client, url)
+    assert many == few, (few, many)

@@ -8,7 +8,7 @@ import pytest
 
 from branches.models import Role
 from branches.services import VenueInput, remove_member, save_venue, set_role
-from planner.core.errors import InvalidInput, NotAllowed, NotFound
+from planner.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from planner.core.extensions import db
 from planner.core.timeutil import utcnow
 from planner.events import services as events
@@ -98,48 +98,70 @@ def test_capacity_raise_promotes_and_lowering_removes_nobody(cast, meetup, peopl
     assert [r.user_id for r in promoted] == [people[4].id]
     services.set_capacity(cast.lead, meetup.id, 2)
     assert services.seats(meetup).going == 5
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed) as refused:
         services.set_capacity(cast.member, meetup.id, 10)
+    assert refused.value.message == "Only leads of this branch manage its RSVPs."
+    with pytest.raises(InvalidInput) as invalid:
+        services.set_capacity(cast.lead, meetup.id, 0)
+    assert invalid.value.fields == {"capacity": ["Capacity must be at least 1."]}
+    services.set_capacity(cast.lead, meetup.id, 1)
+    assert meetup.capacity == 1
 
 
-@pytest.mark.parametrize(("guests", "field"), [(3, "guests"), (-1, "guests")])
-def test_bad_guest_numbers(meetup, people, guests, field):
+@pytest.mark.parametrize(("guests", "message"), [
+    (3, "You can bring at most 2 guest(s) to this meetup."), (-1, "Guests cannot be negative.")])
+def test_bad_guest_numbers(meetup, people, guests, message):
     with pytest.raises(InvalidInput) as raised:
         services.rsvp(people[0], meetup.id, guests=guests)
-    assert field in raised.value.fields
+    assert raised.value.fields == {"guests": [message]}
     assert services.registration_of(people[0], meetup) is None
+    assert services.rsvp(people[0], meetup.id, guests=2).guests == 2  # the most is fine
+
+
+def _refusal(person, event_id: int) -> tuple[str, str]:
+    with pytest.raises(services.RsvpRefused) as raised:
+        services.rsvp(person, event_id)
+    return raised.value.message, raised.value.extra["reason"]
 
 
 def test_refusals(cast, meetup, people):
     draft = events.duplicate_event(cast.lead, meetup)
-    with pytest.raises(services.RsvpRefused, match="not open"):
-        services.rsvp(cast.lead, draft.id)  # the lead sees the draft, but it is not open
-    with pytest.raises(NotFound):
-        services.rsvp(people[0], draft.id)  # to members a draft does not exist
+    # The lead sees the draft, but it is not open; to members a draft does not exist.
+    assert _refusal(cast.lead, draft.id) == ("This meetup is not open for RSVPs yet.", "draft")
+    with pytest.raises(NotFound) as hidden:
+        services.rsvp(people[0], draft.id)
+    assert hidden.value.message == "No such meetup."
     meetup.rsvp_opens_at = utcnow() + timedelta(days=1)
     db.session.commit()
-    with pytest.raises(services.RsvpRefused, match="not opened"):
-        services.rsvp(people[0], meetup.id)
+    assert _refusal(people[0], meetup.id) == ("RSVPs have not opened yet.", "not_open")
     meetup.rsvp_opens_at, meetup.rsvp_closes_at = None, utcnow() - timedelta(minutes=1)
     db.session.commit()
-    with pytest.raises(services.RsvpRefused, match="closed"):
-        services.rsvp(people[0], meetup.id)
-    meetup.rsvp_closes_at = None
+    assert _refusal(people[0], meetup.id) == ("RSVPs are closed.", "closed")
+    meetup.rsvp_opens_at = utcnow() - timedelta(days=1)
+    meetup.rsvp_closes_at = utcnow() + timedelta(days=1)
     db.session.commit()
+    assert services.rsvp(people[1], meetup.id).status is GOING  # inside the window
     remove_member(cast.lead, cast.branch, cast.member.id, "spam", ban=True)
-    with pytest.raises(services.RsvpRefused, match="removed"):
-        services.rsvp(cast.member, meetup.id)
+    assert _refusal(cast.member, meetup.id) == ("You were removed from this branch.", "banned")
     events.cancel_event(cast.lead, meetup, "Rain")
-    with pytest.raises(services.RsvpRefused, match="cancelled"):
-        services.rsvp(people[0], meetup.id)
+    assert _refusal(people[0], meetup.id) == ("This meetup is cancelled.", "cancelled")
+    with pytest.raises(NotFound) as missing:
+        services.rsvp(people[0], 999999)
+    assert missing.value.message == "No such meetup."
 
 
 def test_past_meetup_is_refused(meetup, people):
+    services.rsvp(people[1], meetup.id)
     meetup.starts_at = utcnow() - timedelta(hours=1)
     db.session.commit()
+    assert _refusal(people[0], meetup.id) == ("This meetup has already started.", "past")
     with pytest.raises(services.RsvpRefused) as raised:
-        services.rsvp(people[0], meetup.id)
-    assert raised.value.extra["reason"] == "past"
+        services.cancel(people[1], meetup.id)
+    assert (raised.value.message, raised.value.extra) == (
+        "This meetup has already started.", {"reason": "past"})
+    meetup.ends_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert _refusal(people[0], meetup.id) == ("This meetup is over.", "past")
 
 
 def test_approval_flow(cast, meetup, people):
@@ -148,7 +170,8 @@ def test_approval_flow(cast, meetup, people):
     asked = services.rsvp(people[0], meetup.id)
     assert asked.status is RegistrationStatus.PENDING
     assert asked.approval_reason is ApprovalReason.MEETUP_REQUIRES_APPROVAL
-    assert services.review(cast.lead, asked.id, approve=True).status is GOING
+    approved = services.review(cast.lead, asked.id, approve=True)
+    assert (approved.status, approved.decision_message) == (GOING, "")
     other = services.rsvp(people[1], meetup.id)
     declined = services.review(cast.lead, other.id, approve=False, message="Full of regulars")
     assert (declined.status, declined.decision_message) == (
@@ -157,17 +180,58 @@ def test_approval_flow(cast, meetup, people):
         services.review(cast.staff, services.rsvp(people[2], meetup.id).id, approve=True)
 
 
-def _miss_past_meetups(cast, member, days) -> None:
-    """The member RSVPs to a branch meetup on each day; each then ends without a check-in."""
+def test_a_decision_is_made_once_on_an_rsvp_that_waits(cast, meetup, people):
+    going = services.rsvp(people[0], meetup.id)  # no approval needed: nothing to decide
+    with pytest.raises(Conflict) as raised:
+        services.review(cast.lead, going.id, approve=True)
+    assert raised.value.message == "This RSVP is not waiting for approval."
+    meetup.requires_approval = True
+    db.session.commit()
+    asked = services.rsvp(people[1], meetup.id)
+    declined = services.review(cast.lead, asked.id, approve=False, message=" No " + "x" * 600)
+    assert declined.decision_message == "No " + "x" * 497  # stripped, then 500 at most
+    assert services.review(cast.lead, asked.id, approve=False).decision_message == (
+        declined.decision_message)  # the same decision again changes nothing
+    with pytest.raises(Conflict):
+        services.review(cast.lead, asked.id, approve=True)
+    with pytest.raises(NotFound) as missing:
+        services.review(cast.lead, 999999, approve=True)
+    assert missing.value.message == "No such RSVP."
+
+
+def test_rsvping_again_after_cancelling_starts_afresh_but_keeps_its_source(cast, meetup, people):
+    meetup.requires_approval = True
+    db.session.commit()
+    first = services.rsvp(people[0], meetup.id, source="wechat-group")
+    services.review(cast.lead, first.id, approve=True, message="Welcome")
+    services.cancel(people[0], meetup.id)
+    with pytest.raises(NotFound) as raised:
+        services.cancel(people[0], meetup.id)
+    assert raised.value.message == "You have no RSVP for this meetup."
+    again = services.rsvp_answer(people[0], meetup.id, guests=1)
+    assert (again.repeated, again.registration.id) == (False, first.id)
+    assert (first.status, first.guests, first.source, first.decision_message) == (
+        RegistrationStatus.PENDING, 1, "wechat-group", "")
+    assert (first.cancelled_at, first.ticket_code) == (None, None)
+    repeated = services.rsvp_answer(people[0], meetup.id, guests=2)
+    assert (repeated.repeated, repeated.registration.guests) == (True, 1)
+
+
+def _miss_past_meetups(cast, member, days, *, elsewhere: bool = False) -> list:
+    """The member RSVPs to a meetup of the branch (of the other branch when `elsewhere`) on each
+    day; each then ends without a check-in. Their RSVPs, in the order of the days."""
+    lead, branch = (cast.other_lead, cast.other_branch) if elsewhere else (cast.lead, cast.branch)
+    missed = []
     for day in days:
-        [past] = events.schedule(cast.lead, cast.branch, events.EventInput(
+        [past] = events.schedule(lead, branch, events.EventInput(
             title=f"Past {day}", starts_local=datetime(NEXT_YEAR, 1, day, 19),
             ends_local=datetime(NEXT_YEAR, 1, day, 21), online_url="https://meet.example/x",
             status=EventStatus.PUBLISHED))
-        services.rsvp(member, past.id)
+        missed.append(services.rsvp(member, past.id))
         past.starts_at -= timedelta(days=800)
         past.ends_at -= timedelta(days=800)
         db.session.commit()
+    return missed
 
 
 def test_no_shows_count_only_the_window_of_latest_meetups(cast, people):
@@ -175,6 +239,31 @@ def test_no_shows_count_only_the_window_of_latest_meetups(cast, people):
     db.session.commit()
     _miss_past_meetups(cast, people[0], (1, 2, 3))
     assert services.no_shows(people[0], cast.branch) == 2
+
+
+def test_no_shows_are_ended_uncancelled_meetups_the_member_was_going_to(cast, meetup, people):
+    counted, cancelled_meetup, cancelled_rsvp = _miss_past_meetups(cast, people[0], (1, 2, 3))
+    cancelled_meetup.event.status = EventStatus.CANCELLED
+    cancelled_rsvp.status = RegistrationStatus.CANCELLED
+    services.rsvp(people[0], meetup.id)  # going, not checked in, but still ahead
+    db.session.commit()
+    assert services.no_shows(people[0], cast.branch) == 1 and counted.checked_in_at is None
+
+
+def test_no_shows_look_at_the_latest_meetups_first(cast, people):
+    cast.branch.no_show_window = 2
+    _missed, *attended = _miss_past_meetups(cast, people[0], (1, 2, 3))
+    for registration in attended:
+        registration.checked_in_at = registration.event.ends_at
+    db.session.commit()
+    assert services.no_shows(people[0], cast.branch) == 0
+
+
+def test_no_shows_elsewhere_do_not_count_in_the_branch(cast, people):
+    _miss_past_meetups(cast, people[0], (1, 2), elsewhere=True)
+    _miss_past_meetups(cast, people[0], (3,))
+    assert services.no_shows(people[0], cast.branch) == 1
+    assert services.no_shows(people[0], cast.other_branch) == 2
 
 
 def test_no_show_policy_requires_approval(cast, meetup, people):
@@ -196,7 +285,8 @@ def test_cancelled_ticket_is_invalid_and_a_new_rsvp_gets_a_new_one(client, meetu
     again = services.rsvp(people[0], meetup.id)
     assert again.id == first.id and again.ticket_code != old_code
     assert client.get(f"/tickets/{old_code}").status_code == 404
-    assert client.get("/tickets/forged-code-123").status_code == 404
+    forged = client.get("/tickets/forged-code-123")
+    assert forged.status_code == 404 and "<p>Unknown ticket.</p>" in forged.text
     qr = client.get(f"/tickets/{again.ticket_code}/qr.svg")
     assert qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
 
@@ -277,7 +367,60 @@ def test_nobody_is_added_by_hand_to_a_meetup_that_is_over(cast, meetup, people):
 
     meetup.starts_at, meetup.ends_at = utcnow() - timedelta(hours=3), utcnow() - timedelta(hours=1)
     db.session.commit()
-    with pytest.raises(services.RsvpRefused, match="over"):
+    with pytest.raises(services.RsvpRefused) as raised:
         services.add_by_hand(cast.lead, meetup.id, people[0].email)
+    assert raised.value.message == "This meetup is cancelled or over: nobody can be added."
+    assert raised.value.extra == {"reason": "closed"}
     assert services.registration_of(people[0], meetup) is None
     assert db.session.scalars(db.select(OutboxMessage)).all() == []
+
+
+def test_adding_by_hand_says_what_is_wrong(client, cast, meetup, people):
+    services.rsvp(people[0], meetup.id)
+    with pytest.raises(InvalidInput) as unknown:
+        services.add_by_hand(cast.lead, meetup.id, "nobody@example.com")
+    assert unknown.value.fields == {"email": ["No member has this email."]}
+    login(client, cast.lead)
+
+    def added(email: str) -> str:
+        return client.post(f"/events/{meetup.id}/registrations/add",
+                           data={"email": email, "guests": "0"}, follow_redirects=True).text
+
+    assert 'role="status">No member has this email.</p>' in added("nobody@example.com")
+    assert 'role="status">This member has already RSVPed.</p>' in added(people[0].email)
+
+
+def test_a_lead_decides_on_the_rsvp_list_page(client, cast, meetup, people):
+    meetup.requires_approval = True
+    db.session.commit()
+    asked = services.rsvp(people[0], meetup.id)
+    login(client, cast.lead)
+    listed = client.get(f"/events/{meetup.id}/registrations").text
+    assert "Going: 0 of 4 seats · waitlist: 0 · awaiting approval: 1" in listed
+    page = client.post(f"/registrations/{asked.id}/review",
+                       data={"approve": "y", "message": "Welcome"}, follow_redirects=True)
+    assert "Decision saved." in page.text
+    db.session.expire_all()
+    assert (asked.status, asked.decision_message) == (GOING, "Welcome")
+    missing = client.post("/registrations/999999/review", data={"approve": "y"})
+    assert missing.status_code == 404 and "<p>No such RSVP.</p>" in missing.text
+
+
+def test_my_meetups_soonest_first_then_the_latest_past(client, cast, people):
+    def on(day: int, title: str):
+        [event] = events.schedule(cast.lead, cast.branch, events.EventInput(
+            title=title, starts_local=datetime(NEXT_YEAR, 6, day, 19),
+            ends_local=datetime(NEXT_YEAR, 6, day, 21), online_url="https://meet.example/x",
+            status=EventStatus.PUBLISHED))
+        services.rsvp(people[0], event.id)
+        return event
+
+    on(20, "Later"), on(10, "Sooner")
+    older, newer = on(1, "Older"), on(2, "Newer")
+    for shifted, days in ((older, 800), (newer, 700)):
+        shifted.starts_at -= timedelta(days=days)
+        shifted.ends_at -= timedelta(days=days)
+    db.session.commit()
+    upcoming, past = services.my_registrations(people[0])
+    assert [r.event.title for r in upcoming] == ["Sooner", "Later"]
+    assert [r.event.title for r in past] == ["Newer", "Older"]

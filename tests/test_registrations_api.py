@@ -62,7 +62,8 @@ def test_a_draft_is_not_found_by_those_who_cannot_manage_it(client, cast, meetup
     url = f"/api/v1/events/{draft.id}/registrations"
     for person in (cast.member, cast.other_lead):
         headers = bearer(client, person)
-        assert client.get(f"/api/v1/events/{draft.id}", headers=headers).status_code == 404
+        hidden = client.get(f"/api/v1/events/{draft.id}", headers=headers)
+        assert (hidden.status_code, hidden.json["error"]["message"]) == (404, "No such meetup.")
         refused = client.post(url, headers=headers, json={})
         assert refused.status_code == 404, refused.json
         assert client.get(url, headers=headers).status_code == 404
@@ -89,3 +90,25 @@ def test_list_and_review_permissions(client, cast, meetup):
                        json={"approve": True}).status_code == 403
     approved = client.post(review, headers=bearer(client, cast.lead), json={"approve": True})
     assert approved.json["status"] == "going"
+
+
+def test_the_rsvp_list_goes_by_status_then_queue(client, cast, meetup, make_user):
+    from planner.core.extensions import db
+    from planner.registrations import services
+
+    q0, q1, q2, q3 = (make_user(f"Q{n}") for n in range(4))
+    services.rsvp(q0, meetup.id)
+    services.rsvp(q1, meetup.id)  # the two seats are taken
+    services.rsvp(q2, meetup.id, guests=1)  # waits for two seats
+    services.cancel(q1, meetup.id)  # one seat: too few for q2's party
+    services.rsvp(q3, meetup.id)  # later, but fits
+    services.rsvp(q1, meetup.id)  # back: its RSVP (and id) again, at the end of the queue
+    db.session.commit()
+    listed = client.get(f"/api/v1/events/{meetup.id}/registrations",
+                        headers=bearer(client, cast.lead)).json
+    assert [(r["display_name"], r["status"]) for r in listed] == [
+        ("Q0", "going"), ("Q3", "going"), ("Q2", "waitlisted"), ("Q1", "waitlisted")]
+    refused = client.get(f"/api/v1/events/{meetup.id}/registrations",
+                         headers=bearer(client, cast.outsider))
+    assert refused.json["error"]["message"] == (
+        "Only leads and door staff of this branch see the RSVPs.")

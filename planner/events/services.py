@@ -242,8 +242,12 @@ def _find_clashes(venue: Venue, plans: list[Planned], ignore: Iterable[int] = ()
 
 
 def _unsaved(plan: Planned) -> Booking:
+    """The booking an earlier date of the series being planned would make; it has no meetup row
+    yet, so its note names it (else the clash would blame "a venue hold" that does not exist)."""
     return Booking(starts_at=plan.slot.starts_at, ends_at=plan.slot.ends_at,
-                   blocked_from=plan.blocked_from, blocked_until=plan.blocked_until)
+                   blocked_from=plan.blocked_from, blocked_until=plan.blocked_until,
+                   note=str(_l("this series' own meetup on %(date)s",
+                               date=plan.slot.local_date.isoformat())))
 
 
 def _conflict(venue: Venue, clashes: list[Clash]) -> VenueConflict:
