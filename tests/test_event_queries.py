@@ -168,3 +168,19 @@ def test_near_page_query_count_does_not_grow_with_branches(client, cast):
     assert all(f"Near {slug}" in page for slug in ("chengdu", "chongqing", "xian", "kunming"))
     many = queries_for(client, url)
     assert many == few, (few, many)
+
+
+def test_the_branch_page_costs_the_same_queries_with_3_or_12_venues(client, cast):
+    """Permission checks answer from the lead's memberships, read once per request, not once
+    per venue (issue 13: 14 → 23 queries as venues went from 3 to 12)."""
+    from tests.conftest import login
+
+    for n in range(3):
+        save_venue(cast.lead, cast.branch, VenueInput(f"Venue {n}", "Road", 30))
+    db.session.commit()
+    login(client, cast.lead)
+    few = queries_for(client, f"/branches/{cast.branch.slug}")
+    for n in range(3, 12):
+        save_venue(cast.lead, cast.branch, VenueInput(f"Venue {n}", "Road", 30))
+    db.session.commit()
+    assert queries_for(client, f"/branches/{cast.branch.slug}") == few
