@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from flask import Response, jsonify, url_for
+from flask import Response, jsonify
 from flask_babel import lazy_gettext as _l
 
 from branches import services
@@ -23,6 +23,10 @@ from planner.api import api_user, created, operation, parse_json, parse_query
 from planner.api.pagination import each, paginated
 from planner.core.attribution import last_invite_code
 from planner.core.errors import InvalidInput
+from planner.core.uploads import takes_uploads
+from planner.core.urls import public_url
+from planner.pictures import services as pictures
+from planner.pictures.forms import CoverOut, PictureForm, cover_json, uploaded_picture
 
 
 class BranchOut(TypedDict):
@@ -36,6 +40,7 @@ class BranchOut(TypedDict):
     member_count: int
     join_policy: JoinPolicy
     url: str
+    cover_url: str | None  # null without a cover picture
 
 
 class BranchSettingsOut(TypedDict):
@@ -85,7 +90,9 @@ def branch_json(branch: Branch, member_count: int) -> BranchOut:
             "country": branch.country, "timezone": branch.timezone,
             "latitude": branch.latitude, "longitude": branch.longitude,
             "member_count": member_count, "join_policy": branch.join_policy,
-            "url": url_for("branches.show", slug=branch.slug, _external=True)}
+            "url": public_url("branches.show", slug=branch.slug),
+            "cover_url": pictures.url(branch.cover_digest, external=True)
+            if branch.cover_digest else None}
 
 
 def settings_json(branch: Branch) -> BranchSettingsOut:
@@ -166,6 +173,26 @@ def put_settings(slug: str) -> Response:
     services.require_manager(api_user(), branch)
     settings = parse_json(BranchSettingsForm).to_settings()
     return jsonify(settings_json(services.update_branch(api_user(), branch, settings)))
+
+
+@operation("/branches/<slug>/cover", "PUT",
+           _l("Set the branch's cover picture (leads): multipart field `file`, a JPEG, PNG or "
+              "WebP of at most 10 MB"), form=PictureForm, response=CoverOut,
+           errors=(403, 404, 422))
+@takes_uploads("PICTURE_UPLOAD_MAX_CONTENT_LENGTH")
+def put_cover(slug: str) -> Response:
+    branch = services.get_branch(slug)
+    services.require_manager(api_user(), branch)
+    picture = uploaded_picture()
+    services.set_cover(api_user(), branch, picture)
+    return jsonify(cover_json(picture))
+
+
+@operation("/branches/<slug>/cover", "DELETE", _l("Remove the branch's cover picture (leads)"),
+           status=204, errors=(403, 404))
+def delete_cover(slug: str) -> tuple[str, int]:
+    services.set_cover(api_user(), services.get_branch(slug), None)
+    return "", 204
 
 
 @operation("/branches/<slug>/join", "POST", _l("Join a branch (or ask to, if it needs approval)"),

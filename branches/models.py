@@ -67,6 +67,8 @@ class Branch(Model):
     latitude: Mapped[float]
     longitude: Mapped[float]
     description: Mapped[str] = mapped_column(Text, default="")
+    cover_digest: Mapped[str | None] = mapped_column(
+        ForeignKey("pictures.digest", ondelete="SET NULL"), index=True)
     join_policy: Mapped[JoinPolicy] = mapped_column(
         str_enum(JoinPolicy, "join_policy"), default=JoinPolicy.OPEN)
     locale: Mapped[str] = mapped_column(String(8), default="zh_CN")

@@ -49,6 +49,8 @@ from planner.core.domain_events import publish
 from planner.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from planner.core.extensions import db
 from planner.core.timeutil import is_timezone
+from planner.pictures import services as pictures
+from planner.pictures.models import Picture
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 # Search radii tried in turn for "nearest": small boxes first so the SQL prefilter stays cheap.
@@ -330,6 +332,14 @@ def update_branch(actor: Any, branch: Branch, settings: BranchSettings) -> Branc
     branch.no_show_limit, branch.no_show_window = settings.no_show_limit, settings.no_show_window
     db.session.flush()
     return branch
+
+
+def set_cover(actor: Any, branch: Branch, picture: Picture | None) -> None:
+    """The picture at the top of the branch page (None takes it away)."""
+    require_manager(actor, branch)
+    replaced, branch.cover_digest = branch.cover_digest, picture.digest if picture else None
+    if replaced != branch.cover_digest:
+        pictures.forget_if_unused(replaced)
 
 
 def require_manager(actor: Any, branch: Branch) -> None:

@@ -30,6 +30,8 @@ from planner.accounts.services import find_user_by_email
 from planner.core.attribution import last_invite_code
 from planner.core.errors import Conflict, InvalidInput, NotAllowed
 from planner.core.forms import show_field_errors
+from planner.core.uploads import takes_uploads
+from planner.pictures.forms import PictureForm, RemovePictureForm, change_cover
 
 bp = Blueprint("branches", __name__, url_prefix="/branches")
 bp.add_app_template_global(role_label)
@@ -143,7 +145,17 @@ def settings(slug: str) -> str | Response:
         else:
             flash(_("Settings saved."), "success")
             return redirect(url_for("branches.show", slug=slug))
-    return render_template("branches/settings.html", branch=branch, form=form)
+    return render_template("branches/settings.html", branch=branch, form=form,
+                           picture_form=PictureForm(), remove_picture_form=RemovePictureForm())
+
+
+@bp.post("/<slug>/cover")
+@takes_uploads("PICTURE_UPLOAD_MAX_CONTENT_LENGTH")
+@login_required
+def cover(slug: str) -> Response:
+    branch = _managed_branch(slug)
+    change_cover(lambda picture: services.set_cover(current_user, branch, picture))
+    return redirect(url_for("branches.settings", slug=slug, _anchor="cover"))
 
 
 @bp.get("/<slug>/members")

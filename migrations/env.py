@@ -87,6 +87,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == 'sqlite'
+        if sqlite:
+            _enforce_sqlite_foreign_keys(connection, False)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -95,6 +98,22 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            _enforce_sqlite_foreign_keys(connection, True)
+
+
+def _enforce_sqlite_foreign_keys(connection, on):
+    """On SQLite a batch migration rebuilds a table (copy, drop, rename), and dropping a table
+    whose rows others refer to runs their ON DELETE actions: rebuilding `events` would delete
+    every RSVP. So foreign keys are not enforced while migrating, and are checked as a whole
+    before they are again. The pragma is ignored inside a transaction, so it goes to the driver
+    directly, outside the BEGIN that SQLAlchemy would open (planner/core/db.py)."""
+    driver = connection.connection.driver_connection
+    if on:
+        broken = driver.execute('PRAGMA foreign_key_check').fetchall()
+        if broken:
+            raise RuntimeError(f'The migration left rows that refer to nothing: {broken[:10]}')
+    driver.execute(f'PRAGMA foreign_keys={"ON" if on else "OFF"}')
 
 
 if context.is_offline_mode():

@@ -18,6 +18,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     from planner.core import inputs
     from planner.core.config import load_config
     from planner.core.json_provider import IsoJSONProvider
+    from planner.core.uploads import AppRequest
 
     app = Flask(
         __name__,
@@ -29,6 +30,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(load_config(app.instance_path, overrides))
     app.json = IsoJSONProvider(app)
+    app.request_class = AppRequest
 
     _init_extensions(app)
     inputs.init_app(app)  # the `id` converter, before any route uses it
@@ -115,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     from planner.events.views import bp as events_bp
     from planner.funnel.views import bp as funnel_bp
     from planner.main import bp as main_bp
+    from planner.pictures.views import bp as pictures_bp
     from planner.registrations.views import bp as registrations_bp
 
     app.register_blueprint(main_bp)
@@ -126,4 +129,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(checkin_bp)
     app.register_blueprint(funnel_bp)
     app.register_blueprint(engagement_bp)
+    app.register_blueprint(pictures_bp)
     app.register_blueprint(api_bp)

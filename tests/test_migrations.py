@@ -254,3 +254,20 @@ def test_the_rendering_migration_fails_what_older_code_cannot_send_and_links_nud
                 ("confirmed", rendered, None, "pending"),
                 ("nudge", None, branch_id, "pending")]
         db.session.remove()
+
+
+def test_rebuilding_the_meetups_table_keeps_every_rsvp(fresh_app):
+    """On SQLite, a migration that changes `events` copies it into a new table and drops the
+    old one; with foreign keys enforced, the drop would delete every RSVP (ON DELETE CASCADE).
+    migrations/env.py lifts them while migrating and checks them afterwards."""
+    with fresh_app.test_request_context(headers={"Accept-Language": "en"}):
+        upgrade()
+        registration_ids = _queue_two_confirmations()
+        downgrade(revision="d1a0c3e5f7b9")  # drops events.cover_digest: a rebuild on SQLite
+        upgrade()
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT id FROM registrations ORDER BY id")
+                                      ).scalars().all() == registration_ids
+            if connection.dialect.name == "sqlite":  # and they are enforced again
+                assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        db.session.remove()

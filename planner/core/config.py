@@ -68,6 +68,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parents[1] / "translations"),
         "LANGUAGES": {"zh_CN": "简体中文", "en": "English"},
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Cover pictures: a phone photo of up to 10 MB (the request may carry a little more,
+        # the form's other fields), and no more pixels than a 40-megapixel camera takes.
+        "PICTURE_MAX_BYTES": 10 * 1024 * 1024,
+        "PICTURE_UPLOAD_MAX_CONTENT_LENGTH": 10 * 1024 * 1024 + 64 * 1024,
+        "PICTURE_MAX_PIXELS": int(env.get("PICTURE_MAX_PIXELS", 40_000_000)),
         # The door takes scans from this many hours before a meetup's start to this many after
         # its end; a lead's pick from the check-in list is not bound by it.
         "CHECKIN_OPENS_BEFORE": float(env.get("CHECKIN_OPENS_BEFORE", 3)),

@@ -11,6 +11,7 @@ from flask import Flask, current_app, request
 from flask_babel import format_date, format_decimal, get_locale
 
 from planner.core.i18n import format_instant, format_share, format_span
+from planner.core.urls import public_url
 
 AVATAR_COLOURS = 8  # .avatar-0 … .avatar-7 in site.css (no inline styles under the CSP)
 
@@ -61,4 +62,5 @@ def register_template_helpers(app: Flask) -> None:
         current_locale=current_language,
         languages=lambda: current_app.config["LANGUAGES"],
         current_path=lambda: request.full_path.rstrip("?"),
+        public_url=public_url,
     )

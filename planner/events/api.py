@@ -15,6 +15,7 @@ from planner.api import api_user, created, operation, parse_json, parse_query
 from planner.api.pagination import each, paginated
 from planner.core.errors import InvalidInput, NotAllowed, NotFound
 from planner.core.timeutil import utcnow
+from planner.core.uploads import takes_uploads
 from planner.core.urls import public_url
 from planner.events import services
 from planner.events.forms import (
@@ -26,6 +27,8 @@ from planner.events.forms import (
 )
 from planner.events.models import Booking, Event, EventStatus
 from planner.events.seats import Seats, seats_of
+from planner.pictures import services as pictures
+from planner.pictures.forms import CoverOut, PictureForm, cover_json, uploaded_picture
 
 
 class VenueRef(TypedDict):
@@ -55,6 +58,7 @@ class EventOut(TypedDict):
     seats_left: int | None  # null when the meetup has no limit
     url: str
     ics_url: str | None
+    cover_url: str | None  # null without a cover picture
 
 
 class BookingOut(TypedDict):
@@ -97,7 +101,12 @@ def event_json(event: Event, seats: Seats | None = None) -> EventOut:
         "url": public_url("events.show", event_id=event.id),
         # Drafts have no calendar file (it would 404).
         "ics_url": None if event.status is EventStatus.DRAFT else public_url(
-            "calendars.event_file", event_id=event.id)}
+            "calendars.event_file", event_id=event.id),
+        "cover_url": cover_url(event.cover_digest)}
+
+
+def cover_url(digest: str | None) -> str | None:
+    return pictures.url(digest, external=True) if digest else None
 
 
 def booking_json(booking: Booking, *, detailed: bool = True) -> BookingOut:
@@ -196,6 +205,27 @@ def cancel_event(event_id: int) -> Response:
 def duplicate_event(event_id: int) -> tuple[Response, int]:
     return created(event_json(services.duplicate_event(api_user(),
                                                        services.get_event(event_id))))
+
+
+@operation("/events/<id:event_id>/cover", "PUT",
+           _l("Set the meetup's cover picture (leads; a series shares one): multipart field "
+              "`file`, a JPEG, PNG or WebP of at most 10 MB"),
+           form=PictureForm, response=CoverOut, errors=(403, 404, 422))
+@takes_uploads("PICTURE_UPLOAD_MAX_CONTENT_LENGTH")
+def put_cover(event_id: int) -> Response:
+    event = services.get_event(event_id)
+    if not permissions.can_manage_branch(api_user(), event.branch):
+        raise NotAllowed()
+    picture = uploaded_picture()
+    services.set_cover(api_user(), event, picture)
+    return jsonify(cover_json(picture))
+
+
+@operation("/events/<id:event_id>/cover", "DELETE", _l("Remove the meetup's cover picture"),
+           status=204, errors=(403, 404))
+def delete_cover(event_id: int) -> tuple[str, int]:
+    services.set_cover(api_user(), services.get_event(event_id), None)
+    return "", 204
 
 
 @operation("/venues/<id:venue_id>/bookings", "GET", _l("A venue's bookings in a time range"),

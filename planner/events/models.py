@@ -79,6 +79,9 @@ class Event(Model):
     status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus, "event_status"),
                                                 default=EventStatus.DRAFT)
     cancel_message: Mapped[str] = mapped_column(String(1000), default="")
+    # The cover picture, by the digest its addresses are made of (pages need no join for it).
+    cover_digest: Mapped[str | None] = mapped_column(
+        ForeignKey("pictures.digest", ondelete="SET NULL"), index=True)
     # Bumped whenever time, place or status changes (iCalendar SEQUENCE).
     sequence: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(

@@ -39,6 +39,8 @@ from planner.events.localtime import (
 )
 from planner.events.models import Booking, BookingStatus, Event, EventSeries, EventStatus
 from planner.events.recurrence import RepeatError, RepeatRule, Slot, describe, occurrences
+from planner.pictures import services as pictures
+from planner.pictures.models import Picture
 
 
 class VenueConflict(Conflict):
@@ -561,7 +563,23 @@ def duplicate_event(actor: Any, event: Event, days: int = 7) -> Event:
                       walk_ins_over_capacity=event.walk_ins_over_capacity,
                       setup_minutes=booking.setup_minutes if booking else 0,
                       teardown_minutes=booking.teardown_minutes if booking else 0)
-    return schedule(actor, branch, copy)[0]
+    duplicate = schedule(actor, branch, copy)[0]
+    duplicate.cover_digest = event.cover_digest
+    return duplicate
+
+
+def set_cover(actor: Any, event: Event, picture: Picture | None) -> list[Event]:
+    """Give the meetup this cover picture (None takes it away). A series shares its picture:
+    every date of it gets the same one."""
+    _require_manager(actor, event.branch)
+    dates = [event] if event.series_id is None else list(db.session.scalars(
+        select(Event).where(Event.series_id == event.series_id)))
+    replaced = {occurrence.cover_digest for occurrence in dates}
+    for occurrence in dates:
+        occurrence.cover_digest = picture.digest if picture else None
+    for digest in replaced - {event.cover_digest}:
+        pictures.forget_if_unused(digest)
+    return dates
 
 
 def repeats(event: Event) -> str | None:

@@ -20,6 +20,7 @@ from branches.models import Branch
 from planner.core.errors import Conflict, InvalidInput, NotAllowed
 from planner.core.forms import page_day, page_month, show_field_errors
 from planner.core.timeutil import utcnow
+from planner.core.uploads import takes_uploads
 from planner.events import services
 from planner.events.forms import (
     CancelForm,
@@ -31,6 +32,7 @@ from planner.events.forms import (
 from planner.events.localtime import local_to_utc, utc_to_local
 from planner.events.models import Booking, Event
 from planner.events.rendering import render_markdown
+from planner.pictures.forms import PictureForm, RemovePictureForm, change_cover
 
 bp = Blueprint("events", __name__)
 
@@ -114,6 +116,7 @@ def show(event_id: int) -> str:
     return render_template("events/show.html", event=event, branch=event.branch, maps=maps,
                            description=render_markdown(event.description),
                            repeats=services.repeats(event),
+                           cover=event.cover_digest or event.branch.cover_digest,
                            cancel_form=CancelForm(), can_manage=permissions.can_manage_branch(
                                current_user, event.branch))
 
@@ -130,7 +133,18 @@ def edit(event_id: int) -> str | Response:
         flash(_("Meetup saved."), "success")
         return redirect(url_for("events.show", event_id=event.id))
     return render_template("events/form.html", branch=branch, form=form, event=event,
-                           clash_dates=getattr(form, "clash_dates", []))
+                           clash_dates=getattr(form, "clash_dates", []),
+                           picture_form=PictureForm(), remove_picture_form=RemovePictureForm())
+
+
+@bp.post("/events/<id:event_id>/cover")
+@takes_uploads("PICTURE_UPLOAD_MAX_CONTENT_LENGTH")
+@login_required
+def cover(event_id: int) -> Response:
+    event = services.get_event(event_id)
+    _managed(event.branch)
+    change_cover(lambda picture: services.set_cover(current_user, event, picture))
+    return redirect(url_for("events.edit", event_id=event.id, _anchor="cover"))
 
 
 @bp.post("/events/<id:event_id>/cancel")

@@ -24,9 +24,11 @@ from planner.events import services as events
 from planner.events.models import EventStatus
 from planner.funnel import services as funnel
 from planner.funnel.models import Channel
+from planner.pictures import services as pictures
 from planner.registrations import services as registrations
 from tests.conftest import PASSWORD, Cast, door_open
 from tests.e2e.conftest import ARTIFACTS
+from tests.test_pictures import photo
 
 pytestmark = pytest.mark.browser
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -47,8 +49,8 @@ class Site:
 
 
 def seed(cast: Cast) -> Site:
-    """A branch in use: two venues, a meetup starting within the hour with people going, one
-    checked in, one waitlisted, an invite link, and a later meetup."""
+    """A branch in use: two venues, a meetup (with a cover picture) starting within the hour
+    with people going, one checked in, one waitlisted, an invite link, and a later meetup."""
     hall = save_venue(cast.lead, cast.branch, VenueInput("Teahouse", "12 Kuanzhai Alley", 3))
     save_venue(cast.lead, cast.branch, VenueInput("Library", "1 Renmin Road", 40))
     starts, ends = door_open(cast.branch)
@@ -57,6 +59,7 @@ def seed(cast: Cast) -> Site:
         ends_local=ends, venue_id=hall.id, status=EventStatus.PUBLISHED,
         description="We read aloud, in any language, then talk over tea."))
     meetup.max_guests = 2
+    events.set_cover(cast.lead, meetup, pictures.store(photo((1600, 900))))
     going = registrations.rsvp(cast.member, meetup.id, guests=1)
     registrations.rsvp(cast.staff, meetup.id)
     registrations.rsvp(cast.outsider, meetup.id)  # waitlisted: three seats are taken
