@@ -51,6 +51,8 @@ def test_api_links_ignore_a_forged_host(client, cast):
     rsvp = client.post(f"/api/v1/events/{meetup.id}/registrations", json={},
                        headers=bearer(client, cast.member) | FORGED).json
     assert rsvp["ticket_qr_url"].startswith(f"{PUBLIC}/tickets/")
+    branch = client.get(f"/api/v1/branches/{cast.branch.slug}", headers=FORGED).json
+    assert branch["url"] == f"{PUBLIC}/branches/{cast.branch.slug}"
 
 
 def test_calendar_file_and_pages_ignore_a_forged_host(client, cast):
