@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: run test install translations extract-messages lint bench mutants screenshots clean
+.PHONY: run test install translations fonts extract-messages lint bench mutants screenshots clean
 
 run: install
 	$(FLASK) db upgrade
@@ -18,7 +18,7 @@ test: install
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-install: $(STAMP) translations
+install: $(STAMP) translations fonts
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -30,6 +30,10 @@ $(STAMP): pyproject.toml
 
 translations: $(STAMP)
 	$(BIN)/pybabel -q compile -d planner/translations
+
+# The CJK typeface of the share posters (fetched, pinned by checksum: scripts/fetch_fonts.sh).
+fonts:
+	scripts/fetch_fonts.sh
 
 # Refresh the catalogues after changing user-facing strings, then translate the new msgids.
 extract-messages: $(STAMP)

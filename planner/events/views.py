@@ -18,9 +18,11 @@ from branches import services as branches
 from branches.maps import map_links
 from branches.models import Branch
 from planner.core.errors import Conflict, InvalidInput, NotAllowed
+from planner.core.extensions import invite_link_limit
 from planner.core.forms import page_day, page_month, show_field_errors
 from planner.core.timeutil import utcnow
 from planner.core.uploads import takes_uploads
+from planner.core.urls import public_url
 from planner.events import services
 from planner.events.forms import (
     CancelForm,
@@ -31,8 +33,10 @@ from planner.events.forms import (
 )
 from planner.events.localtime import local_to_utc, utc_to_local
 from planner.events.models import Booking, Event
+from planner.events.posters import meetup_poster
 from planner.events.rendering import render_markdown
 from planner.pictures.forms import PictureForm, RemovePictureForm, change_cover
+from planner.pictures.posters import png_response
 
 bp = Blueprint("events", __name__)
 
@@ -119,6 +123,15 @@ def show(event_id: int) -> str:
                            cover=event.cover_digest or event.branch.cover_digest,
                            cancel_form=CancelForm(), can_manage=permissions.can_manage_branch(
                                current_user, event.branch))
+
+
+@bp.get("/events/<id:event_id>/poster.png")
+@invite_link_limit
+def poster(event_id: int) -> Response:
+    """The meetup as a picture to share in a chat group; its QR code opens the meetup."""
+    event = services.visible_event(current_user, event_id)
+    return png_response(meetup_poster(event, public_url("events.show", event_id=event.id)),
+                        public=event.is_published)
 
 
 @bp.route("/events/<id:event_id>/edit", methods=["GET", "POST"])

@@ -22,11 +22,13 @@ from planner.core.errors import DomainError, NotFound
 from planner.core.extensions import invite_link_limit
 from planner.core.unit_of_work import writes_during_read
 from planner.core.urls import public_url
+from planner.events.posters import meetup_poster
 from planner.events.services import get_event
 from planner.funnel import attribution, charts, qr, services
 from planner.funnel.forms import InviteLinkForm, RangeForm, default_range
 from planner.funnel.models import CHANNEL_LABELS, Channel, InviteLink
 from planner.funnel.report import DIRECT, STAGES, Funnel
+from planner.pictures.posters import Poster, png_response
 
 bp = Blueprint("funnel", __name__)
 
@@ -58,6 +60,20 @@ def land(code: str) -> BaseResponse:
     attribution.remember(response, link, key, new_visitor)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/i/<code>/poster.png")
+@invite_link_limit
+def poster_png(code: str) -> Response:
+    """The link's poster for a chat group; its QR code opens the link (and so counts)."""
+    link = services.active_link(code)
+    if link.event is not None:
+        poster = meetup_poster(link.event, invite_url(link))
+    else:
+        poster = Poster(title=link.branch.name, when=None, where=link.branch.city,
+                        branch=link.branch.name, link=invite_url(link),
+                        caption=_("Scan to join"), cover_digest=link.branch.cover_digest)
+    return png_response(poster, public=True)
 
 
 @bp.route("/events/<id:event_id>/invites", methods=["GET", "POST"])
