@@ -21,11 +21,19 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bench import bench_bookings, bench_calendars, bench_checkin, bench_registrations, faults, load
+from bench import (
+    bench_bookings,
+    bench_calendars,
+    bench_checkin,
+    bench_registrations,
+    bench_search,
+    faults,
+    load,
+)
 from bench.common import Section, postgres_url, quick, render
 
 REPORT = Path(__file__).resolve().parent / "results" / "report.md"
-BENCHMARKS = (bench_bookings, bench_calendars, bench_registrations, bench_checkin)
+BENCHMARKS = (bench_bookings, bench_calendars, bench_registrations, bench_checkin, bench_search)
 
 
 def postgres_version(url: str) -> str | None:

@@ -16,9 +16,10 @@ from branches.forms import (
     RemoveMemberForm,
     ReviewForm,
     RoleForm,
+    TopicForm,
     VenueForm,
 )
-from branches.models import AuditEntry, Branch, JoinPolicy, Membership, Role, Venue
+from branches.models import AuditEntry, Branch, JoinPolicy, Membership, Role, Topic, Venue
 from planner.api import api_user, created, operation, parse_json, parse_query
 from planner.api.pagination import each, paginated
 from planner.core.attribution import last_invite_code
@@ -41,6 +42,11 @@ class BranchOut(TypedDict):
     join_policy: JoinPolicy
     url: str
     cover_url: str | None  # null without a cover picture
+
+
+class TopicOut(TypedDict):
+    id: int
+    name: str
 
 
 class BranchSettingsOut(TypedDict):
@@ -192,6 +198,33 @@ def put_cover(slug: str) -> Response:
            status=204, errors=(403, 404))
 def delete_cover(slug: str) -> tuple[str, int]:
     services.set_cover(api_user(), services.get_branch(slug), None)
+    return "", 204
+
+
+@operation("/branches/<slug>/topics", "GET", _l("The topics a branch's meetups are tagged with"),
+           response=list[TopicOut], auth=False, errors=(404,))
+def list_topics(slug: str) -> Response:
+    return jsonify([topic_json(topic) for topic in services.get_branch(slug).topics])
+
+
+def topic_json(topic: Topic) -> TopicOut:
+    return {"id": topic.id, "name": topic.name}
+
+
+@operation("/branches/<slug>/topics", "POST", _l("Add a topic to the branch's list (leads)"),
+           form=TopicForm, response=TopicOut, status=201, errors=(403, 404, 422))
+def add_topic(slug: str) -> tuple[Response, int]:
+    branch = services.get_branch(slug)
+    services.require_manager(api_user(), branch)
+    form = parse_json(TopicForm)
+    return created(topic_json(services.add_topic(api_user(), branch, form.name.data)))
+
+
+@operation("/branches/<slug>/topics/<id:topic_id>", "DELETE",
+           _l("Remove a topic from the branch's list and from its meetups (leads)"),
+           status=204, errors=(403, 404))
+def remove_topic(slug: str, topic_id: int) -> tuple[str, int]:
+    services.remove_topic(api_user(), services.get_branch(slug), topic_id)
     return "", 204
 
 

@@ -160,6 +160,12 @@ class ActionForm(AppForm):
     submit = SubmitField()
 
 
+class TopicForm(AppForm):
+    name = StringField(_l("Topic"), validators=[DataRequired(), Length(max=40)],
+                       description=_l("What some meetups are about, e.g. 读书 or hiking."))
+    submit = SubmitField(_l("Add topic"))
+
+
 class VenueForm(AppForm):
     name = StringField(_l("Venue name"), validators=[DataRequired(), Length(max=80)])
     address = StringField(_l("Address"), validators=[DataRequired(), Length(max=200)])

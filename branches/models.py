@@ -81,6 +81,8 @@ class Branch(Model):
 
     venues: Mapped[list[Venue]] = relationship(
         back_populates="branch", order_by="Venue.name", passive_deletes=True)
+    topics: Mapped[list[Topic]] = relationship(
+        back_populates="branch", order_by="Topic.name", passive_deletes=True)
 
     @validates("name", "city")
     def _keep_keys(self, attribute: str, value: str) -> str:
@@ -94,6 +96,26 @@ class Branch(Model):
 def twin_key(text: str) -> str:
     """How a branch name or city is compared: case folded, spaces collapsed."""
     return " ".join(text.casefold().split())[:80]
+
+
+class Topic(Model):
+    """A subject a branch's meetups are about ("读书", "hiking"): the list leads tag them from."""
+
+    __tablename__ = "topics"
+    __table_args__ = (UniqueConstraint("branch_id", "name_key", name="uq_topics_branch_name"),)
+
+    id: Mapped[intpk]
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40))
+    name_key: Mapped[str] = mapped_column(String(40))  # twin_key(name): one "Hiking" per branch
+    created_at: Mapped[created_at]
+
+    branch: Mapped[Branch] = relationship(back_populates="topics")
+
+    @validates("name")
+    def _keep_key(self, _attribute: str, value: str) -> str:
+        self.name_key = twin_key(value)[:40]
+        return value
 
 
 class Membership(Model):

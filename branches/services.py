@@ -40,6 +40,7 @@ from branches.models import (
     Membership,
     MembershipStatus,
     Role,
+    Topic,
     Venue,
     twin_key,
 )
@@ -553,3 +554,33 @@ def save_venue(actor: Any, branch: Branch, data: VenueInput,
         message = _l("This branch already has a venue with this name.")
         raise Conflict(message, fields={"name": [str(message)]}) from None
     return venue
+
+
+# --- topics ----------------------------------------------------------------------------------
+
+MAX_TOPICS = 40  # enough for any branch's subjects, few enough to show as one row of chips
+
+
+def add_topic(actor: Any, branch: Branch, name: str) -> Topic:
+    """Add a subject to the branch's list; "Hiking" and " hiking " are the same one."""
+    require_manager(actor, branch)
+    name = _spaced(name)
+    if any(topic.name_key == twin_key(name)[:40] for topic in branch.topics):
+        raise InvalidInput(fields={"name": [str(_l("The branch has this topic already."))]})
+    if len(branch.topics) >= MAX_TOPICS:
+        raise InvalidInput(fields={"name": [str(_l("A branch has at most %(count)d topics.",
+                                                   count=MAX_TOPICS))]})
+    topic = Topic(branch=branch, name=name)
+    db.session.add(topic)
+    db.session.flush()
+    return topic
+
+
+def remove_topic(actor: Any, branch: Branch, topic_id: int) -> None:
+    """Take a subject off the list, and off every meetup tagged with it."""
+    require_manager(actor, branch)
+    topic = db.session.get(Topic, topic_id)
+    if topic is None or topic.branch_id != branch.id:
+        raise NotFound(_l("No such topic."))
+    db.session.delete(topic)
+    db.session.flush()

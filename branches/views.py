@@ -20,6 +20,7 @@ from branches.forms import (
     RemoveMemberForm,
     ReviewForm,
     RoleForm,
+    TopicForm,
     VenueForm,
     audit_detail,
     audit_label,
@@ -29,7 +30,7 @@ from branches.models import Branch, MembershipStatus, Role, Venue
 from planner.accounts.services import find_user_by_email
 from planner.core.attribution import last_invite_code
 from planner.core.errors import Conflict, InvalidInput, NotAllowed
-from planner.core.forms import show_field_errors
+from planner.core.forms import field_errors, flash_field_errors, show_field_errors
 from planner.core.uploads import takes_uploads
 from planner.pictures.forms import PictureForm, RemovePictureForm, change_cover
 
@@ -146,7 +147,34 @@ def settings(slug: str) -> str | Response:
             flash(_("Settings saved."), "success")
             return redirect(url_for("branches.show", slug=slug))
     return render_template("branches/settings.html", branch=branch, form=form,
-                           picture_form=PictureForm(), remove_picture_form=RemovePictureForm())
+                           picture_form=PictureForm(), remove_picture_form=RemovePictureForm(),
+                           topic_form=TopicForm(), action_form=ActionForm())
+
+
+@bp.post("/<slug>/topics")
+@login_required
+def add_topic(slug: str) -> Response:
+    branch = _managed_branch(slug)
+    form = TopicForm()
+    try:
+        if not form.validate_on_submit():
+            raise InvalidInput(fields=field_errors(form))
+        topic = services.add_topic(current_user, branch, form.name.data)
+    except InvalidInput as error:
+        flash_field_errors(form, error)
+    else:
+        flash(_("Topic %(name)s added.", name=topic.name), "success")
+    return redirect(url_for("branches.settings", slug=slug, _anchor="topics"))
+
+
+@bp.post("/<slug>/topics/<id:topic_id>/remove")
+@login_required
+def remove_topic(slug: str, topic_id: int) -> Response:
+    branch = _managed_branch(slug)
+    if ActionForm().validate_on_submit():
+        services.remove_topic(current_user, branch, topic_id)
+        flash(_("Topic removed."), "info")
+    return redirect(url_for("branches.settings", slug=slug, _anchor="topics"))
 
 
 @bp.post("/<slug>/cover")

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any, ClassVar
 
+from flask import flash
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -270,3 +272,13 @@ def show_field_errors(form: FlaskForm, error: DomainError) -> None:
             unshown = True
     if unshown:
         form.form_errors.append(error.message)
+
+
+def flash_field_errors(form: FlaskForm, error: DomainError) -> None:
+    """For a small form posted from a page that shows others (a cover upload, a new topic):
+    each error flashed with the label of its field, since the page is shown afresh."""
+    for name, messages in error.fields.items():
+        label = form[name].label.text if name in form else None
+        for message in messages:
+            flash(_("%(field)s: %(problem)s", field=label, problem=message) if label
+                  else message, "error")

@@ -59,6 +59,7 @@ class EventOut(TypedDict):
     url: str
     ics_url: str | None
     cover_url: str | None  # null without a cover picture
+    tags: list[str]  # names of the branch's topics the meetup is about
 
 
 class BookingOut(TypedDict):
@@ -102,7 +103,8 @@ def event_json(event: Event, seats: Seats | None = None) -> EventOut:
         # Drafts have no calendar file (it would 404).
         "ics_url": None if event.status is EventStatus.DRAFT else public_url(
             "calendars.event_file", event_id=event.id),
-        "cover_url": cover_url(event.cover_digest)}
+        "cover_url": cover_url(event.cover_digest),
+        "tags": [topic.name for topic in event.topics]}
 
 
 def cover_url(digest: str | None) -> str | None:
@@ -132,7 +134,8 @@ def create_event(slug: str) -> tuple[Response, int]:
     return created(events_json(events))
 
 
-@operation("/events", "GET", _l("Meetups by branch, time range and distance"),
+@operation("/events", "GET", _l("Meetups by branch, time range and distance; or by words (q) "
+                                "and topic (tag), in a branch or across the network"),
            query=EventSearchForm, response=list[EventOut], auth=False, errors=(404, 422),
            paginated=True)
 def list_events() -> Response:
@@ -141,7 +144,11 @@ def list_events() -> Response:
     zone = branch.timezone if branch else "UTC"  # a time without offset is the branch's
     start = services.as_instant(form.start.data, zone, "from") or utcnow()
     end = services.as_instant(form.end.data, zone, "to") or start + timedelta(days=366)
-    if point := form.point() or branches.point_of(form.place.data, None, None):
+    if form.searches():
+        found = services.search_events(_viewer(), words=form.q.data or "",
+                                       topic=form.tag.data or "", branch=branch, start=start,
+                                       end=end)
+    elif point := form.point() or branches.point_of(form.place.data, None, None):
         nearby = services.events_near(*point, radius_km=form.radius_km.data or 50, start=start)
         found = [n.event for n in nearby if n.event.starts_at < end
                  and (branch is None or n.event.branch_id == branch.id)]
@@ -178,6 +185,7 @@ def update_event(event_id: int) -> Response:
                 "max_guests": current.max_guests,
                 "requires_approval": current.requires_approval,
                 "walk_ins_over_capacity": current.walk_ins_over_capacity,
+                "tags": list(current.tags),
                 "rsvp_opens_at": _optional_iso(event.rsvp_opens_at, zone),
                 "rsvp_closes_at": _optional_iso(event.rsvp_closes_at, zone)}
     form = parse_json(EventForm, defaults, branch=event.branch)

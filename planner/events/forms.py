@@ -14,6 +14,7 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -27,6 +28,7 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from branches.models import Branch
 from planner.core.forms import AppForm, DayField, DaysField, IdChoiceField, InstantField, SubForm
@@ -85,6 +87,10 @@ class EventForm(AppForm):
     walk_ins_over_capacity = BooleanField(_l("Door staff may let walk-ins in when it is full"))
     status = SelectField(_l("Status"), choices=STATUS_CHOICES,
                          default=EventStatus.PUBLISHED.value)
+    # Names from the branch's topics; the service says which one the branch lacks.
+    tags = SelectMultipleField(_l("Topics"), choices=[], validate_choice=False,
+                               widget=ListWidget(prefix_label=False),
+                               option_widget=CheckboxInput())
     setup_minutes = IntegerField(_l("Setup (minutes before)"), default=0, validators=BUFFER)
     teardown_minutes = IntegerField(_l("Teardown (minutes after)"), default=0,
                                     validators=BUFFER)
@@ -102,6 +108,7 @@ class EventForm(AppForm):
         venues = branch.venues if branch is not None else []
         self.venue_id.choices = [SelectChoice("", _l("No venue (online only)"))] + [
             SelectChoice(str(v.id), f"{v.name} ({v.capacity})") for v in venues]
+        self.tags.choices = [SelectChoice(t.name, t.name) for t in branch.topics] if branch else []
 
     def validate_ends_at(self, field: InstantField) -> None:
         """A start after the end is shown with the other fields' errors, not after them."""
@@ -124,7 +131,8 @@ class EventForm(AppForm):
             teardown_minutes=self.teardown_minutes.data or 0,
             max_guests=self.max_guests.data or 0,
             requires_approval=bool(self.requires_approval.data),
-            walk_ins_over_capacity=bool(self.walk_ins_over_capacity.data))
+            walk_ins_over_capacity=bool(self.walk_ins_over_capacity.data),
+            tags=tuple(self.tags.data or ()))
 
     def fill(self, data: EventInput) -> None:
         """Show an existing meetup in the form."""
@@ -135,7 +143,7 @@ class EventForm(AppForm):
                   "rsvp_closes_at": data.rsvp_closes_local, "status": data.status.value,
                   "setup_minutes": data.setup_minutes, "teardown_minutes": data.teardown_minutes,
                   "max_guests": data.max_guests, "requires_approval": data.requires_approval,
-                  "walk_ins_over_capacity": data.walk_ins_over_capacity}
+                  "walk_ins_over_capacity": data.walk_ins_over_capacity, "tags": list(data.tags)}
         for name, value in values.items():
             self[name].data = value
 
@@ -193,6 +201,12 @@ class EventSearchForm(AppForm):
                              validators=[Optional(), NumberRange(min=1, max=2000)])
     start = InstantField(_l("From"), name="from", validators=[Optional()])
     end = InstantField(_l("To"), name="to", validators=[Optional()])
+    q = StringField(_l("Words"), validators=[Optional(), Length(max=100)],
+                    description=_l("In the title or the description; Chinese too."))
+    tag = StringField(_l("Topic"), validators=[Optional(), Length(max=40)])
+
+    def searches(self) -> bool:
+        return bool((self.q.data or "").strip() or (self.tag.data or "").strip())
 
     def point(self) -> tuple[float, float] | None:
         """The point to measure from, given as near=lat,lon or as lat and lon."""

@@ -5,7 +5,20 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, column, false, func, text
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    column,
+    false,
+    func,
+    literal_column,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -13,7 +26,7 @@ from planner.core.db import created_at, instant, intpk, optional_instant, str_en
 from planner.core.extensions import Model
 
 if TYPE_CHECKING:
-    from branches.models import Branch, Venue
+    from branches.models import Branch, Topic, Venue
 
 
 class EventStatus(enum.StrEnum):
@@ -43,6 +56,15 @@ class EventSeries(Model):
                                                order_by="Event.starts_at")
 
 
+# Which of its branch's topics a meetup is about.
+event_topics = Table(
+    "event_topics", Model.metadata,
+    Column("event_id", ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True,
+           index=True),
+)
+
+
 class Event(Model):
     __tablename__ = "events"
     __table_args__ = (
@@ -54,6 +76,12 @@ class Event(Model):
                         "OR rsvp_closes_at > rsvp_opens_at", name="rsvp_window_ordered"),
         Index("ix_events_branch_starts", "branch_id", "starts_at"),
         Index("ix_events_starts", "starts_at"),
+        # Word search (planner/events/search.py): trigrams of the title and description, so
+        # a Chinese substring is found too. SQLite's counterpart is the FTS5 table events_fts.
+        Index("ix_events_search_trgm",
+              literal_column("(((title)::text || ' '::text) || description)").label("words"),
+              postgresql_using="gin", postgresql_ops={"words": "gin_trgm_ops"},
+              ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[intpk]
@@ -93,6 +121,7 @@ class Event(Model):
     venue: Mapped[Venue | None] = relationship()
     series: Mapped[EventSeries | None] = relationship(back_populates="events")
     booking: Mapped[Booking | None] = relationship(back_populates="event", uselist=False)
+    topics: Mapped[list[Topic]] = relationship(secondary=event_topics, order_by="Topic.name")
 
     @property
     def is_published(self) -> bool:

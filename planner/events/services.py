@@ -18,11 +18,11 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from branches import permissions
 from branches.geography import bounding_box, distance_km
-from branches.models import Branch, Membership, MembershipStatus, Venue
+from branches.models import Branch, Membership, MembershipStatus, Topic, Venue, twin_key
 from planner.core.db import roll_back
 from planner.core.domain_events import publish
 from planner.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -39,6 +39,7 @@ from planner.events.localtime import (
 )
 from planner.events.models import Booking, BookingStatus, Event, EventSeries, EventStatus
 from planner.events.recurrence import RepeatError, RepeatRule, Slot, describe, occurrences
+from planner.events.search import matching
 from planner.pictures import services as pictures
 from planner.pictures.models import Picture
 
@@ -69,6 +70,7 @@ class EventInput:
     max_guests: int = 0
     requires_approval: bool = False
     walk_ins_over_capacity: bool = False
+    tags: tuple[str, ...] = ()  # names from the branch's topics
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,20 @@ def _check_event(branch: Branch, data: EventInput) -> None:
         raise _field_error("rsvp_closes_at", _l("RSVPs must close after they open."))
     if closes and elapsed(data.ends_local, closes, zone) > timedelta(0):
         raise _field_error("rsvp_closes_at", _l("RSVPs must close before the meetup ends."))
+    _topics_named(branch, data.tags)
+
+
+def _topics_named(branch: Branch, names: Iterable[str]) -> list[Topic]:
+    """The branch's topics by these names (as keys compare them), or 422 naming one it lacks."""
+    by_key = {topic.name_key: topic for topic in branch.topics}
+    chosen = []
+    for name in names:
+        if (topic := by_key.get(twin_key(name)[:40])) is None:
+            raise _field_error("tags", _l("%(name)s is not one of the branch's topics.",
+                                          name=name))
+        if topic not in chosen:
+            chosen.append(topic)
+    return chosen
 
 
 def _check_capacity(data: EventInput, venue: Venue | None) -> None:
@@ -359,7 +375,7 @@ def _new_event(actor: Any, branch: Branch, data: EventInput, venue: Venue | None
                   walk_ins_over_capacity=data.walk_ins_over_capacity,
                   rsvp_opens_at=_shifted(data.rsvp_opens_local, branch, "rsvp_opens_at", shift),
                   rsvp_closes_at=_shifted(data.rsvp_closes_local, branch, "rsvp_closes_at",
-                                          shift))
+                                          shift), topics=_topics_named(branch, data.tags))
     if venue is not None:
         event.booking = _booking(actor, venue, plan, data.setup_minutes, data.teardown_minutes,
                                  BookingStatus.CONFIRMED, "")
@@ -515,6 +531,7 @@ def _apply(actor: Any, event: Event, data: EventInput, venue: Venue | None,
     event.status, event.venue = data.status, venue
     event.max_guests, event.requires_approval = data.max_guests, data.requires_approval
     event.walk_ins_over_capacity = data.walk_ins_over_capacity
+    event.topics = _topics_named(event.branch, data.tags)
     shift = plan.slot.starts_at - to_utc(data.starts_local, event.branch.timezone)
     event.rsvp_opens_at = _shifted(data.rsvp_opens_local, event.branch, "rsvp_opens_at", shift)
     event.rsvp_closes_at = _shifted(data.rsvp_closes_local, event.branch, "rsvp_closes_at",
@@ -551,18 +568,13 @@ def cancel_event(actor: Any, event: Event, message: str, *,
 
 
 def duplicate_event(actor: Any, event: Event, days: int = 7) -> Event:
-    """The same meetup `days` later (same wall-clock time), as a draft."""
+    """The same meetup `days` later (same wall-clock time), as a draft whose RSVPs open and
+    close whenever the lead then says."""
+    original = event_input(event)
+    copy = replace(original, starts_local=original.starts_local + timedelta(days=days),
+                   ends_local=original.ends_local + timedelta(days=days),
+                   status=EventStatus.DRAFT, rsvp_opens_local=None, rsvp_closes_local=None)
     branch = event.branch
-    start = utc_to_local(event.starts_at, branch.timezone) + timedelta(days=days)
-    end = utc_to_local(event.ends_at, branch.timezone) + timedelta(days=days)
-    booking = event.booking
-    copy = EventInput(title=event.title, description=event.description, starts_local=start,
-                      ends_local=end, venue_id=event.venue_id, online_url=event.online_url,
-                      capacity=event.capacity, status=EventStatus.DRAFT,
-                      max_guests=event.max_guests, requires_approval=event.requires_approval,
-                      walk_ins_over_capacity=event.walk_ins_over_capacity,
-                      setup_minutes=booking.setup_minutes if booking else 0,
-                      teardown_minutes=booking.teardown_minutes if booking else 0)
     duplicate = schedule(actor, branch, copy)[0]
     duplicate.cover_digest = event.cover_digest
     return duplicate
@@ -607,15 +619,31 @@ def event_input(event: Event) -> EventInput:
         status=event.status, setup_minutes=booking.setup_minutes if booking else 0,
         teardown_minutes=booking.teardown_minutes if booking else 0,
         max_guests=event.max_guests, requires_approval=event.requires_approval,
-        walk_ins_over_capacity=event.walk_ins_over_capacity)
+        walk_ins_over_capacity=event.walk_ins_over_capacity,
+        tags=tuple(topic.name for topic in event.topics))
 
 
 # --- listings (a fixed number of queries, whatever the number of meetups) ---------------------
 
 def _listed(query: Select[Any]) -> list[Event]:
     return list(db.session.scalars(
-        query.options(joinedload(Event.venue), joinedload(Event.branch))
+        query.options(joinedload(Event.venue), joinedload(Event.branch),
+                      selectinload(Event.topics))
         .order_by(Event.starts_at, Event.id)).unique())
+
+
+def search_events(viewer: Any, *, words: str = "", topic: str = "", branch: Branch | None = None,
+                  start: datetime, end: datetime, limit: int = 200) -> list[Event]:
+    """Meetups in [start, end) holding every word, about the topic (by name, in any branch
+    when none is given), soonest first; drafts only for their branch's leads."""
+    query = select(Event).where(Event.starts_at < end, Event.ends_at > start)
+    if branch is not None:
+        query = query.where(Event.branch_id == branch.id)
+    if words.strip():
+        query = query.where(matching(words))
+    if topic.strip():
+        query = query.where(Event.topics.any(Topic.name_key == twin_key(topic)[:40]))
+    return _listed(_public(query, viewer, branch).limit(limit))
 
 
 def _public(query: Select[Any], viewer: Any, branch: Branch | None) -> Select[Any]:

@@ -201,6 +201,19 @@ def near() -> str:
     return render_template("events/near.html", form=form, nearby=nearby, origin=origin)
 
 
+@bp.get("/events/search")
+def search() -> str:
+    """Meetups to come by words and topic, in one branch or across the network."""
+    form = EventSearchForm(request.args)
+    branch = branches.get_branch(form.branch.data) if form.branch.data else None
+    found: list[Event] | None = None
+    if form.validate() and form.searches():
+        found = services.search_events(current_user, words=form.q.data or "",
+                                       topic=form.tag.data or "", branch=branch,
+                                       start=utcnow(), end=utcnow() + timedelta(days=366))
+    return render_template("events/search.html", form=form, branch=branch, found=found)
+
+
 @bp.route("/venues/<id:venue_id>/bookings", methods=["GET", "POST"])
 def venue_week(venue_id: int) -> str | Response:
     """A venue's bookings for one week, and (for leads) a form to hold it."""

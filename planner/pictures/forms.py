@@ -13,7 +13,7 @@ from wtforms import SubmitField, ValidationError
 
 from planner.api import validated
 from planner.core.errors import InvalidInput
-from planner.core.forms import AppForm, field_errors
+from planner.core.forms import AppForm, field_errors, flash_field_errors
 from planner.pictures import services
 from planner.pictures.models import Picture
 
@@ -72,9 +72,6 @@ def change_cover(save: Callable[[Picture | None], object]) -> None:
             raise InvalidInput(fields=field_errors(form))
         save(services.store(form.content()))
     except InvalidInput as error:
-        for messages in error.fields.values():
-            for message in messages:
-                flash(_("%(field)s: %(problem)s", field=form.file.label.text, problem=message),
-                      "error")
+        flash_field_errors(form, error)
     else:
         flash(_("Picture saved."), "success")

@@ -16,7 +16,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
-from branches.services import VenueInput, save_venue
+from branches.services import VenueInput, add_topic, save_venue
 from planner.accounts.models import User
 from planner.checkin import services as checkin
 from planner.core.extensions import db
@@ -53,6 +53,8 @@ def seed(cast: Cast) -> Site:
     with people going, one checked in, one waitlisted, an invite link, and a later meetup."""
     hall = save_venue(cast.lead, cast.branch, VenueInput("Teahouse", "12 Kuanzhai Alley", 3))
     save_venue(cast.lead, cast.branch, VenueInput("Library", "1 Renmin Road", 40))
+    for topic in ("诗歌 Poetry", "读书", "Tea ceremony"):
+        add_topic(cast.lead, cast.branch, topic)
     starts, ends = door_open(cast.branch)
     [meetup] = events.schedule(cast.lead, cast.branch, events.EventInput(
         title="Poetry night in the teahouse — bring a poem you love", starts_local=starts,
@@ -72,7 +74,8 @@ def seed(cast: Cast) -> Site:
         "visitor": {"home": "/", "branches": "/branches", "branch": f"/branches/{slug}",
                     "branch-events": f"/branches/{slug}/events", "meetup": event,
                     "near": "/events/near", "nearest": "/branches/nearest", "login": "/login",
-                    "signup": "/signup", "venue-week": f"/venues/{hall.id}/bookings"},
+                    "signup": "/signup", "venue-week": f"/venues/{hall.id}/bookings",
+                    "search": f"/events/search?branch={slug}&q=poem+tea"},
         "member": {"home": "/", "meetup": event, "my-meetups": "/me/meetups",
                    "profile": "/profile", "ticket": f"/tickets/{going.ticket_code}",
                    "branch": f"/branches/{slug}"},
