@@ -6,6 +6,7 @@ which every area builds on, and import nothing above it."""
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
@@ -120,6 +121,18 @@ def can_view_engagement(user: Any, branch: Branch) -> bool:
     """Members' engagement segments, nudges and top referrers: the branch's leads (and admins).
     Members are never shown to leads of other branches."""
     return can_manage_branch(user, branch)
+
+
+# Fellow attendees see each other's cards for this long after a meetup (issue 17).
+WHO_IS_HERE_AFTER = timedelta(days=14)
+
+
+def can_see_who_is_here(user: Any, event: Any, *, attending: bool, now: datetime) -> bool:
+    """The cards at a meetup: its attendees (going or checked in) from its start until 14 days
+    after its end, to find each other again; its branch's leads at any time."""
+    if can_manage_branch(user, event.branch):
+        return True
+    return attending and event.starts_at <= now <= event.ends_at + WHO_IS_HERE_AFTER
 
 
 def can_view_network(user: Any) -> bool:

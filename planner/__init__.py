@@ -107,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     import planner.events.api
     import planner.funnel.api
     import planner.registrations.api
+    import planner.ties.api
     import planner.webhooks.api  # noqa: F401
     from branches.views import bp as branches_bp
     from planner.accounts.views import bp as accounts_bp
@@ -119,6 +120,7 @@ def _register_blueprints(app: Flask) -> None:
     from planner.main import bp as main_bp
     from planner.pictures.views import bp as pictures_bp
     from planner.registrations.views import bp as registrations_bp
+    from planner.ties.views import bp as ties_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -129,5 +131,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(checkin_bp)
     app.register_blueprint(funnel_bp)
     app.register_blueprint(engagement_bp)
+    app.register_blueprint(ties_bp)
     app.register_blueprint(pictures_bp)
     app.register_blueprint(api_bp)
