@@ -248,6 +248,24 @@ def test_nonexistent_and_ambiguous_london_times(cast, london, start, hours, fiel
     assert raised.value.fields == {field: [message]}
 
 
+@pytest.mark.parametrize(("start", "field", "message"), [
+    (datetime(2026, 3, 22, 1, 30), "starts_at", "On 2026-03-29, 01:30 does not exist in "
+     "Europe/London because the clocks go forward. Choose another time."),
+    (datetime(2026, 3, 21, 23, 30), "ends_at", "On 2026-03-28, 01:30 does not exist in "
+     "Europe/London because the clocks go forward. Choose another time.")])
+def test_a_later_date_of_a_series_in_a_dst_gap_names_the_time_field(cast, london, start, field,
+                                                                   message):
+    """The first date is fine; the second week's start (or end) falls in the clocks' skip. The
+    error names the meetup's own time field, not a part of the repeat rule."""
+    branch, venue = london
+    with pytest.raises(InvalidInput) as raised:
+        services.schedule(cast.lead, branch, meetup(venue, start=start,
+                                                    status=EventStatus.DRAFT),
+                          RepeatRule(Frequency.WEEKLY, count=2))
+    assert raised.value.fields == {field: [message]}
+    assert count(Event) == 0
+
+
 def test_shanghai_has_no_dst(cast, hall):
     events = services.schedule(cast.lead, cast.branch,  # a draft: these dates are past now
                                meetup(hall, start=datetime(2026, 3, 19, 19),
@@ -545,6 +563,17 @@ def test_near_lists_published_meetups_that_have_not_ended(cast, hall):
     db.session.commit()
     assert [n.event.title for n in services.events_near(*here, radius_km=30)] == ["On"]
     assert services.events_near(*here, radius_km=30, start=on.ends_at) == []
+
+
+def test_near_lists_the_fifty_soonest(cast):
+    """The near-me page and API take events_near's own limit: 50 meetups, soonest first."""
+    for n in range(51):
+        services.schedule(cast.lead, cast.branch, meetup(
+            start=at(1, 1, 19) + timedelta(days=n), title=f"Night {n:02d}",
+            online_url="https://meet.example/n"))
+    db.session.commit()
+    nearby = services.events_near(cast.branch.latitude, cast.branch.longitude, radius_km=30)
+    assert [n.event.title for n in nearby] == [f"Night {n:02d}" for n in range(50)]
 
 
 def test_near_reaches_across_the_date_line(admin, make_user):

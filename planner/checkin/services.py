@@ -335,13 +335,6 @@ def expected(actor: Any, event: Event) -> list[Registration]:
                Registration.status == RegistrationStatus.GOING)))
 
 
-def scans(actor: Any, event: Event) -> list[CheckinScan]:
-    require_door_access(actor, event)
-    return list(db.session.scalars(
-        select(CheckinScan).options(joinedload(CheckinScan.scanned_by))
-        .where(CheckinScan.event_id == event.id).order_by(CheckinScan.id)))
-
-
 def ticket_fingerprint(ticket_code: str) -> str:
     """What the offline door keeps instead of the ticket code: it hashes what it scans and
     compares, so a lost phone does not give away working tickets."""
