@@ -576,6 +576,18 @@ def test_near_lists_the_fifty_soonest(cast):
     assert [n.event.title for n in nearby] == [f"Night {n:02d}" for n in range(50)]
 
 
+def test_near_includes_a_meetup_exactly_at_the_radius(cast):
+    from branches.geography import distance_km
+
+    services.schedule(cast.lead, cast.branch, meetup(title="Online",
+                                                     online_url="https://meet.example/n"))
+    db.session.commit()
+    point = (cast.branch.latitude + 0.1, cast.branch.longitude + 0.1)
+    edge = distance_km(*point, cast.branch.latitude, cast.branch.longitude)
+    assert [n.event.title for n in services.events_near(*point, radius_km=edge)] == ["Online"]
+    assert services.events_near(*point, radius_km=edge * 0.999) == []
+
+
 def test_near_reaches_across_the_date_line(admin, make_user):
     from branches.models import Role
     from branches.services import set_role
