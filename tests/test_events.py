@@ -544,6 +544,22 @@ def test_the_branch_page_lists_its_next_twenty_meetups_soonest_first(client, cas
     assert listed()[:2] == ["Draft plan", "June 1"]
 
 
+def test_the_home_page_lists_the_twelve_soonest_published_meetups_not_over(cast):
+    """upcoming_for as the home page calls it (its own limit), for a visitor: across the
+    network, a meetup that is over is not among them even though it starts first."""
+    [over] = services.schedule(cast.lead, cast.branch, meetup(start=at(1, 1, 19), title="Over",
+                                                              online_url="https://x.example"))
+    over.starts_at -= timedelta(days=800)
+    over.ends_at -= timedelta(days=800)
+    for n in range(13):
+        services.schedule(cast.lead, cast.branch, meetup(
+            start=at(2, 1, 19) + timedelta(days=n), title=f"Night {n:02d}",
+            online_url="https://meet.example/n"))
+    db.session.commit()
+    assert [e.title for e in services.upcoming_for(None)] == [
+        f"Night {n:02d}" for n in range(12)]
+
+
 def test_near_me_page(client, cast, hall):
     services.schedule(cast.lead, cast.branch, meetup(hall, title="Hotpot"))
     near = client.get("/events/near?place=成都&radius_km=30")
