@@ -429,6 +429,19 @@ def test_door_roster_lists_changes_since_a_moment(client, cast, event, guests):
     assert client.get(f"/events/{event_id}/door/roster.json?since=yesterday").status_code == 422
 
 
+def test_changes_since_include_that_instant_and_the_roster_keeps_rsvp_order(cast, event,
+                                                                             guests):
+    first, second = (registrations.rsvp(p, event.id) for p in guests[:2])
+    db.session.commit()
+    assert first.updated_at < second.updated_at
+    assert services.attendees(cast.staff, event, second.updated_at) == [second]
+    assert services.attendees(cast.staff, event, second.updated_at + timedelta(
+        microseconds=1)) == []
+    services.redeem(cast.staff, event.id, registration_id=first.id)  # rewrites first's row
+    db.session.commit()
+    assert services.attendees(cast.staff, event) == [first, second]
+
+
 def test_the_roster_is_this_meetups_people_but_not_the_declined(client, cast, event, guests):
     registrations.rsvp(guests[3], meetup(cast, title="Other night").id)
     event.requires_approval = True

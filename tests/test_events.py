@@ -248,6 +248,24 @@ def test_nonexistent_and_ambiguous_london_times(cast, london, start, hours, fiel
     assert raised.value.fields == {field: [message]}
 
 
+@pytest.mark.parametrize(("start", "field", "message"), [
+    (datetime(2026, 3, 22, 1, 30), "starts_at", "On 2026-03-29, 01:30 does not exist in "
+     "Europe/London because the clocks go forward. Choose another time."),
+    (datetime(2026, 3, 21, 23, 30), "ends_at", "On 2026-03-28, 01:30 does not exist in "
+     "Europe/London because the clocks go forward. Choose another time.")])
+def test_a_later_date_of_a_series_in_a_dst_gap_names_the_time_field(cast, london, start, field,
+                                                                   message):
+    """The first date is fine; the second week's start (or end) falls in the clocks' skip. The
+    error names the meetup's own time field, not a part of the repeat rule."""
+    branch, venue = london
+    with pytest.raises(InvalidInput) as raised:
+        services.schedule(cast.lead, branch, meetup(venue, start=start,
+                                                    status=EventStatus.DRAFT),
+                          RepeatRule(Frequency.WEEKLY, count=2))
+    assert raised.value.fields == {field: [message]}
+    assert count(Event) == 0
+
+
 def test_shanghai_has_no_dst(cast, hall):
     events = services.schedule(cast.lead, cast.branch,  # a draft: these dates are past now
                                meetup(hall, start=datetime(2026, 3, 19, 19),
@@ -526,6 +544,23 @@ def test_the_branch_page_lists_its_next_twenty_meetups_soonest_first(client, cas
     assert listed()[:2] == ["Draft plan", "June 1"]
 
 
+def test_the_home_page_lists_the_twelve_soonest_published_meetups_not_over(cast):
+    """upcoming_for as the home page calls it (its own limit), for a visitor: across the
+    network, and for a member, in their branch; a meetup that is over is not among them."""
+    [over] = services.schedule(cast.lead, cast.branch, meetup(start=at(1, 1, 19), title="Over",
+                                                              online_url="https://x.example"))
+    over.starts_at -= timedelta(days=800)
+    over.ends_at -= timedelta(days=800)
+    for n in range(13):
+        services.schedule(cast.lead, cast.branch, meetup(
+            start=at(2, 1, 19) + timedelta(days=n), title=f"Night {n:02d}",
+            online_url="https://meet.example/n"))
+    db.session.commit()
+    twelve = [f"Night {n:02d}" for n in range(12)]
+    assert [e.title for e in services.upcoming_for(None)] == twelve
+    assert [e.title for e in services.upcoming_for(cast.member)] == twelve  # their branch's
+
+
 def test_near_me_page(client, cast, hall):
     services.schedule(cast.lead, cast.branch, meetup(hall, title="Hotpot"))
     near = client.get("/events/near?place=成都&radius_km=30")
@@ -545,6 +580,29 @@ def test_near_lists_published_meetups_that_have_not_ended(cast, hall):
     db.session.commit()
     assert [n.event.title for n in services.events_near(*here, radius_km=30)] == ["On"]
     assert services.events_near(*here, radius_km=30, start=on.ends_at) == []
+
+
+def test_near_lists_the_fifty_soonest(cast):
+    """The near-me page and API take events_near's own limit: 50 meetups, soonest first."""
+    for n in range(51):
+        services.schedule(cast.lead, cast.branch, meetup(
+            start=at(1, 1, 19) + timedelta(days=n), title=f"Night {n:02d}",
+            online_url="https://meet.example/n"))
+    db.session.commit()
+    nearby = services.events_near(cast.branch.latitude, cast.branch.longitude, radius_km=30)
+    assert [n.event.title for n in nearby] == [f"Night {n:02d}" for n in range(50)]
+
+
+def test_near_includes_a_meetup_exactly_at_the_radius(cast):
+    from branches.geography import distance_km
+
+    services.schedule(cast.lead, cast.branch, meetup(title="Online",
+                                                     online_url="https://meet.example/n"))
+    db.session.commit()
+    point = (cast.branch.latitude + 0.1, cast.branch.longitude + 0.1)
+    edge = distance_km(*point, cast.branch.latitude, cast.branch.longitude)
+    assert [n.event.title for n in services.events_near(*point, radius_km=edge)] == ["Online"]
+    assert services.events_near(*point, radius_km=edge * 0.999) == []
 
 
 def test_near_reaches_across_the_date_line(admin, make_user):

@@ -41,7 +41,7 @@ from planner.registrations.models import (
     Registration,
     RegistrationStatus,
 )
-from planner.registrations.waitlist import fits, make_going, promote_waitlist, seats_free, tell
+from planner.registrations.waitlist import fits, make_going, promote_waitlist, tell
 
 
 class RsvpRefused(DomainError):
@@ -380,6 +380,3 @@ def ticket(code: str) -> Registration:
         raise NotFound(_l("Unknown ticket."))
     return registration
 
-
-def free_seats(event: Event) -> int | None:
-    return seats_free(event)
