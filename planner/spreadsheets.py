@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 
 from flask import Response
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING
 from openpyxl.styles import Font
 
@@ -68,20 +69,24 @@ def xlsx_value(value: object) -> object:
 
 
 def to_xlsx(header: Row, rows: Iterable[Row], title: str) -> bytes:
-    """One sheet: a bold, frozen header row, then the rows."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = sheet_title(title)
-    sheet.append([str(label) for label in header])
-    for row in rows:
-        sheet.append([xlsx_value(value) for value in row])
-    for cells in sheet.iter_rows():
-        for cell in cells:
-            if isinstance(cell.value, str):
-                cell.data_type = TYPE_STRING  # never a formula, whatever the text
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    """One sheet: a bold, frozen header row, then the rows. Written in openpyxl's write-only
+    mode, row by row, so 5,000 attendees cost no in-memory sheet."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_title(title))
     sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+
+    def cell(value: object, font: Font | None = None) -> WriteOnlyCell:
+        written = WriteOnlyCell(sheet, value=xlsx_value(value))
+        if isinstance(value, str):
+            written.data_type = TYPE_STRING  # never a formula, whatever the text
+        if font is not None:
+            written.font = font
+        return written
+
+    sheet.append([cell(str(label), bold) for label in header])
+    for row in rows:
+        sheet.append([cell(value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
