@@ -21,7 +21,15 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bench import bench_bookings, bench_calendars, bench_checkin, bench_registrations, faults, load
+from bench import (
+    bench_bookings,
+    bench_calendars,
+    bench_checkin,
+    bench_issue18,
+    bench_registrations,
+    faults,
+    load,
+)
 from bench.common import Section, postgres_url, quick, render
 
 REPORT = Path(__file__).resolve().parent / "results" / "report.md"
@@ -74,6 +82,8 @@ def measure(url: str | None) -> tuple[list[Section], bool]:
             sections += benchmark.run(database)
     if url is None:
         return sections, True
+    print("… issue 18", file=sys.stderr)
+    sections += bench_issue18.run(url)
     print("… load test", file=sys.stderr)
     sections += load.run(url)
     print("… fault tests", file=sys.stderr)

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from flask import Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, TYPE_STRING
 from openpyxl.styles import Font
 
 # What makes a spreadsheet read a cell as a formula, half- and full-width; spaces before them
@@ -76,15 +76,22 @@ def to_xlsx(header: Row, rows: Iterable[Row], title: str) -> bytes:
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
 
-    def cell(value: object, font: Font | None = None) -> WriteOnlyCell:
-        written = WriteOnlyCell(sheet, value=xlsx_value(value))
-        if isinstance(value, str):
-            written.data_type = TYPE_STRING  # never a formula, whatever the text
-        if font is not None:
-            written.font = font
+    def header_cell(label: object) -> WriteOnlyCell:
+        written = WriteOnlyCell(sheet, value=xlsx_value(str(label)))
+        written.data_type, written.font = TYPE_STRING, bold
         return written
 
-    sheet.append([cell(str(label), bold) for label in header])
+    def cell(value: object) -> object:
+        """The value itself, or a string cell where openpyxl would read a formula or an error
+        code (a plain value is far cheaper to write than a cell)."""
+        value = xlsx_value(value)
+        if isinstance(value, str) and (value.startswith("=") or value in ERROR_CODES):
+            written = WriteOnlyCell(sheet, value=value)
+            written.data_type = TYPE_STRING  # never a formula, whatever the text
+            return written
+        return value
+
+    sheet.append([header_cell(label) for label in header])
     for row in rows:
         sheet.append([cell(value) for value in row])
     buffer = io.BytesIO()
