@@ -140,9 +140,10 @@ class Server:
 
 
 @contextmanager
-def gunicorn(workers: int, env: dict[str, str]) -> Iterator[Server]:
+def gunicorn(workers: int, env: dict[str, str], root: Path = ROOT) -> Iterator[Server]:
     """gunicorn serving the app as `wsgi:app` does, but with a scratch instance folder so the
-    outbox mail of thousands of RSVPs does not land in the checkout's instance/."""
+    outbox mail of thousands of RSVPs does not land in the checkout's instance/. `root`: the
+    checkout whose code it serves (another one's, to compare before and after a change)."""
     port, folder = free_port(), temp_folder()
     log = Path(folder) / "gunicorn.log"
     app = f"planner:create_app(instance_path={folder!r})"
@@ -151,7 +152,8 @@ def gunicorn(workers: int, env: dict[str, str]) -> Iterator[Server]:
             [str(GUNICORN), "-w", str(workers), "--threads", "4", "-k", "gthread",
              "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5",
              "--no-control-socket", app],  # the default socket path is shared by all gunicorns
-            cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
+            cwd=root, env=env | {"PYTHONPATH": str(root)}, stdout=sink,
+            stderr=subprocess.STDOUT)
     server = Server(port, process, log)
     try:
         wait_until_up(server)

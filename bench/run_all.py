@@ -25,6 +25,7 @@ from bench import (
     bench_bookings,
     bench_calendars,
     bench_checkin,
+    bench_issue18,
     bench_registrations,
     bench_search,
     faults,
@@ -82,6 +83,8 @@ def measure(url: str | None) -> tuple[list[Section], bool]:
             sections += benchmark.run(database)
     if url is None:
         return sections, True
+    print("… issue 18", file=sys.stderr)
+    sections += bench_issue18.run(url)
     print("… load test", file=sys.stderr)
     sections += load.run(url)
     print("… fault tests", file=sys.stderr)

@@ -53,6 +53,7 @@ class Branch(Model):
         # One branch per name in a city, whatever the case or spacing: a second submit of the
         # same form must not found a twin.
         UniqueConstraint("country", "city_key", "name_key", name="uq_branches_name_city"),
+        CheckConstraint("webhook_endpoints >= 0", name="webhook_endpoints_not_negative"),
     )
 
     id: Mapped[intpk]
@@ -76,6 +77,9 @@ class Branch(Model):
     # of this branch, their RSVPs need approval. NULL switches the policy off.
     no_show_limit: Mapped[int | None]
     no_show_window: Mapped[int] = mapped_column(default=5, server_default="5")
+    # How many webhook endpoints the branch has, kept by the webhooks area: read with the
+    # branch, it spares every check-in and RSVP a query for endpoints when there are none.
+    webhook_endpoints: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import event, literal, select
 from sqlalchemy.orm import Session
 
 from branches.models import Branch, Membership, MembershipStatus, Role
 from planner.core.extensions import db
 
 ROLES = "juhui.active_roles"  # {user id: {branch id: role}}, known for the current transaction
+ROLE_IN = "juhui.role_in"  # {(user id, branch id): role or None}, read along with a row
 
 
 def _is_user(user: Any) -> bool:
@@ -31,7 +32,28 @@ def active_role(user: Any, branch: Branch) -> Role | None:
     """The user's role in the branch if they are an active member, else None."""
     if not _is_user(user):
         return None
+    remembered: dict[tuple[int, int], Role | None] = db.session.info.get(ROLE_IN, {})
+    if (user.id, branch.id) in remembered:
+        return remembered[(user.id, branch.id)]
     return _active_roles(user.id).get(branch.id)
+
+
+def role_in(user: Any, branch_id: Any) -> Any:
+    """A column with the user's active role in the branch `branch_id` (a column of the row
+    being read): a hot path reads the caller's rights with the row itself, then hands them to
+    `remember_role`, so the checks below need no query of their own."""
+    if not _is_user(user):
+        return literal(None, type_=Membership.role.type)
+    return (select(Membership.role)
+            .where(Membership.user_id == user.id, Membership.branch_id == branch_id,
+                   Membership.status == MembershipStatus.ACTIVE)
+            .scalar_subquery())
+
+
+def remember_role(user: Any, branch_id: int, role: Role | None) -> None:
+    """Keep for the transaction what `role_in` read (forgotten as the whole-user roles are)."""
+    if _is_user(user):
+        db.session.info.setdefault(ROLE_IN, {})[(user.id, branch_id)] = role
 
 
 def _active_roles(user_id: int) -> dict[int, Role]:
@@ -47,11 +69,12 @@ def _active_roles(user_id: int) -> dict[int, Role]:
 def _forget_roles_if_changed(session: Session, _context: object) -> None:
     touched = (*session.new, *session.dirty, *session.deleted)
     if any(isinstance(obj, Membership) for obj in touched):
-        session.info.pop(ROLES, None)
+        _forget_roles(session)
 
 
 def _forget_roles(session: Session, *_: object) -> None:
     session.info.pop(ROLES, None)
+    session.info.pop(ROLE_IN, None)
 
 
 def init_app(app: Flask) -> None:

@@ -62,13 +62,13 @@ def _init_extensions(app: Flask) -> None:
 
     from planner.accounts.auth import load_user
     from planner.core.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from planner.core.i18n import select_locale, select_timezone
+    from planner.core.i18n import select_timezone, selected_locale
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    babel.init_app(app, locale_selector=selected_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
     login_manager.login_view = "accounts.login"

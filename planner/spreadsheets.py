@@ -19,7 +19,8 @@ from collections.abc import Iterable, Sequence
 
 from flask import Response
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, TYPE_STRING
 from openpyxl.styles import Font
 
 # What makes a spreadsheet read a cell as a formula, half- and full-width; spaces before them
@@ -68,20 +69,31 @@ def xlsx_value(value: object) -> object:
 
 
 def to_xlsx(header: Row, rows: Iterable[Row], title: str) -> bytes:
-    """One sheet: a bold, frozen header row, then the rows."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = sheet_title(title)
-    sheet.append([str(label) for label in header])
-    for row in rows:
-        sheet.append([xlsx_value(value) for value in row])
-    for cells in sheet.iter_rows():
-        for cell in cells:
-            if isinstance(cell.value, str):
-                cell.data_type = TYPE_STRING  # never a formula, whatever the text
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    """One sheet: a bold, frozen header row, then the rows. Written in openpyxl's write-only
+    mode, row by row, so 5,000 attendees cost no in-memory sheet."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_title(title))
     sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+
+    def header_cell(label: object) -> WriteOnlyCell:
+        written = WriteOnlyCell(sheet, value=xlsx_value(str(label)))
+        written.data_type, written.font = TYPE_STRING, bold
+        return written
+
+    def cell(value: object) -> object:
+        """The value itself, or a string cell where openpyxl would read a formula or an error
+        code (a plain value is far cheaper to write than a cell)."""
+        value = xlsx_value(value)
+        if isinstance(value, str) and (value.startswith("=") or value in ERROR_CODES):
+            written = WriteOnlyCell(sheet, value=value)
+            written.data_type = TYPE_STRING  # never a formula, whatever the text
+            return written
+        return value
+
+    sheet.append([header_cell(label) for label in header])
+    for row in rows:
+        sheet.append([cell(value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

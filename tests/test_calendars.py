@@ -19,6 +19,7 @@ from sqlalchemy import insert, update
 from branches.models import Branch, Venue
 from branches.services import BranchInput, VenueInput, create_branch, join_branch, save_venue
 from planner.calendars import ics, services
+from planner.calendars.models import CalendarFeed
 from planner.core.extensions import db
 from planner.core.timeutil import utcnow
 from planner.events import services as events
@@ -575,7 +576,9 @@ def test_feed_query_count_does_not_grow_with_meetups(client, cast):
     add_meetups_directly(cast.branch, 300, first_day=2)
     many = (queries("/branches/chengdu/calendar.ics"), queries(url))
     assert many == few
-    assert few[0] <= 3 and few[1] <= 3, few
+    # A 200 right after a write also brings the feed's kept validator up to date (one UPDATE);
+    # the member's feed reads the member by token, then its rows with the RSVPs' figures.
+    assert few[0] <= 3 and few[1] <= 4, few
 
 
 def test_vevent_cache_is_bounded_and_reused(app, cast, monkeypatch):
@@ -684,7 +687,8 @@ def test_if_modified_since_is_compared_to_the_second_not_the_day(client, cast):
     assert now - earlier_today >= timedelta(seconds=2) or pytest.fail("too close to midnight")
     for model in (Event, Venue, Branch):  # the feed's copy was made earlier today
         db.session.execute(update(model).values(updated_at=earlier_today))
-    db.session.commit()
+    db.session.execute(update(CalendarFeed).values(changed_at=earlier_today))  # so was the
+    db.session.commit()  # change the feeds' kept validators last saw
     copy = client.get("/branches/chengdu/calendar.ics").headers["Last-Modified"]
     assert client.get("/branches/chengdu/calendar.ics",
                       headers={"If-Modified-Since": copy}).status_code == 304

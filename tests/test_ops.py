@@ -32,6 +32,7 @@ from planner.events.models import EventStatus
 from planner.funnel import services
 from planner.funnel.models import Channel
 from planner.ops.headers import CONTENT_SECURITY_POLICY
+from planner.ops.health import probe_client
 from planner.ops.logs import make_formatter
 from tests.conftest import IsolatedClient, _test_config, login, skip_or_fail
 
@@ -81,6 +82,24 @@ def test_readyz_names_the_unreachable_redis(make_app):
     assert response.status_code == 503
     assert response.json == {"status": "unavailable", "failed": ["redis"],
                              "checks": {"database": "ok", "redis": "failed"}}
+
+
+def test_readyz_keeps_one_redis_connection_across_probes(make_app, redis_url):
+    """Issue 18: a probe every few seconds must not open a new Redis connection each time.
+    The server itself says how many connections the probe holds, and that it is the same one."""
+    probed = make_app(REDIS_URL=redis_url)
+    client = probed.test_client()
+    server = redis.Redis.from_url(redis_url)
+
+    def probe_connections() -> list[int]:
+        assert client.get("/readyz").json["checks"]["redis"] == "ok"
+        with probed.app_context():
+            name = probe_client().connection_pool.connection_kwargs["client_name"]
+        return [entry["id"] for entry in server.client_list() if entry["name"] == name]
+
+    first = probe_connections()
+    assert len(first) == 1
+    assert all(probe_connections() == first for _ in range(4))
 
 
 def test_probes_need_no_login_and_no_csrf_token(make_app):

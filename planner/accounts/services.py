@@ -13,6 +13,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from planner.accounts.events import SignedUp
 from planner.accounts.models import DEFAULT_TOKEN_NAME, ApiToken, User
@@ -156,7 +157,8 @@ def issue_api_token(user: User, name: str | None = None) -> str:
 def api_token_for(secret: str) -> ApiToken | None:
     """The live (not revoked) token with this secret."""
     return db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _token_digest(secret),
+        select(ApiToken).options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == _token_digest(secret),
                                ApiToken.revoked_at.is_(None)))
 
 

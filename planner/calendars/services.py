@@ -2,8 +2,11 @@
 
 A feed lists published meetups that ended at most PAST_WINDOW ago, and cancelled ones for
 CANCELLED_KEPT_FOR after the cancellation (then they drop out, which removes them from
-subscribed calendars). Drafts never appear. Validators (ETag, Last-Modified) come from one
-aggregate query, so answering 304 never loads or serialises a meetup.
+subscribed calendars). Drafts never appear. Validators (ETag, Last-Modified) come from the
+feeds' kept rows (calendar_feeds, bumped by every write that changes a feed: see
+planner.calendars.validators), so answering 304 reads no meetup at all: one query for a
+branch feed (the branch with its row), two for a member's (the member by token, then their
+rows with their RSVPs' count and last change).
 """
 
 from __future__ import annotations
@@ -18,13 +21,20 @@ from typing import Any, TypeVarTuple
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from branches.models import Branch, Membership, MembershipStatus, Venue
+from branches.models import Branch, Membership, MembershipStatus
 from planner.accounts.models import User
-from planner.calendars import ics
+from planner.calendars import (
+    ics,
+    validators,  # noqa: F401  (keeps the rows in step)
+)
 from planner.calendars.ics import FeedEntry
+from planner.calendars.models import CalendarFeed
+from planner.core.errors import NotFound
 from planner.core.extensions import db
 from planner.events.models import Event, EventStatus
 from planner.registrations.models import Registration, RegistrationStatus
@@ -115,15 +125,15 @@ def personal_entries(user: User, now: datetime) -> list[FeedEntry]:
 
 # --- the feeds -------------------------------------------------------------------------------
 
-def branch_feed(branch: Branch, now: datetime) -> bytes:
+def branch_feed(branch: Branch, now: datetime, entries: Entries | None = None) -> bytes:
     """The branch's public feed, in the branch's language."""
-    return ics.calendar_ics(branch_entries(branch, now), branch.locale,
+    return ics.calendar_ics((entries or (lambda: branch_entries(branch, now)))(), branch.locale,
                             name=lambda: _("%(branch)s · Juhui", branch=branch.name))
 
 
-def personal_feed(user: User, now: datetime) -> bytes:
+def personal_feed(user: User, now: datetime, entries: Entries | None = None) -> bytes:
     """The member's own feed, in the member's language."""
-    return ics.calendar_ics(personal_entries(user, now),
+    return ics.calendar_ics((entries or (lambda: personal_entries(user, now)))(),
                             user.locale or current_app.config["BABEL_DEFAULT_LOCALE"],
                             name=lambda: _("My meetups · Juhui"))
 
@@ -154,64 +164,126 @@ def _validator(fingerprint: Sequence[Any], moments: Sequence[datetime | None]) -
     return Validator(etag, last.replace(microsecond=0))
 
 
-def _dropped_out(now: datetime) -> tuple[Any, Any]:
-    """When a meetup last left the feed by time (not by an edit): Last-Modified must move
-    forward then too, or a client that only sends If-Modified-Since would keep the old copy."""
-    out_of_window = func.max(case((Event.ends_at < now - PAST_WINDOW, Event.ends_at)))
-    cancel_expired = func.max(case((and_(Event.status == EventStatus.CANCELLED,
-                                         Event.updated_at < now - CANCELLED_KEPT_FOR),
-                                    Event.updated_at)))
-    return out_of_window, cancel_expired
-
-
 def _shifted(moment: datetime | None, delta: timedelta) -> datetime | None:
     return moment + delta if moment is not None else None
 
 
-def _feed_aggregates(in_feed: ColumnElement[bool], now: datetime) -> list[Any]:
-    out_of_window, cancel_expired = _dropped_out(now)
-    return [func.count(case((in_feed, Event.id))), func.sum(case((in_feed, Event.id))),
-            func.max(case((in_feed, Event.sequence))),
-            func.max(case((in_feed, Venue.updated_at))),
-            func.max(case((in_feed, Branch.updated_at))),
-            func.max(Event.updated_at), out_of_window, cancel_expired]
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)  # valid_until of a feed the clock never changes
 
 
-def branch_validator(branch: Branch, now: datetime, site: str) -> Validator:
-    """ETag and Last-Modified of the branch feed, from one aggregate query."""
+def branch_and_feed(slug: str) -> tuple[Branch, CalendarFeed | None]:
+    """The branch and its feed's kept validator, in one query."""
     row = db.session.execute(
-        select(*_feed_aggregates(_listed(now), now)).select_from(Event)
-        .join(Branch, Event.branch_id == Branch.id)
-        .outerjoin(Venue, Event.venue_id == Venue.id)
-        .where(Event.branch_id == branch.id)).one()
-    count, total, sequence, venue_at, _zone_at, changed, out_of_window, cancel_expired = row
-    return _validator(
-        ("branch", branch.id, branch.updated_at, branch.locale, site, count, total, sequence,
-         venue_at, changed),
-        (branch.updated_at, venue_at, changed, _shifted(out_of_window, PAST_WINDOW),
-         _shifted(cancel_expired, CANCELLED_KEPT_FOR)))
+        select(Branch, CalendarFeed).outerjoin(CalendarFeed, CalendarFeed.branch_id == Branch.id)
+        .where(Branch.slug == slug)).first()
+    if row is None:
+        raise NotFound(_l("No such branch."))
+    return row[0], row[1]
 
 
-def personal_validator(user: User, now: datetime, site: str) -> Validator:
-    """ETag and Last-Modified of the member's feed, from one aggregate query."""
-    mine = and_(Registration.event_id == Event.id, Registration.user_id == user.id)
-    followed = _of_followed_branches(user)
-    in_feed = and_(_listed(now), or_(Registration.status.in_(FEED_RSVPS), followed))
-    waiting = func.sum(case((and_(in_feed, Registration.status == RegistrationStatus.WAITLISTED),
-                             Event.id)))
-    row = db.session.execute(
-        select(*_feed_aggregates(in_feed, now), waiting, func.max(Registration.updated_at))
-        .select_from(Event).join(Branch, Event.branch_id == Branch.id)
-        .outerjoin(Venue, Event.venue_id == Venue.id).outerjoin(Registration, mine)
-        .where(or_(Registration.id.is_not(None), followed))).one()
-    (count, total, sequence, venue_at, zone_at, changed, out_of_window, cancel_expired,
-     waiting_total, rsvp_changed) = row
+Entries = Callable[[], list[FeedEntry]]
+
+
+def _next_change(entries: list[FeedEntry]) -> datetime:
+    """When the feed of `entries` next changes by time alone: its first meetup leaving the
+    window, or its first cancelled one leaving the feed."""
+    moments = [entry.event.ends_at + PAST_WINDOW for entry in entries]
+    moments += [entry.event.updated_at + CANCELLED_KEPT_FOR for entry in entries
+                if entry.event.status is EventStatus.CANCELLED]
+    return min(moments, default=FAR_FUTURE)
+
+
+def _current(feed: CalendarFeed | None, key: Any, owner_id: int, entries: Entries,
+             now: datetime, since: datetime) -> CalendarFeed:
+    """The kept validator, refreshed (in the request's unit of work) when a write bumped it or
+    the clock passed the moment its feed changes by time. A bump that lands meanwhile wins: the
+    refresh only writes over the version it read."""
+    if feed is not None and feed.valid_until is not None and now < feed.valid_until:
+        return feed
+    until = _next_change(entries())  # the listing a 200 after the write needs anyway
+    if feed is None:
+        db.session.execute(_upsert().values(
+            {key.key: owner_id, "version": 1, "changed_at": since, "valid_until": until})
+            .on_conflict_do_nothing())
+        return CalendarFeed(**{key.key: owner_id}, version=1, changed_at=since,
+                            valid_until=until)
+    changed = feed.changed_at
+    if feed.valid_until is not None:  # the clock passed it: what was shown left the feed then
+        changed = max(changed, feed.valid_until)
+    db.session.execute(update(CalendarFeed).where(
+        CalendarFeed.id == feed.id, CalendarFeed.version == feed.version)
+        .values(valid_until=until, changed_at=changed))
+    return CalendarFeed(**{key.key: owner_id}, version=feed.version, changed_at=changed,
+                        valid_until=until)
+
+
+def _upsert() -> Any:
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CalendarFeed)
+
+
+def branch_validator(branch: Branch, feed: CalendarFeed | None, now: datetime, site: str,
+                     entries: Entries) -> Validator:
+    """ETag and Last-Modified of the branch feed, from its kept row: no meetup is read unless
+    a write or the clock changed the feed since the row was last brought up to date (then
+    `entries`, the feed's listing, is read: once, for the body too)."""
+    kept = _current(feed, CalendarFeed.branch_id, branch.id, entries, now, now)
     return _validator(
-        ("personal", user.id, user.calendar_token, user.locale,
-         user.calendar_includes_branches, site, count, total, sequence, venue_at, zone_at,
-         changed, waiting_total, rsvp_changed),
-        (venue_at, zone_at, changed, rsvp_changed, user.updated_at,
-         _shifted(out_of_window, PAST_WINDOW), _shifted(cancel_expired, CANCELLED_KEPT_FOR)))
+        ("branch", branch.id, branch.updated_at, branch.locale, site, kept.version,
+         kept.valid_until),
+        (branch.updated_at, kept.changed_at))
+
+
+def personal_validator(user: User, now: datetime, site: str, entries: Entries) -> Validator:
+    """ETag and Last-Modified of the member's feed, from one query: the member's kept row (and
+    those of the branches the feed follows) with the count and last change of their RSVPs."""
+    rsvps = (select(func.count(Registration.id).label("count"),
+                    func.sum(Registration.id).label("total"),
+                    func.max(Registration.updated_at).label("changed"))
+             .where(Registration.user_id == user.id).subquery())
+    followed = select(Membership.branch_id).where(Membership.user_id == user.id,
+                                                  Membership.status == MembershipStatus.ACTIVE)
+    mine = CalendarFeed.user_id == user.id
+    feeds = (or_(mine, CalendarFeed.branch_id.in_(followed)) if user.calendar_includes_branches
+             else mine)
+    rows = db.session.execute(
+        select(rsvps.c.count, rsvps.c.total, rsvps.c.changed, CalendarFeed)
+        .select_from(rsvps).outerjoin(CalendarFeed, feeds)
+        .order_by(CalendarFeed.branch_id, CalendarFeed.id)).all()
+    count, total, rsvp_changed = rows[0][:3]
+    kept = [row[3] for row in rows if row[3] is not None]
+    own = next((feed for feed in kept if feed.user_id == user.id), None)
+    branches = [_branch_current(feed, now) for feed in kept if feed.branch_id is not None]
+    if own is not None and any(feed.version != seen for feed, seen in branches):
+        own = _expired(own)  # a followed branch's feed changed: so may the first to leave
+    own = _current(own, CalendarFeed.user_id, user.id, entries, now, now)
+    return _validator(
+        ("personal", user.id, user.calendar_token, user.locale, user.updated_at,
+         user.calendar_includes_branches, site, count, total, rsvp_changed, own.version,
+         own.valid_until, *((feed.branch_id, feed.version, feed.valid_until)
+                            for feed, _seen in branches)),
+        (user.updated_at, rsvp_changed, own.changed_at,
+         *(feed.changed_at for feed, _seen in branches)))
+
+
+def _branch_current(feed: CalendarFeed, now: datetime) -> tuple[CalendarFeed, int]:
+    """A followed branch's row brought up to date, with the version it had (a refresh of a
+    row whose clock ran out keeps the version; a bumped one is told by valid_until None)."""
+    seen = feed.version if feed.valid_until is not None else -1
+    assert feed.branch_id is not None
+    branch_id = feed.branch_id
+
+    def listed() -> list[FeedEntry]:
+        query = select(Event).where(Event.branch_id == branch_id, _listed(now))
+        return [FeedEntry(event) for event in db.session.scalars(_with_places(query))]
+
+    return _current(feed, CalendarFeed.branch_id, branch_id, listed, now, now), seen
+
+
+def _expired(feed: CalendarFeed) -> CalendarFeed:
+    """A copy of the row as if just bumped, so that it is brought up to date."""
+    return CalendarFeed(id=feed.id, user_id=feed.user_id, version=feed.version,
+                        changed_at=feed.changed_at, valid_until=None)
 
 
 def event_validator(event: Event, site: str) -> Validator:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from typing import TypedDict
 from urllib.parse import quote, urlencode
 
@@ -13,13 +14,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from branches import services as branches
 from branches.models import Branch
 from planner.accounts.models import User
 from planner.calendars import services
 from planner.calendars.forms import CalendarSettingsForm, RotateTokenForm
 from planner.calendars.ics import plain
 from planner.core.timeutil import utcnow
+from planner.core.unit_of_work import writes_during_read
 from planner.core.urls import public_url, site_root
 from planner.events.models import Event, EventStatus
 
@@ -43,21 +44,25 @@ def event_file(event_id: int) -> Response:
 
 
 @bp.get("/branches/<slug>/calendar.ics")
+@writes_during_read  # brings the feed's kept validator up to date after a write or in time
 def branch_feed(slug: str) -> Response:
-    branch = branches.get_branch(slug)
+    branch, feed = services.branch_and_feed(slug)
     now = utcnow()
-    return _conditional(services.branch_validator(branch, now, site_root()),
-                        lambda: services.branch_feed(branch, now), PUBLIC_CACHE)
+    entries = cache(lambda: services.branch_entries(branch, now))  # read at most once
+    return _conditional(services.branch_validator(branch, feed, now, site_root(), entries),
+                        lambda: services.branch_feed(branch, now, entries), PUBLIC_CACHE)
 
 
 @bp.get("/calendar/<token>.ics")
+@writes_during_read  # as the branch feed
 def personal_feed(token: str) -> Response:
     """No cookie needed: calendar servers (Google's) fetch it. An unknown or rotated token gets
     the site's ordinary 404, the same as any path that does not exist."""
     user = services.user_for_token(token) or abort(404)
     now = utcnow()
-    return _conditional(services.personal_validator(user, now, site_root()),
-                        lambda: services.personal_feed(user, now), PRIVATE_CACHE)
+    entries = cache(lambda: services.personal_entries(user, now))
+    return _conditional(services.personal_validator(user, now, site_root(), entries),
+                        lambda: services.personal_feed(user, now, entries), PRIVATE_CACHE)
 
 
 def _conditional(validator: services.Validator, build: Callable[[], bytes],

@@ -4,6 +4,7 @@ codes and full phone numbers is decided by the caller (branches.permissions)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ class CheckinList:
                 for letter, group in itertools.groupby(self.rows, key=lambda row: row.initial)]
 
 
+@functools.lru_cache(maxsize=8192)
 def pinyin_of(name: str) -> str:
     """"王小明" → "wang xiao ming"; Latin letters stay as they are (lower case)."""
     return " ".join(part.strip() for part in lazy_pinyin(name) if part.strip()).lower()
@@ -86,6 +88,7 @@ def checkin_list(registrations: Iterable[Registration], status_label: Label,
         ticket_code=(r.ticket_code or "") if tickets else "",
         checked_in_at=format_instant(r.checked_in_at, r.event.branch.timezone, "short"),
         checked_in_by=checked_in_by(r)) for r in registrations]
+    # The key is computed once per row (sort calls it once per item), never per comparison.
     listed.sort(key=lambda row: (row.initial == "#", row.pinyin, row.name))
     return CheckinList(listed, tickets)
 

@@ -6,10 +6,12 @@ moment are served one after the other: the first checks the ticket in, the secon
 the meetup's row instead, as an RSVP does, because it takes a seat. Each scan is logged,
 refused ones too. A scan's (or walk-in's) nonce, chosen by the door app, makes a retry or an
 offline queue sent twice harmless: the first answer is returned again, even to a copy sent at
-the same moment (the nonce is unique per meetup in the log, so the later copy's insert fails in
-its savepoint and it answers as the first). The same nonce at another meetup is another scan.
-The door takes scans only from CHECKIN_OPENS_BEFORE the start to CHECKIN_CLOSES_AFTER the end;
-a lead picking a name on the list may still correct the record outside those hours.
+the same moment (the nonce is unique per meetup in the log: a scan's log row is inserted with ON
+CONFLICT DO NOTHING before anything else changes, so the later copy inserts nothing and answers
+as the first; undo and walk-ins do the same in a savepoint). The same nonce at another meetup
+is another scan. The door takes scans only from CHECKIN_OPENS_BEFORE the start to
+CHECKIN_CLOSES_AFTER the end; a lead picking a name on the list may still correct the record
+outside those hours.
 
 Offline doors send scans later with the time on their clock (`scanned_at`); the check-in keeps
 that time, so the list shows when the person walked in, not when the phone found a network;
@@ -30,6 +32,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -83,11 +86,15 @@ class DoorCounts:
 
 
 def _door_event(actor: Any, event_id: int, *, lock: bool = False) -> Event:
-    """The meetup (locked when `lock`), after checking that `actor` works its door."""
-    query = select(Event).where(Event.id == event_id)
-    event = db.session.scalar(query.with_for_update() if lock else query)
-    if event is None:
+    """The meetup (locked when `lock`), after checking that `actor` works its door. Its branch
+    and the actor's role there come in the same query."""
+    query = (select(Event, permissions.role_in(actor, Event.branch_id))
+             .options(joinedload(Event.branch)).where(Event.id == event_id))
+    row = db.session.execute(query.with_for_update(of=Event) if lock else query).first()
+    if row is None:
         raise NotFound(_l("No such meetup."))
+    event, role = row
+    permissions.remember_role(actor, event.branch_id, role)
     require_door_access(actor, event)
     return event
 
@@ -131,13 +138,15 @@ def _door_time(scanned_at: datetime | None) -> datetime:
 
 def _find(event: Event, ticket_code: str | None, registration_id: int | None,
           ) -> Registration | None:
+    """The registration, locked, with its member (whose name the answer gives)."""
+    query = (select(Registration).options(joinedload(Registration.user))
+             .with_for_update(of=Registration))
     if registration_id is not None:
-        return db.session.get(Registration, registration_id, with_for_update=True)
+        return db.session.scalar(query.where(Registration.id == registration_id))
     code = code_from_payload(ticket_code or "")
     if code is None:
         return None
-    return db.session.scalar(select(Registration).where(Registration.ticket_code == code)
-                             .with_for_update())
+    return db.session.scalar(query.where(Registration.ticket_code == code))
 
 
 def _outcome(event: Event, registration: Registration | None) -> ScanOutcome:
@@ -203,34 +212,53 @@ def _keep_earliest(registration: Registration, actor: Any, when: datetime) -> No
 def redeem(actor: Any, event_id: int, *, ticket_code: str | None = None,
            registration_id: int | None = None, nonce: str | None = None, door: str = "",
            scanned_at: datetime | None = None) -> ScanResult:
-    """Check in the holder of a ticket (or a registration picked from the list)."""
+    """Check in the holder of a ticket (or a registration picked from the list).
+
+    No savepoint: the ticket's row is locked first, then the scan's log row claims the nonce
+    (INSERT … ON CONFLICT DO NOTHING) before the registration is touched, so a copy whose
+    nonce is already taken changes nothing and answers as the first did."""
     if not ticket_code and registration_id is None:
         raise InvalidInput(fields={"ticket_code": [str(_l("Scan a ticket or pick a name."))]})
     event = _door_event(actor, event_id)
     when = _door_time(scanned_at)
-    return _once(event, nonce, lambda: _check_in(
-        actor, event, ticket_code, registration_id, nonce=nonce, door=door, when=when))
-
-
-def _check_in(actor: Any, event: Event, ticket_code: str | None, registration_id: int | None,
-              *, nonce: str | None, door: str, when: datetime) -> ScanResult:
     registration = _find(event, ticket_code, registration_id)
     outcome = _outcome(event, registration)
     closed = _door_closed(actor, event, registration_id, when)
     if outcome is ScanOutcome.OK and closed is not None:
         outcome = closed
+    known = registration if outcome is not ScanOutcome.UNKNOWN_TICKET else None
+    scan = _claim(event, actor, outcome, known, nonce=nonce, door=door, scanned_at=when,
+                  scanned_code="" if known else (ticket_code or "")[:64])
+    if scan is None:
+        assert nonce is not None
+        replay = _replayed(event, nonce)
+        assert replay is not None  # the clashing row is committed: ours waited for it
+        return replay
     if outcome is ScanOutcome.OK:
         assert registration is not None
         registration.checked_in_at, registration.checked_in_by_id = when, actor.id
+        _announce(scan)
     elif outcome is ScanOutcome.ALREADY_CHECKED_IN and closed is None:
         assert registration is not None
         _keep_earliest(registration, actor, when)
-    known = registration if outcome is not ScanOutcome.UNKNOWN_TICKET else None
-    scan = _log(event, actor, outcome, known, nonce=nonce, door=door, scanned_at=when,
-                scanned_code="" if known else (ticket_code or "")[:64])
-    if outcome is ScanOutcome.OK:
-        _announce(scan)
     return ScanResult(outcome, known, scan)
+
+
+def _claim(event: Event, actor: Any, outcome: ScanOutcome, registration: Registration | None,
+           *, nonce: str | None, door: str, scanned_at: datetime, scanned_code: str,
+           ) -> CheckinScan | None:
+    """Log the scan in one statement; None when its nonce was already taken at this meetup."""
+    values = {"event_id": event.id, "registration_id": registration.id if registration else None,
+              "outcome": outcome, "nonce": nonce or None, "door": door[:40],
+              "scanned_by_id": actor.id, "scanned_at": scanned_at,
+              "scanned_code": scanned_code[:64], "received_at": utcnow()}
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CheckinScan)
+    insert = insert.values(values)
+    if nonce:
+        insert = insert.on_conflict_do_nothing()
+    scan: CheckinScan | None = db.session.scalar(insert.returning(CheckinScan))
+    return scan
 
 
 def undo(actor: Any, event_id: int, registration_id: int, *, nonce: str | None = None,

@@ -7,6 +7,8 @@ names each failed check. Neither needs a login; neither is rate limited or CSRF-
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Callable
 
 import redis
@@ -22,6 +24,7 @@ limiter.exempt(bp)
 
 # A probe must answer quickly even when Redis is unreachable.
 REDIS_TIMEOUT_SECONDS = 1
+PROBE_CLIENTS = "juhui.readyz_redis"  # {Redis URL: client}
 
 
 @bp.get("/healthz")
@@ -57,14 +60,22 @@ def _ping_database() -> None:
         connection.execute(text("SELECT 1"))
 
 
+def probe_client() -> redis.Redis:
+    """The probe's Redis client, one per app: its pool keeps the connection, so a probe every
+    few seconds does not open (and the server accept) a new one each time. Named, so an
+    operator can tell it apart in CLIENT LIST."""
+    url = current_app.config["REDIS_URL"]
+    kept: dict[str, redis.Redis] = current_app.extensions.setdefault(PROBE_CLIENTS, {})
+    if url not in kept:
+        kept[url] = redis.Redis.from_url(
+            url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_TIMEOUT_SECONDS, health_check_interval=30,
+            client_name=f"juhui-readyz-{os.getpid()}-{secrets.token_hex(4)}")
+    return kept[url]
+
+
 def _ping_redis() -> None:
-    client = redis.Redis.from_url(current_app.config["REDIS_URL"],
-                                  socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-                                  socket_timeout=REDIS_TIMEOUT_SECONDS)
-    try:
-        client.ping()
-    finally:
-        client.close()
+    probe_client().ping()
 
 
 def _no_store(response: Response) -> Response:

@@ -8,12 +8,12 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from branches import permissions
 from branches.models import Branch
@@ -56,7 +56,15 @@ def register_endpoint(actor: Any, branch: Branch, url: str,
         created_by_id=getattr(actor, "id", None))
     db.session.add(endpoint)
     db.session.flush()
+    _count_endpoints(branch.id, +1)
     return endpoint
+
+
+def _count_endpoints(branch_id: int, change: int) -> None:
+    """Keep the branch's endpoint count (one UPDATE, safe against concurrent writes); the
+    branch's updated_at stays, since its pages and feeds do not change."""
+    db.session.execute(update(Branch).where(Branch.id == branch_id).values(
+        webhook_endpoints=Branch.webhook_endpoints + change, updated_at=Branch.updated_at))
 
 
 def _checked_events(events: Sequence[str]) -> list[str]:
@@ -84,8 +92,10 @@ def managed_endpoint(actor: Any, endpoint_id: int) -> WebhookEndpoint:
 
 def delete_endpoint(actor: Any, endpoint_id: int) -> None:
     """Gone with its deliveries and their log (nothing more is sent to it)."""
-    db.session.delete(managed_endpoint(actor, endpoint_id))
+    endpoint = managed_endpoint(actor, endpoint_id)
+    db.session.delete(endpoint)
     db.session.flush()
+    _count_endpoints(endpoint.branch_id, -1)
 
 
 def resume_endpoint(actor: Any, endpoint_id: int) -> WebhookEndpoint:
@@ -104,10 +114,14 @@ def deliveries_of(actor: Any, endpoint_id: int) -> list[WebhookDelivery]:
         .order_by(WebhookDelivery.id.desc())))
 
 
-def enqueue(branch_id: int, event_type: str, data: dict[str, Any]) -> int:
-    """Queue `event_type` for each endpoint of the branch that wants it; returns how many."""
+def enqueue(branch: Branch, event_type: str, data: Callable[[], dict[str, Any]]) -> int:
+    """Queue `event_type` for each endpoint of the branch that wants it; returns how many.
+    A branch without endpoints (its kept count, read with it) costs no query at all."""
+    if not branch.webhook_endpoints:
+        return 0
+    branch_id = branch.id
     now = utcnow()
-    body = json.dumps({"type": event_type, "timestamp": now.isoformat(), "data": data},
+    body = json.dumps({"type": event_type, "timestamp": now.isoformat(), "data": data()},
                       ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     endpoints = db.session.scalars(
         select(WebhookEndpoint).where(WebhookEndpoint.branch_id == branch_id)

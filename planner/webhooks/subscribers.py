@@ -27,13 +27,13 @@ def meetup_data(event: Event) -> dict[str, Any]:
 
 def _tell_about_meetup(event_type: str, event_id: int) -> None:
     event = db.session.get_one(Event, event_id)
-    enqueue(event.branch_id, event_type, {"meetup": meetup_data(event)})
+    enqueue(event.branch, event_type, lambda: {"meetup": meetup_data(event)})
 
 
 def _tell_about_rsvp(event_type: str, registration_id: int) -> None:
     registration = db.session.get_one(Registration, registration_id)
     event = registration.event
-    enqueue(event.branch_id, event_type, {
+    enqueue(event.branch, event_type, lambda: {
         "meetup": meetup_data(event),
         "registration": {"id": registration.id, "status": registration.status.value,
                          "guests": registration.guests}})
