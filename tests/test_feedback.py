@@ -108,6 +108,12 @@ def test_the_api_names_the_closed_window(client, cast, people):
     answer = post(client, bearer(client, people[0]), event, {"rating": 2})
     assert answer.status_code == 409 and answer.json["error"]["code"] == "feedback_closed"
     assert rows(event) == 0
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    responses = paths["/api/v1/events/{event_id}/feedback"]["post"]["responses"]
+    assert {"200", "201", "403", "409", "422"} <= set(responses)
+    assert "not_checked_in" in responses["403"]["description"]
+    assert {"feedback_not_open", "feedback_closed"} <= set(
+        responses["409"]["description"].replace(";", " ").replace(":", " ").split())
 
 
 def test_a_second_feedback_edits_the_first_and_withdrawn_consent_unfeatures(client, cast,
