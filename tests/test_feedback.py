@@ -293,3 +293,26 @@ def test_branch_health_shows_the_average_per_month(client, cast, people):
         {"month": month, "count": len(r), "average": round(sum(r) / len(r), 2)}
         for month, r in sorted(expected.items())]
     assert db.session.get(Event, first.id) is not None
+
+
+def test_the_branch_page_quotes_many_testimonials_in_the_same_queries(client, cast, make_user):
+    from tests.test_event_queries import queries_for
+
+    crowd = [make_user(f"Quoter {n}") for n in range(6)]
+    for person in crowd:
+        join_branch(person, cast.branch)
+    event = held(cast, crowd)
+
+    def quote(person) -> None:
+        given, _created = services.give(person, event.id, services.FeedbackInput(
+            5, f"Said by {person.display_name}", may_quote=True))
+        services.set_featured(cast.lead, given.id, True)
+        db.session.commit()
+
+    quote(crowd[0])
+    one = queries_for(client, f"/branches/{cast.branch.slug}")
+    for person in crowd[1:]:
+        quote(person)
+    assert queries_for(client, f"/branches/{cast.branch.slug}") == one
+    assert all(f"Said by Quoter {n}" in client.get(f"/branches/{cast.branch.slug}").text
+               for n in range(6))

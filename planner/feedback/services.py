@@ -16,6 +16,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from branches import permissions
 from branches.models import Branch
@@ -147,6 +148,7 @@ def summary(user: Any, event_id: int) -> tuple[Event, Summary]:
     total = sum(rating * n for rating, n in distribution.items())
     items = list(db.session.scalars(
         select(Feedback).where(Feedback.event_id == event.id)
+        .options(joinedload(Feedback.user))
         .order_by(Feedback.updated_at.desc(), Feedback.id.desc())))
     return event, Summary(count, round(total / count, 2) if count else None, distribution,
                           items)
@@ -175,7 +177,8 @@ def testimonials(branch: Branch | None = None, series_id: int | None = None,
                  limit: int = TESTIMONIALS_SHOWN) -> list[Feedback]:
     """Featured comments (quotable by consent) of the branch's meetups or of one series', the
     latest featured first."""
-    query = (select(Feedback).join(Event, Event.id == Feedback.event_id)
+    query = (select(Feedback).join(Feedback.event)
+             .options(contains_eager(Feedback.event), joinedload(Feedback.user))
              .where(Feedback.featured_at.is_not(None), Feedback.may_quote,
                     Event.status != EventStatus.CANCELLED))
     if branch is not None:
