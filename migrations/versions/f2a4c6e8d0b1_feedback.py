@@ -42,11 +42,13 @@ def upgrade():
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.create_index('ix_feedback_featured', ['event_id'], unique=False, postgresql_where=sa.text('featured_at IS NOT NULL'), sqlite_where=sa.text('featured_at IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_feedback_user_id'), ['user_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_feedback_featured_by_id'), ['featured_by_id'], unique=False)
 
 
 
 def downgrade():
     with op.batch_alter_table('feedback', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_feedback_featured_by_id'))
         batch_op.drop_index(batch_op.f('ix_feedback_user_id'))
         batch_op.drop_index('ix_feedback_featured', postgresql_where=sa.text('featured_at IS NOT NULL'), sqlite_where=sa.text('featured_at IS NOT NULL'))
 

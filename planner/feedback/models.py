@@ -41,7 +41,7 @@ class Feedback(Model):
     may_quote: Mapped[bool] = mapped_column(default=False)  # the author's consent, as written
     featured_at: Mapped[optional_instant]
     featured_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"))
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
