@@ -161,3 +161,15 @@ def can_see_who_is_here(user: Any, event: Any, *, attending: bool, now: datetime
 def can_view_network(user: Any) -> bool:
     """Figures across every branch (branch health, the network funnel): network admins."""
     return is_admin(user)
+
+
+def can_read_feedback(user: Any, event: Any) -> bool:
+    """The ratings and comments of a meetup's attendees: its branch's leads (and admins). The
+    members who wrote them see only their own; door staff none."""
+    return can_manage_branch(user, event.branch)
+
+
+def can_feature_feedback(user: Any, branch: Branch) -> bool:
+    """Feature a comment (quotable by its author's consent) as a testimonial on the branch's
+    public pages: the branch's leads (and admins)."""
+    return can_manage_branch(user, branch)

@@ -37,7 +37,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     _register_blueprints(app)
 
     from branches import permissions
-    from planner import notifications, ops, webhooks
+    from planner import feedback, notifications, ops, webhooks
     from planner.cli import register_commands
     from planner.core import domain_events, unit_of_work
     from planner.core.errors import register_error_handlers
@@ -50,6 +50,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     register_template_helpers(app)
     register_commands(app)
     notifications.init_app(app)
+    feedback.init_app(app)
     webhooks.init_app(app)
     ops.init_app(app)
     permissions.init_app(app)
@@ -105,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     import planner.checkin.api
     import planner.engagement.api
     import planner.events.api
+    import planner.feedback.api
     import planner.funnel.api
     import planner.registrations.api
     import planner.ties.api
@@ -116,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     from planner.checkin.views import bp as checkin_bp
     from planner.engagement.views import bp as engagement_bp
     from planner.events.views import bp as events_bp
+    from planner.feedback.views import bp as feedback_bp
     from planner.funnel.views import bp as funnel_bp
     from planner.main import bp as main_bp
     from planner.pictures.views import bp as pictures_bp
@@ -129,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendars_bp)
     app.register_blueprint(registrations_bp)
     app.register_blueprint(checkin_bp)
+    app.register_blueprint(feedback_bp)
     app.register_blueprint(funnel_bp)
     app.register_blueprint(engagement_bp)
     app.register_blueprint(ties_bp)

@@ -102,9 +102,9 @@ def test_fill_time_counts_only_meetups_that_filled(network, cast) -> None:
     assert _rows(cast.admin)["chengdu"].fill_hours == pytest.approx(20.0, abs=1e-3)
 
 
-def test_five_queries_for_few_or_many_branches(network, cast) -> None:
+def test_six_queries_for_few_or_many_branches(network, cast) -> None:
     """Once the stale meetups are refreshed: whether any is stale, then branches, meetup
-    figures, visitors and fill times."""
+    figures, visitors, fill times and feedback by month."""
     today = utcnow().date()
 
     def run() -> None:
@@ -123,7 +123,7 @@ def test_five_queries_for_few_or_many_branches(network, cast) -> None:
         come(cast.admin, registrations.rsvp(cast.member, meetup(cast.admin, branch).id))
     db.session.commit()
     refreshed()
-    assert (len(few), len(_statements_during(run))) == (5, 5)
+    assert (len(few), len(_statements_during(run))) == (6, 6)
 
 
 @pytest.mark.parametrize("who", ["lead", "staff", "member", "outsider"])
@@ -163,11 +163,11 @@ def test_health_csv_is_formula_safe_with_a_bom(client, network, cast) -> None:
     lines = response.data.decode("utf-8-sig").splitlines()
     assert lines[0] == ("Branch,Members,Meetups,Reached,Registered,Attended,Returned,"
                         "No-show rate,First-timer share,90-day return rate,"
-                        "Time to fill (hours),Last meetup,Quiet")
-    assert lines[1] == "'=1+1 branch,0,0,0,0,0,0,—,—,—,—,—,yes"
+                        "Time to fill (hours),Last meetup,Quiet,Feedback by month")
+    assert lines[1] == "'=1+1 branch,0,0,0,0,0,0,—,—,—,—,—,yes,—"
     chengdu = next(line for line in lines if line.startswith("成都"))
     last = network and db.session.scalar(select(Event.starts_at).where(Event.title == "A"))
-    assert chengdu == f"成都 branch,3,3,0,5,4,2,20%,50%,50%,14.0,{last.date()},no"
+    assert chengdu == f"成都 branch,3,3,0,5,4,2,20%,50%,50%,14.0,{last.date()},no,—"
     bad = client.get(f"/admin/branches/health.csv?from={today}&to={today - timedelta(days=1)}")
     assert bad.status_code == 422
 
@@ -187,7 +187,7 @@ def test_health_api(client, network, cast) -> None:
         "slug": "chengdu", "name": "成都 branch", "members": 3, "meetups": 3, "reached": 0,
         "registered": 5, "attended": 4, "returned": 2, "no_show_rate": 0.2,
         "first_timer_share": 0.5, "return_rate": 0.5, "time_to_fill_hours": 14.0,
-        "last_meetup_at": None, "quiet": False}
+        "last_meetup_at": None, "quiet": False, "feedback_by_month": []}
     assert chengdu["last_meetup_at"].endswith("+00:00")
     assert [by_slug[s]["quiet"] for s in ("beijing", "hangzhou")] == [False, True]
     bad = client.get("/api/v1/network/health?months=0", headers=headers)

@@ -10,6 +10,8 @@ import pytest
 from branches import permissions
 from branches.models import Role
 from branches.services import set_role
+from planner.core.extensions import db
+from planner.feedback.models import Feedback
 from tests.conftest import bearer, login
 from tests.test_event_queries import add_meetups, counted_queries
 
@@ -80,6 +82,33 @@ def test_permission_functions(app, cast, role):
     assert permissions.can_manage_invites(user, branch) is (role in MANAGERS)
     assert permissions.can_view_engagement(user, branch) is (role in MANAGERS)
     assert permissions.can_view_network(user) is (role == "admin")
+    assert permissions.can_read_feedback(user, door) is (role in MANAGERS)
+    assert permissions.can_feature_feedback(user, branch) is (role in MANAGERS)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_feedback_permission_matrix(client, cast, role):
+    """Leads read a meetup's feedback and feature comments; members (even the author), door
+    staff, outsiders and other branches' leads do neither, through the API or the pages."""
+    from planner.feedback import services as feedback
+    from tests.test_feedback import held
+
+    event = held(cast, [cast.member])
+    given, _created = feedback.give(cast.member, event.id, feedback.FeedbackInput(
+        5, "Quote me", may_quote=True))
+    db.session.commit()
+    headers = _headers(client, cast, role)
+    read = client.get(f"/api/v1/events/{event.id}/feedback", headers=headers)
+    feature = client.put(f"/api/v1/feedback/{given.id}/featured", json={"featured": True},
+                         headers=headers)
+    expected = 401 if role == "anonymous" else 200 if role in MANAGERS else 403
+    assert (read.status_code, feature.status_code) == (expected, expected), role
+    db.session.expire_all()
+    assert (db.session.get(Feedback, given.id).featured_at is not None) is (role in MANAGERS)
+    if role != "anonymous":
+        login(client, getattr(cast, role))
+    page = client.get(f"/events/{event.id}/feedback/all").status_code
+    assert page == (302 if role == "anonymous" else 200 if role in MANAGERS else 403), role
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -53,6 +53,8 @@ class Operation:
     errors: tuple[int, ...] = field(default_factory=tuple)
     paginated: bool = False  # takes limit/cursor, answers Link and X-Total-Count (pagination.py)
     also: tuple[int, ...] = ()  # other success statuses, with the same body (a repeated RSVP)
+    # Error codes an error status answers with and when, for the document: {409: "…"}.
+    reasons: dict[int, Any] = field(default_factory=dict)
 
 
 OPERATIONS: list[Operation] = []
@@ -61,16 +63,18 @@ OPERATIONS: list[Operation] = []
 def operation(rule: str, method: str, summary: str, *, form: type[FlaskForm] | None = None,
               query: type[FlaskForm] | None = None, response: Any = None, status: int = 200,
               auth: bool = True, errors: tuple[int, ...] = (), paginated: bool = False,
-              also: tuple[int, ...] = ()) -> Callable[[View], View]:
+              also: tuple[int, ...] = (),
+              reasons: dict[int, Any] | None = None) -> Callable[[View], View]:
     """Register an API route and describe it for /api/v1/openapi.json in one place. `errors`
     are the statuses particular to it; those every operation can answer are added by the
-    generator (openapi.EVERY_OPERATION)."""
+    generator (openapi.EVERY_OPERATION). `reasons` tell, per error status, which error codes
+    it answers with and when (shown in the status' description)."""
 
     def decorate(view: View) -> View:
         endpoint = f"{view.__module__.rsplit('.', 1)[0].replace('.', '_')}_{view.__name__}"
         OPERATIONS.append(Operation(rule, method, summary, endpoint, form=form, query=query,
                                     response=response, status=status, auth=auth, errors=errors,
-                                    paginated=paginated, also=also))
+                                    paginated=paginated, also=also, reasons=reasons or {}))
         bp.add_url_rule(rule, endpoint, view, methods=[method])
         return view
 

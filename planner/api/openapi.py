@@ -227,8 +227,10 @@ def _responses(op: Operation, components: Components) -> Schema:
     responses = {str(status): _success(op, status, components)
                  for status in sorted({op.status, *op.also})}
     for status in sorted(error_statuses(op)):
+        reason = op.reasons.get(status)
         responses[str(status)] = {
-            "description": _status_phrase(status),
+            "description": (_status_phrase(status) if reason is None
+                            else f"{_status_phrase(status)}: {reason}"),
             "content": _json_content({"$ref": REF_PREFIX + ERROR_SCHEMA_NAME})}
     return responses
 

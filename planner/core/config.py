@@ -77,6 +77,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         # its end; a lead's pick from the check-in list is not bound by it.
         "CHECKIN_OPENS_BEFORE": float(env.get("CHECKIN_OPENS_BEFORE", 3)),
         "CHECKIN_CLOSES_AFTER": float(env.get("CHECKIN_CLOSES_AFTER", 6)),
+        # Members checked in at a meetup rate it from its start until this many days after its
+        # end (planner/feedback); the feedback request mail is sent within the same days.
+        "FEEDBACK_DAYS": int(env.get("FEEDBACK_DAYS", 14)),
         "EVENT_MAX_HOURS": int(env.get("EVENT_MAX_HOURS", 7 * 24)),
         # Days in a branch before a member counts as a lurker and may be nudged to come back.
         "LURKER_MIN_TENURE_DAYS": int(env.get("LURKER_MIN_TENURE_DAYS", 60)),

@@ -14,6 +14,12 @@ from planner.engagement.forms import HealthForm
 from planner.engagement.health import BranchHealth
 
 
+class MonthFeedbackOut(TypedDict):
+    month: str
+    count: int
+    average: float
+
+
 class BranchHealthOut(TypedDict):
     slug: str
     name: str
@@ -29,6 +35,7 @@ class BranchHealthOut(TypedDict):
     time_to_fill_hours: float | None
     last_meetup_at: str | None
     quiet: bool
+    feedback_by_month: list[MonthFeedbackOut]
 
 
 class HealthOut(TypedDict):
@@ -48,7 +55,9 @@ def health_json(row: BranchHealth) -> BranchHealthOut:
             "time_to_fill_hours": (None if row.fill_hours is None
                                    else round(row.fill_hours, 2)),
             "last_meetup_at": row.last_meetup_at.isoformat() if row.last_meetup_at else None,
-            "quiet": row.quiet}
+            "quiet": row.quiet,
+            "feedback_by_month": [{"month": month.month, "count": month.count,
+                                   "average": month.average} for month in row.feedback]}
 
 
 @operation("/network/health", "GET",

@@ -10,20 +10,22 @@ Columns (the health page shows the same text as help):
   hours from the meetup's creation (meetups keep no publication time) to the moment it was full:
   RSVPs going now (walk-ins included), counted in the order they were queued, first took every
   seat (guests included). "—" when no meetup filled.
+- **feedback by month**: the average rating (1–5) the members checked in gave, per month of the
+  meetups' start (branch-local), over the range's meetups; how many ratings in brackets.
 - **quiet**: no meetup (not cancelled) started in the last N months (N chosen on the page), and
   none is scheduled to start within the next COMING_SOON days (a branch meeting tonight is not
   quiet).
 
-Four set-based statements, however many branches: branches with their member and meetup counts
-and last meetup, the funnel's two (from the kept totals of planner/funnel/rollups.py), and the
-fill times.
+Five set-based statements, however many branches: branches with their member and meetup counts
+and last meetup, the funnel's two (from the kept totals of planner/funnel/rollups.py), the
+fill times and the feedback (planner/feedback/services.py, by_month).
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -31,6 +33,7 @@ from sqlalchemy import func, select
 from branches.models import Branch, Membership, MembershipStatus
 from planner.core.extensions import db
 from planner.events.models import Event, EventStatus
+from planner.feedback.services import MonthFeedback, by_month
 from planner.funnel import report, rollups
 from planner.funnel.models import MeetupFill
 from planner.funnel.report import Figures, days_between
@@ -48,6 +51,7 @@ class BranchHealth:
     fill_hours: float | None  # median; None when no meetup filled
     last_meetup_at: datetime | None
     quiet: bool
+    feedback: list[MonthFeedback] = field(default_factory=list)  # by month, oldest first
 
     @property
     def return_rate(self) -> float | None:
@@ -61,9 +65,11 @@ def health_rows(start: date, end: date, now: datetime,
     scope = report.range_scope(*report.day_range(start, end))
     figures = rollups.by_branch(start, end)  # refreshes the stale meetups in scope first
     fills = fill_hours(scope)
+    feedback = by_month(*report.day_range(start, end))
     return [BranchHealth(branch, members, meetups, figures.get(branch.id, NOTHING),
                          fills.get(branch.id), last,
-                         (last is None or last < quiet_since) and not coming)
+                         (last is None or last < quiet_since) and not coming,
+                         feedback.get(branch.id, []))
             for branch, members, meetups, last, coming in _branch_counts(scope, now)]
 
 

@@ -188,7 +188,8 @@ def health_csv() -> Response:
 def health_header() -> list[str]:
     return [_("Branch"), _("Members"), _("Meetups"), _("Reached"), _("Registered"),
             _("Attended"), _("Returned"), _("No-show rate"), _("First-timer share"),
-            _("90-day return rate"), _("Time to fill (hours)"), _("Last meetup"), _("Quiet")]
+            _("90-day return rate"), _("Time to fill (hours)"), _("Last meetup"), _("Quiet"),
+            _("Feedback by month")]
 
 
 def health_cells(row: BranchHealth) -> Sequence[object]:
@@ -198,4 +199,10 @@ def health_cells(row: BranchHealth) -> Sequence[object]:
             format_share(figures.first_timer_share), format_share(row.return_rate),
             "—" if row.fill_hours is None else round(row.fill_hours, 1),
             row.last_meetup_at.date().isoformat() if row.last_meetup_at else "—",
-            _("yes") if row.quiet else _("no")]
+            _("yes") if row.quiet else _("no"), feedback_by_month(row)]
+
+
+def feedback_by_month(row: BranchHealth) -> str:
+    """"2026-10: 4.50 (3); 2026-11: 4.00 (1)", or a dash without feedback."""
+    return "; ".join(f"{month.month}: {month.average:.2f} ({month.count})"
+                     for month in row.feedback) or "—"

@@ -1,6 +1,8 @@
 """Commands: `flask --app wsgi send-mail [--loop]` (the sending worker) and
-`flask --app wsgi send-reminders` (e.g. hourly from cron). Both are safe to run again: the
-worker never sends a message twice, and a reminder is queued once per member and start time.
+`flask --app wsgi send-reminders` (e.g. hourly from cron: reminders of meetups starting soon and
+feedback requests after meetups that ended). Both are safe to run again: the worker never sends
+a message twice, a reminder is queued once per member and start time, a feedback request once
+per member and meetup.
 Each says what it sent, and apart what it dropped and why (premises.py)."""
 
 from __future__ import annotations
@@ -114,9 +116,12 @@ def report(delivered: Delivered) -> str:
 @click.option("--queue-only", is_flag=True, help="Queue the reminders; `send-mail` sends them.")
 @with_appcontext
 def send_reminders(hours_before: int, queue_only: bool) -> None:
-    """Remind everyone going to a meetup that starts soon (once per member and start time)."""
+    """Remind everyone going to a meetup that starts soon (once per member and start time),
+    and ask everyone checked in at a meetup that ended how it was (once per member)."""
     queued = queue_reminders(timedelta(hours=hours_before))
     click.echo(f"Queued {queued} reminder(s).")
+    asked = queue_feedback_requests(timedelta(days=current_app.config["FEEDBACK_DAYS"]))
+    click.echo(f"Queued {asked} feedback request(s).")
     if not queue_only:
         click.echo(report(deliver_all()))
 
@@ -150,3 +155,34 @@ def _remind_going(event_id: int) -> int:
                Registration.user_id.is_not(None))  # walk-ins left no address
         .order_by(Registration.id)).all()
     return notify_many(Notice.REMINDER, going)
+
+
+def queue_feedback_requests(window: timedelta) -> int:
+    """Queue a feedback request for each member checked in at each meetup that ended less than
+    `window` ago (while it may still be rated); one transaction per meetup, its row locked. The
+    worker drops the request of a member who rated it meanwhile (premises.py)."""
+    queued = 0
+    for event_id in _meetups_ended_within(window):
+        with unit_of_work():
+            queued += _ask_checked_in(event_id)
+    return queued
+
+
+def _meetups_ended_within(window: timedelta) -> list[int]:
+    now = utcnow()
+    return list(db.session.scalars(
+        select(Event.id).where(Event.status == EventStatus.PUBLISHED, Event.ends_at <= now,
+                               Event.ends_at > now - window)
+        .order_by(Event.ends_at, Event.id)))
+
+
+def _ask_checked_in(event_id: int) -> int:
+    event = db.session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+    if event is None or not event.is_published:
+        return 0
+    checked_in = db.session.scalars(
+        select(Registration)
+        .where(Registration.event_id == event.id, Registration.checked_in_at.is_not(None),
+               Registration.user_id.is_not(None))  # walk-ins left no address
+        .order_by(Registration.id)).all()
+    return notify_many(Notice.FEEDBACK_REQUEST, checked_in)

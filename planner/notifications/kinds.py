@@ -15,6 +15,7 @@ class Notice(enum.StrEnum):
     EVENT_CANCELLED = "event_cancelled"
     REMINDER = "reminder"
     NUDGE = "nudge"  # to a member, not about an RSVP: come back to the branch's meetups
+    FEEDBACK_REQUEST = "feedback_request"  # checked in at a meetup that ended: how was it?
 
 
 WITH_CALENDAR = frozenset({Notice.CONFIRMED, Notice.PROMOTED})

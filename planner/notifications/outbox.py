@@ -68,6 +68,8 @@ def dedupe_key(notice: Notice, registration: Registration) -> str:
         detail = registration.queued_at.isoformat()
     elif notice in ABOUT_THE_EVENT:
         detail = str(event.sequence)
+    elif notice is Notice.FEEDBACK_REQUEST:
+        detail = "once"  # asked once per member per meetup, whatever the meetup did since
     else:
         detail = event.starts_at.isoformat()
     return f"{notice}:{registration.id}:{detail}"

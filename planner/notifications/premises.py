@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 
+from flask import Flask, current_app
+
 from planner.events.models import Event
 from planner.notifications.kinds import Notice
 from planner.notifications.models import OutboxMessage
@@ -31,10 +33,21 @@ class DropReason(enum.StrEnum):
     MEETUP_OVER = "meetup_over"
     MEETUP_STARTED = "meetup_started"
     MEETUP_CHANGED_AGAIN = "meetup_changed_again"  # a newer mail tells the newer time or place
+    NOT_CHECKED_IN = "not_checked_in"  # a feedback request to someone no longer checked in
+    FEEDBACK_GIVEN = "feedback_given"  # the member rated the meetup already
+    FEEDBACK_CLOSED = "feedback_closed"  # too late to rate it (FEEDBACK_DAYS after its end)
 
 
 Premise = Callable[[OutboxMessage, datetime], DropReason | None]
 RsvpPremise = Callable[[Registration, OutboxMessage, datetime], DropReason | None]
+# Whether a feedback request to this checked-in member still makes sense (given, closed), as
+# the feedback area answers it: it sits above this one, so create_app hands it in.
+FeedbackAsked = Callable[[Registration, datetime], DropReason | None]
+FEEDBACK_ASKED = "juhui.feedback.asked"
+
+
+def ask_feedback_requests(app: Flask, rule: FeedbackAsked) -> None:
+    app.extensions[FEEDBACK_ASKED] = rule
 
 
 def broken_premise(message: OutboxMessage, now: datetime) -> DropReason | None:
@@ -146,6 +159,19 @@ def nudge_holds(message: OutboxMessage, _now: datetime) -> DropReason | None:
     return DropReason.BRANCH_GONE if message.branch is None else None
 
 
+@_about_an_rsvp
+def feedback_still_wanted(registration: Registration, _message: OutboxMessage,
+                          now: datetime) -> DropReason | None:
+    """"How was it?": to a member still checked in at a meetup not cancelled, who has not
+    rated it yet, while it may still be rated (the feedback area's rule)."""
+    if registration.event.is_cancelled:
+        return DropReason.MEETUP_CANCELLED
+    if registration.checked_in_at is None:
+        return DropReason.NOT_CHECKED_IN
+    rule: FeedbackAsked | None = current_app.extensions.get(FEEDBACK_ASKED)
+    return None if rule is None else rule(registration, now)
+
+
 PREMISES: dict[Notice, Premise] = {
     Notice.CONFIRMED: going_on_its_ticket,
     Notice.PROMOTED: going_on_its_ticket,
@@ -156,4 +182,5 @@ PREMISES: dict[Notice, Premise] = {
     Notice.EVENT_CANCELLED: cancellation_stands,
     Notice.REMINDER: reminder_still_ahead,
     Notice.NUDGE: nudge_holds,
+    Notice.FEEDBACK_REQUEST: feedback_still_wanted,
 }

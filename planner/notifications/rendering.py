@@ -64,6 +64,8 @@ def _about_an_rsvp(notice: Notice, user: User, registration: Registration) -> Re
                              name_zone=True),
             event_url=public_url("events.show", event_id=event.id),
             ticket_url=ticket_url(registration),
+            feedback_url=(public_url("feedback.give", event_id=event.id)
+                          if notice is Notice.FEEDBACK_REQUEST else None),
             position=_waitlist_position(notice, registration)))
     return Rendered(user.email, subject, body, _calendar(notice, registration))
 

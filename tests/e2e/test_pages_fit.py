@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from planner.checkin import services as checkin
 from planner.core.extensions import db
 from planner.events import services as events
 from planner.events.models import EventStatus
+from planner.feedback import services as feedback
 from planner.funnel import services as funnel
 from planner.funnel.models import Channel
 from planner.pictures import services as pictures
@@ -52,7 +54,7 @@ def seed(cast: Cast) -> Site:
     """A branch in use: two venues, a meetup (with a cover picture) starting within the hour
     with people going, one checked in, one waitlisted, an invite link, and a later meetup."""
     hall = save_venue(cast.lead, cast.branch, VenueInput("Teahouse", "12 Kuanzhai Alley", 3))
-    save_venue(cast.lead, cast.branch, VenueInput("Library", "1 Renmin Road", 40))
+    library = save_venue(cast.lead, cast.branch, VenueInput("Library", "1 Renmin Road", 40))
     for topic in ("诗歌 Poetry", "读书", "Tea ceremony"):
         add_topic(cast.lead, cast.branch, topic)
     starts, ends = door_open(cast.branch)
@@ -68,6 +70,7 @@ def seed(cast: Cast) -> Site:
     checkin.redeem(cast.lead, meetup.id, ticket_code=going.ticket_code, nonce="seed-1")
     link = funnel.create_link(cast.lead, cast.branch, "成都诗歌群 Chengdu poetry group",
                               Channel.CHAT_GROUP, meetup)
+    last_week = held_last_week(cast, library.id)
     db.session.commit()
     slug, event = cast.branch.slug, f"/events/{meetup.id}"
     return Site(cast, {
@@ -79,7 +82,7 @@ def seed(cast: Cast) -> Site:
         "member": {"home": "/", "meetup": event, "my-meetups": "/me/meetups",
                    "profile": "/profile", "ticket": f"/tickets/{going.ticket_code}",
                    "card": "/me/card",
-                   "branch": f"/branches/{slug}"},
+                   "branch": f"/branches/{slug}", "feedback": f"/events/{last_week}/feedback"},
         "staff": {"door": f"{event}/door", "checkin-list": f"{event}/checkin-list",
                   "meetup": event},
         "lead": {"branch": f"/branches/{slug}", "settings": f"/branches/{slug}/settings",
@@ -92,10 +95,29 @@ def seed(cast: Cast) -> Site:
                  "poster": f"/invites/{link.id}/poster",
                  "new-venue": f"/branches/{slug}/venues/new",
                  "edit-venue": f"/branches/{slug}/venues/{hall.id}/edit",
-                 "venue-week": f"/venues/{hall.id}/bookings"},
+                 "venue-week": f"/venues/{hall.id}/bookings",
+                 "feedback": f"/events/{last_week}/feedback/all"},
         "admin": {"new-branch": "/branches/new", "health": "/admin/branches/health",
                   "network-funnel": "/admin/funnel"},
     })
+
+
+def held_last_week(cast: Cast, venue_id: int) -> int:
+    """A meetup of last week the member was checked in at and rated, with a long comment the
+    lead featured (the branch page quotes it); its id."""
+    starts, ends = door_open(cast.branch)
+    [meetup] = events.schedule(cast.lead, cast.branch, events.EventInput(
+        title="Dumpling night: we fold, boil and eat together", starts_local=starts,
+        ends_local=ends, venue_id=venue_id, status=EventStatus.PUBLISHED))
+    ticket = registrations.rsvp(cast.member, meetup.id)
+    checkin.redeem(cast.lead, meetup.id, ticket_code=ticket.ticket_code, nonce="seed-2")
+    meetup.starts_at -= timedelta(days=7)
+    meetup.ends_at -= timedelta(days=7)
+    given, _new = feedback.give(cast.member, meetup.id, feedback.FeedbackInput(
+        5, "Warm people, good dumplings and a host who remembered everyone's name. "
+        "Averylongwordwithoutanyspacesthatmustwrapratherthanscrollsideways.", may_quote=True))
+    feedback.set_featured(cast.lead, given.id, True)
+    return meetup.id
 
 
 def speak(users: list[User], locale: str) -> None:
