@@ -104,6 +104,8 @@ def _register_blueprints(app: Flask) -> None:
     import planner.engagement.api
     import planner.events.api
     import planner.funnel.api
+    import planner.messages.api
+    import planner.notifications.api
     import planner.registrations.api
     import planner.webhooks.api  # noqa: F401
     from branches.views import bp as branches_bp
@@ -115,6 +117,8 @@ def _register_blueprints(app: Flask) -> None:
     from planner.events.views import bp as events_bp
     from planner.funnel.views import bp as funnel_bp
     from planner.main import bp as main_bp
+    from planner.messages.views import bp as messages_bp
+    from planner.notifications.views import bp as notifications_bp
     from planner.registrations.views import bp as registrations_bp
 
     app.register_blueprint(main_bp)
@@ -126,4 +130,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(checkin_bp)
     app.register_blueprint(funnel_bp)
     app.register_blueprint(engagement_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(messages_bp)
     app.register_blueprint(api_bp)
