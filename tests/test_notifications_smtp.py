@@ -7,6 +7,7 @@ import email
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -93,15 +94,23 @@ class Inbox:
         return self.data_reply
 
 
-@pytest.fixture
-def smtp(app) -> Iterator[Inbox]:
+@contextmanager
+def smtp_inbox(app) -> Iterator[Inbox]:
     """A real SMTP server on a free local port; MAIL_URL points at it."""
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     app.config["MAIL_URL"] = f"smtp://127.0.0.1:{controller.port}?from=juhui%40example.org"
-    yield inbox
-    controller.stop()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp(app) -> Iterator[Inbox]:
+    with smtp_inbox(app) as inbox:
+        yield inbox
 
 
 @pytest.fixture

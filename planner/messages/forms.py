@@ -27,7 +27,8 @@ class MessageForm(AppForm):
 
 class MeetupMessageForm(MessageForm):
     to = SelectMultipleField(
-        _l("To"), choices=[SelectChoice(name, label) for name, label in MEETUP_AUDIENCE_LABELS.items()],
+        _l("To"),
+        choices=[SelectChoice(name, label) for name, label in MEETUP_AUDIENCE_LABELS.items()],
         validators=[DataRequired(message=_l("Choose who the message is for."))])
 
     def audience(self) -> list[str]:
