@@ -57,6 +57,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "WEBHOOK_ALLOW_PRIVATE": env.get("WEBHOOK_ALLOW_PRIVATE", "0") == "1",
         # Seconds the worker waits for a webhook's receiver before counting a failed attempt.
         "WEBHOOK_TIMEOUT": float(env.get("WEBHOOK_TIMEOUT", 5)),
+        # 0: only the worker posts webhooks (production, where it runs); 1 (the default, for
+        # `make run`): also right after the request that queued them, once its response is out.
+        "WEBHOOK_DELIVER_AFTER_REQUEST": env.get("WEBHOOK_DELIVER_AFTER_REQUEST", "1") != "0",
         # Where members reach the site: every link in mail, calendar files and the API.
         # Required in production (a warning at start-up when unset); see planner/core/urls.py.
         "PUBLIC_URL": env.get("PUBLIC_URL", ""),
