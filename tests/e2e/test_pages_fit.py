@@ -24,6 +24,9 @@ from planner.events import services as events
 from planner.events.models import EventStatus
 from planner.funnel import services as funnel
 from planner.funnel.models import Channel
+from planner.messages import services as messages
+from planner.notifications.kinds import Category
+from planner.notifications.services import unsubscribe_token
 from planner.registrations import services as registrations
 from tests.conftest import PASSWORD, Cast, door_open
 from tests.e2e.conftest import ARTIFACTS
@@ -63,16 +66,20 @@ def seed(cast: Cast) -> Site:
     checkin.redeem(cast.lead, meetup.id, ticket_code=going.ticket_code, nonce="seed-1")
     link = funnel.create_link(cast.lead, cast.branch, "成都诗歌群 Chengdu poetry group",
                               Channel.CHAT_GROUP, meetup)
+    messages.write_to_meetup(cast.lead, meetup, messages.Draft(
+        "Bring a poem — 带一首诗", "Doors open at **seven**."), ["going"])
+    token = unsubscribe_token(cast.member.id, Category.MESSAGES)
     db.session.commit()
     slug, event = cast.branch.slug, f"/events/{meetup.id}"
     return Site(cast, {
         "visitor": {"home": "/", "branches": "/branches", "branch": f"/branches/{slug}",
                     "branch-events": f"/branches/{slug}/events", "meetup": event,
                     "near": "/events/near", "nearest": "/branches/nearest", "login": "/login",
-                    "signup": "/signup", "venue-week": f"/venues/{hall.id}/bookings"},
+                    "signup": "/signup", "venue-week": f"/venues/{hall.id}/bookings",
+                    "unsubscribe": f"/unsubscribe/{token}"},
         "member": {"home": "/", "meetup": event, "my-meetups": "/me/meetups",
                    "profile": "/profile", "ticket": f"/tickets/{going.ticket_code}",
-                   "branch": f"/branches/{slug}"},
+                   "branch": f"/branches/{slug}", "mail-preferences": "/profile/mail"},
         "staff": {"door": f"{event}/door", "checkin-list": f"{event}/checkin-list",
                   "meetup": event},
         "lead": {"branch": f"/branches/{slug}", "settings": f"/branches/{slug}/settings",
@@ -84,7 +91,9 @@ def seed(cast: Cast) -> Site:
                  "meetup-funnel": f"{event}/funnel", "poster": f"/invites/{link.id}/poster",
                  "new-venue": f"/branches/{slug}/venues/new",
                  "edit-venue": f"/branches/{slug}/venues/{hall.id}/edit",
-                 "venue-week": f"/venues/{hall.id}/bookings"},
+                 "venue-week": f"/venues/{hall.id}/bookings",
+                 "meetup-messages": f"{event}/messages",
+                 "branch-messages": f"/branches/{slug}/messages"},
         "admin": {"new-branch": "/branches/new", "health": "/admin/branches/health",
                   "network-funnel": "/admin/funnel"},
     })
