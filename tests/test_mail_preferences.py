@@ -5,7 +5,6 @@ cannot be switched off and never carries one. Through a real SMTP server (aiosmt
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -25,17 +24,10 @@ from planner.notifications.services import unsubscribe_token
 from planner.registrations import services as registrations
 from tests.conftest import bearer, login
 from tests.test_notifications import START, schedule
-from tests.test_notifications_smtp import Inbox, smtp_inbox
 
 EVERYTHING_ON = {"reminders": True, "changes": True, "messages": True, "nudges": True,
                  "feedback": True, "tickets": True, "cancellations": True, "account": True}
 LEAD_WORDS = {"subject": "Doors at seven", "body": "See you *there*.", "to": ["going"]}
-
-
-@pytest.fixture
-def smtp(app) -> Iterator[Inbox]:
-    with smtp_inbox(app) as inbox:
-        yield inbox
 
 
 @pytest.fixture

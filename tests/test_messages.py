@@ -4,7 +4,6 @@ input refused naming the field."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -19,17 +18,11 @@ from planner.notifications.models import LeadMessage, OutboxMessage, OutboxStatu
 from planner.notifications.outbox import notify_lead_message
 from planner.registrations import services as registrations
 from tests.conftest import bearer, login
+from tests.mail_server import Inbox
 from tests.test_notifications import START, chinese_member, schedule
-from tests.test_notifications_smtp import Inbox, smtp_inbox
 
 WORDS = {"subject": "Bring a board game", "body": "Hello **all**: bring *one* game.\n\n"
                                                   "- chess\n- go\n\n<script>alert(1)</script>"}
-
-
-@pytest.fixture
-def smtp(app) -> Iterator[Inbox]:
-    with smtp_inbox(app) as inbox:
-        yield inbox
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ the outbox, essential mail), and delivery right after the request with the embed
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import select
 
 from planner.core.extensions import db
@@ -16,16 +14,9 @@ from planner.notifications.kinds import Notice, category_of
 from planner.notifications.models import OutboxMessage, OutboxStatus
 from planner.webhooks.delivery import PAUSE_AFTER, deliver_webhooks
 from tests.conftest import bearer
-from tests.test_notifications_smtp import Inbox, smtp_inbox
 from tests.test_webhooks import hooked, make_all_due, meetup, private_allowed, receiver
 
 __all__ = ["private_allowed", "receiver"]  # fixtures used here
-
-
-@pytest.fixture
-def smtp(app) -> Iterator[Inbox]:
-    with smtp_inbox(app) as inbox:
-        yield inbox
 
 
 def notices() -> list[OutboxMessage]:

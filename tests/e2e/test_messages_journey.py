@@ -4,8 +4,6 @@ reaches exactly those members through a real SMTP server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import expect
 
@@ -15,16 +13,9 @@ from planner.notifications import delivery
 from planner.registrations import services as registrations
 from tests.e2e.test_pages_fit import problems
 from tests.test_notifications import START, schedule
-from tests.test_notifications_smtp import Inbox, smtp_inbox
 
 pytestmark = pytest.mark.browser
 SUBJECT = "Bring a board game"
-
-
-@pytest.fixture
-def smtp(app) -> Iterator[Inbox]:
-    with smtp_inbox(app) as inbox:
-        yield inbox
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
