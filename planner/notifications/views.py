@@ -12,11 +12,13 @@ from planner.core.extensions import csrf
 from planner.notifications import services
 from planner.notifications.forms import PreferencesForm
 from planner.notifications.kinds import CATEGORY_LABELS
+from planner.ops.headers import personal
 
 bp = Blueprint("notifications", __name__)
 
 
 @bp.route("/profile/mail", methods=["GET", "POST"])
+@personal
 @login_required
 def preferences() -> str | Response | tuple[str, int]:
     form = PreferencesForm(data=services.preferences(current_user))
@@ -33,6 +35,7 @@ def preferences() -> str | Response | tuple[str, int]:
 
 
 @bp.get("/unsubscribe/<token>")
+@personal  # names the member's (masked) address
 def unsubscribe(token: str) -> str:
     """A small page with one button: a link opened by a mail scanner changes nothing."""
     user, category = services.read_unsubscribe_token(token)
@@ -42,6 +45,7 @@ def unsubscribe(token: str) -> str:
 
 @bp.post("/unsubscribe/<token>")
 @csrf.exempt  # RFC 8058: the mail client POSTs with no session; the signed token is the proof
+@personal
 def unsubscribe_now(token: str) -> str:
     user, category = services.unsubscribe(token)
     return render_template("notifications/unsubscribe.html", token=token, user=user,
