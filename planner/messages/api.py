@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from branches.services import get_branch
 from planner.api import api_user, operation, parse_json
+from planner.api.pagination import each, paginated
 from planner.events.services import get_event
 from planner.messages import services
 from planner.messages.forms import BranchMessageForm, MeetupMessageForm, MessageForm
@@ -54,10 +55,9 @@ def write_to_meetup(event_id: int) -> tuple[Response, int]:
 
 @operation("/events/<id:event_id>/messages", "GET",
            _l("The messages the meetup's leads sent to its people, newest first (leads)"),
-           response=list[SentOut], errors=(403, 404))
+           response=list[SentOut], errors=(403, 404), paginated=True)
 def meetup_messages(event_id: int) -> Response:
-    messages = services.sent_to_meetup(api_user(), get_event(event_id))
-    return jsonify([sent_json(message) for message in messages])
+    return paginated(services.sent_to_meetup(api_user(), get_event(event_id)), each(sent_json))
 
 
 @operation("/branches/<slug>/messages", "POST",
