@@ -163,10 +163,28 @@ def can_view_network(user: Any) -> bool:
     return is_admin(user)
 
 
+def can_manage_meetup(user: Any, event: Any) -> bool:
+    """One meetup's people and messages: its branch's leads (and admins). Co-hosts of that one
+    meetup (issue 16) are to be added here, and only here: every per-meetup check asks this."""
+    return can_manage_branch(user, event.branch)
+
+
+def can_message_meetup(user: Any, event: Any) -> bool:
+    """Writing to a meetup's people (going, waitlisted, …): whoever manages that meetup. Door
+    staff never: they see names at the door, not a way to mail everyone."""
+    return can_manage_meetup(user, event)
+
+
+def can_message_branch(user: Any, branch: Branch) -> bool:
+    """Writing to a branch's members or one of its engagement segments: its leads (and
+    admins); a co-host of one meetup never."""
+    return can_manage_branch(user, branch)
+
+
 def can_read_feedback(user: Any, event: Any) -> bool:
     """The ratings and comments of a meetup's attendees: its branch's leads (and admins). The
     members who wrote them see only their own; door staff none."""
-    return can_manage_branch(user, event.branch)
+    return can_manage_meetup(user, event)
 
 
 def can_feature_feedback(user: Any, branch: Branch) -> bool:

@@ -108,6 +108,8 @@ def _register_blueprints(app: Flask) -> None:
     import planner.events.api
     import planner.feedback.api
     import planner.funnel.api
+    import planner.messages.api
+    import planner.notifications.api
     import planner.registrations.api
     import planner.ties.api
     import planner.webhooks.api  # noqa: F401
@@ -121,6 +123,8 @@ def _register_blueprints(app: Flask) -> None:
     from planner.feedback.views import bp as feedback_bp
     from planner.funnel.views import bp as funnel_bp
     from planner.main import bp as main_bp
+    from planner.messages.views import bp as messages_bp
+    from planner.notifications.views import bp as notifications_bp
     from planner.pictures.views import bp as pictures_bp
     from planner.registrations.views import bp as registrations_bp
     from planner.ties.views import bp as ties_bp
@@ -137,4 +141,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(engagement_bp)
     app.register_blueprint(ties_bp)
     app.register_blueprint(pictures_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(messages_bp)
     app.register_blueprint(api_bp)

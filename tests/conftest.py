@@ -31,6 +31,7 @@ from planner.accounts.models import User
 from planner.core.extensions import db
 from planner.core.timeutil import utcnow
 from planner.events.localtime import utc_to_local
+from tests.mail_server import Inbox, smtp_inbox
 
 REQUIRE_ALL = os.environ.get("JUHUI_REQUIRE_ALL_TESTS") == "1"
 
@@ -192,6 +193,13 @@ def make_app(database_url: str, tmp_path: Path):
     for other in made:
         with other.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture
+def smtp(app: Flask) -> Iterator[Inbox]:
+    """A real SMTP server on a free local port; MAIL_URL points at it."""
+    with smtp_inbox(app) as inbox:
+        yield inbox
 
 
 @pytest.fixture

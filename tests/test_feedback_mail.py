@@ -16,7 +16,6 @@ from planner.feedback import services
 from planner.notifications.kinds import Notice
 from planner.notifications.models import OutboxMessage, OutboxStatus
 from tests.test_feedback import DAY, held
-from tests.test_notifications_smtp import smtp  # noqa: F401  (the fixture)
 
 PUBLIC = "https://juhui.example.org"
 
@@ -35,7 +34,7 @@ def run(runner) -> str:
 
 
 def test_the_request_reaches_exactly_the_members_checked_in_once(app, runner, cast, make_user,
-                                                                  smtp):  # noqa: F811
+                                                                  smtp):
     app.config["PUBLIC_URL"] = PUBLIC
     came = [make_user("Came Chen"), make_user("王芳", locale="zh_CN")]
     stayed_away = make_user("Absent An")
@@ -62,7 +61,7 @@ def test_the_request_reaches_exactly_the_members_checked_in_once(app, runner, ca
 
 
 def test_a_member_who_rated_already_is_not_asked(app, runner, cast, make_user,
-                                                 smtp):  # noqa: F811
+                                                 smtp):
     quick, slow = make_user("Quick Qi"), make_user("Slow Song")
     for person in (quick, slow):
         join_branch(person, cast.branch)
@@ -79,7 +78,7 @@ def test_a_member_who_rated_already_is_not_asked(app, runner, cast, make_user,
 
 
 def test_a_request_due_after_the_window_closed_is_dropped(app, runner, cast, make_user,
-                                                          smtp):  # noqa: F811
+                                                          smtp):
     person = make_user("Late Lu")
     join_branch(person, cast.branch)
     event = held(cast, [person], title="Hike", ended_ago=13 * DAY)

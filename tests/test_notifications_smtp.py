@@ -3,19 +3,14 @@ server is down or says "try later", retries, and delivery right after a request.
 
 from __future__ import annotations
 
-import email
-import socket
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email import policy
 from email.message import EmailMessage
 from typing import Any
 
 import icalendar
 import pytest
 import vobject
-from aiosmtpd.controller import Controller
 from sqlalchemy import delete, select
 
 from branches.models import Branch
@@ -35,6 +30,7 @@ from planner.notifications.premises import PREMISES, DropReason
 from planner.registrations import services as registrations
 from planner.registrations.models import Registration, RegistrationStatus
 from tests.conftest import bearer
+from tests.mail_server import ACCEPTED, Inbox, free_port
 from tests.test_notifications import (
     START,
     TITLE,
@@ -43,15 +39,6 @@ from tests.test_notifications import (
     messages,
     schedule,
 )
-
-ACCEPTED = "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    """A port nothing listens on (the OS just handed it out and it was closed again)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -70,38 +57,6 @@ def others(cast, make_user):
     for person in people:
         join_branch(person, cast.branch)
     return people
-
-
-class Inbox:
-    """An aiosmtpd handler: keeps what arrives, unless told to answer otherwise."""
-
-    def __init__(self) -> None:
-        self.received: list[EmailMessage] = []
-        self.data_reply = ACCEPTED
-        self.refused_recipients: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refused_recipients:
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.data_reply == ACCEPTED:
-            self.received.append(email.message_from_bytes(envelope.content,
-                                                          policy=policy.default))
-        return self.data_reply
-
-
-@pytest.fixture
-def smtp(app) -> Iterator[Inbox]:
-    """A real SMTP server on a free local port; MAIL_URL points at it."""
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config["MAIL_URL"] = f"smtp://127.0.0.1:{controller.port}?from=juhui%40example.org"
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture

@@ -36,6 +36,12 @@ def _actions(cast):
         ("remove member", "DELETE", f"/api/v1/branches/{slug}/members/{member_id}",
          {"reason": "testing"}, MANAGERS),
         ("add venue", "POST", f"/api/v1/branches/{slug}/venues", venue, MANAGERS),
+        # Staff work the door; writing to every member is the leads' (issue 15).
+        ("message members", "POST", f"/api/v1/branches/{slug}/messages",
+         {"subject": "Hello", "body": "News", "to": "members"}, MANAGERS),
+        ("list messages", "GET", "/api/v1/events/{meetup}/messages", None, MANAGERS),
+        ("message the going", "POST", "/api/v1/events/{meetup}/messages",
+         {"subject": "Hello", "body": "See you", "to": ["going"]}, MANAGERS),
     ]
 
 
@@ -45,16 +51,29 @@ def _headers(client, cast, role):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_api_permission_matrix(client, cast, role):
+    meetup = _meetup_with_a_member_going(cast)
     headers = _headers(client, cast, role)
     for name, method, url, body, allowed in _actions(cast):
-        response = client.open(url, method=method, json=body, headers=headers)
+        response = client.open(url.format(meetup=meetup.id), method=method, json=body,
+                               headers=headers)
         if role == "anonymous":
             expected = {401}
         elif role in allowed:
-            expected = {200, 201, 204}
+            expected = {200, 201, 202, 204}
         else:
             expected = {403}
         assert response.status_code in expected, (role, name, response.text)
+
+
+def _meetup_with_a_member_going(cast):
+    from planner.core.extensions import db
+    from planner.registrations import services as registrations
+    from tests.test_notifications import START, schedule
+
+    meetup = schedule(cast, START, capacity=5)
+    registrations.rsvp(cast.member, meetup.id)
+    db.session.commit()
+    return meetup
 
 
 def test_lead_of_one_branch_cannot_manage_another(client, cast):
@@ -84,6 +103,9 @@ def test_permission_functions(app, cast, role):
     assert permissions.can_view_network(user) is (role == "admin")
     assert permissions.can_read_feedback(user, door) is (role in MANAGERS)
     assert permissions.can_feature_feedback(user, branch) is (role in MANAGERS)
+    assert permissions.can_manage_meetup(user, door) is (role in MANAGERS)
+    assert permissions.can_message_meetup(user, door) is (role in MANAGERS)
+    assert permissions.can_message_branch(user, branch) is (role in MANAGERS)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -118,8 +140,10 @@ def test_html_manager_pages(client, cast, role):
     if role != "anonymous":
         login(client, getattr(cast, role))
     slug = cast.branch.slug
+    meetup = _meetup_with_a_member_going(cast)
     for url in (f"/branches/{slug}/members", f"/branches/{slug}/audit",
-                f"/branches/{slug}/settings", f"/branches/{slug}/venues/new"):
+                f"/branches/{slug}/settings", f"/branches/{slug}/venues/new",
+                f"/branches/{slug}/messages", f"/events/{meetup.id}/messages"):
         status = client.get(url).status_code
         if role == "anonymous":
             assert status == 302, url

@@ -12,8 +12,8 @@ from planner import create_app
 from planner.core.extensions import db
 from planner.notifications import delivery
 from tests.conftest import bearer, login
+from tests.mail_server import Inbox
 from tests.test_notifications import START, schedule
-from tests.test_notifications_smtp import Inbox, smtp  # noqa: F401 (the real SMTP fixture)
 
 PUBLIC = "http://localhost"
 FORGED = {"Host": "attacker.example"}
@@ -25,7 +25,7 @@ def _bodies(inbox: Inbox) -> str:
 
 
 def test_a_promotion_mailed_after_a_forged_host_links_to_the_public_site(
-        client, smtp: Inbox, cast, make_user):  # noqa: F811
+        client, smtp: Inbox, cast, make_user):
     meetup = schedule(cast, START, capacity=1)
     waiting = make_user("Waiting Wu")
     for person in (cast.member, waiting):

@@ -37,6 +37,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "PASSWORD_CHANGE_RATE_LIMIT": env.get("PASSWORD_CHANGE_RATE_LIMIT", "5 per hour"),
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "300 per minute"),
         "INVITE_RATE_LIMIT": env.get("INVITE_RATE_LIMIT", "60 per minute"),
+        # A lead's messages to members (planner/messages): how many messages per lead, and how
+        # many recipients a lead's messages may reach in 24 hours, so that a stolen lead account
+        # cannot mail a whole network. The rate follows RATELIMIT_ENABLED; the cap always holds.
+        "MESSAGE_RATE_LIMIT": env.get("MESSAGE_RATE_LIMIT", "5 per 10 minutes"),
+        "MESSAGE_RECIPIENTS_PER_DAY": int(env.get("MESSAGE_RECIPIENTS_PER_DAY", 2000)),
         # Seconds a client is told to wait (Retry-After) when the database is unreachable.
         "DATABASE_RETRY_AFTER": int(env.get("DATABASE_RETRY_AFTER", 30)),
         "LOG_FORMAT": env.get("LOG_FORMAT", "text"),
@@ -52,6 +57,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "WEBHOOK_ALLOW_PRIVATE": env.get("WEBHOOK_ALLOW_PRIVATE", "0") == "1",
         # Seconds the worker waits for a webhook's receiver before counting a failed attempt.
         "WEBHOOK_TIMEOUT": float(env.get("WEBHOOK_TIMEOUT", 5)),
+        # 0: only the worker posts webhooks (production, where it runs); 1 (the default, for
+        # `make run`): also right after the request that queued them, once its response is out.
+        "WEBHOOK_DELIVER_AFTER_REQUEST": env.get("WEBHOOK_DELIVER_AFTER_REQUEST", "1") != "0",
         # Where members reach the site: every link in mail, calendar files and the API.
         # Required in production (a warning at start-up when unset); see planner/core/urls.py.
         "PUBLIC_URL": env.get("PUBLIC_URL", ""),

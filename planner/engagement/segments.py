@@ -162,6 +162,13 @@ def _active_members(branch: Branch,
         Membership.branch_id == branch.id, Membership.status == MembershipStatus.ACTIVE)
 
 
+def member_ids(branch: Branch, now: datetime, segment: Segment | None = None) -> list[int]:
+    """The ids of the branch's active members (of `segment`, or everyone): who a lead's
+    message to them goes to. One statement, no figures beyond what the segment needs."""
+    chosen = _chosen_members(branch, now, segment).subquery()
+    return list(db.session.scalars(select(chosen.c.user_id)))
+
+
 def _chosen_members(branch: Branch, now: datetime,
                     segment: Segment | None) -> Select[*tuple[Any, ...]]:
     """The active members of `segment` (or everyone) by name: who they are, not their figures."""

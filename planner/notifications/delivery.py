@@ -181,7 +181,14 @@ def build_email(row: OutboxMessage, rendered: Rendered, sender: str) -> EmailMes
     message["Date"] = format_datetime(row.created_at)
     message["Message-ID"] = _message_id(row, sender)
     message["Auto-Submitted"] = "auto-generated"
+    if rendered.unsubscribe_url:
+        # RFC 8058: a mail client's "unsubscribe" button POSTs List-Unsubscribe=One-Click to
+        # the link, which needs no login (its token is signed and names member and category).
+        message["List-Unsubscribe"] = f"<{rendered.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(rendered.body)
+    if rendered.html:
+        message.add_alternative(rendered.html, subtype="html")
     if rendered.ics:
         message.add_attachment(rendered.ics.decode("utf-8"), subtype="calendar",
                                filename=ATTACHMENT_NAME)

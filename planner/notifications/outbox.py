@@ -21,7 +21,7 @@ from planner.core.extensions import db
 from planner.core.timeutil import utcnow
 from planner.events.models import Event
 from planner.notifications.kinds import ABOUT_THE_EVENT, TO_MEMBERS, Notice
-from planner.notifications.models import OutboxMessage, OutboxStatus
+from planner.notifications.models import LeadMessage, OutboxMessage, OutboxStatus
 from planner.registrations.models import ACTIVE_STATUSES, Registration
 
 
@@ -79,13 +79,32 @@ def notify_members(notice: Notice, branch: Branch, users: Sequence[User], day: d
     """Queue a notice addressed to members themselves rather than about one RSVP (a nudge to
     come back to the branch's meetups); returns how many were queued. The key names the notice,
     branch, member and day, so a second nudge the same day adds nothing."""
+    return notify_branch_people(notice, branch, [user.id for user in users], day.isoformat())
+
+
+def notify_branch_people(notice: Notice, branch: Branch, user_ids: Sequence[int],
+                         about: str) -> int:
+    """Queue a notice from `branch` to each of these members once per `about` (a day, a
+    paused endpoint): the key names the notice, branch, `about` and member."""
     if notice not in TO_MEMBERS:
         raise ValueError(f"{notice} is about an RSVP")
-    by_key = {f"{notice}:{branch.id}:{user.id}:{day.isoformat()}": user for user in users}
-    taken = _taken_keys(list(by_key))
-    fresh = [(key, user) for key, user in by_key.items() if key not in taken]
-    for key, user in fresh:
-        db.session.add(_queued(notice, key, user.id, branch_id=branch.id))
+    keys = {f"{notice}:{branch.id}:{user_id}:{about}": user_id for user_id in user_ids}
+    return _queue_fresh(notice, keys, branch_id=branch.id)
+
+
+def notify_lead_message(message: LeadMessage, user_ids: Sequence[int]) -> int:
+    """Queue a lead's message for each member once: the key names the message and member, so
+    the worker, a retried request or a second run never mails anyone twice."""
+    keys = {f"{Notice.LEAD_MESSAGE}:{message.id}:{user_id}": user_id for user_id in user_ids}
+    return _queue_fresh(Notice.LEAD_MESSAGE, keys, branch_id=message.branch_id,
+                        lead_message_id=message.id)
+
+
+def _queue_fresh(notice: Notice, keys: dict[str, int], **about: int | None) -> int:
+    taken = _taken_keys(list(keys))
+    fresh = [(key, user_id) for key, user_id in keys.items() if key not in taken]
+    for key, user_id in fresh:
+        db.session.add(_queued(notice, key, user_id, **about))
     return len(fresh)
 
 
@@ -99,8 +118,8 @@ def _taken_keys(keys: list[str]) -> set[str]:
 
 
 def _queued(notice: Notice, key: str, user_id: int | None, *, registration_id: int | None = None,
-            branch_id: int | None = None) -> OutboxMessage:
+            branch_id: int | None = None, lead_message_id: int | None = None) -> OutboxMessage:
     return OutboxMessage(
         dedupe_key=key, kind=str(notice), user_id=user_id, registration_id=registration_id,
-        branch_id=branch_id, status=OutboxStatus.PENDING, attempts=0, last_error="",
-        next_attempt_at=utcnow())
+        branch_id=branch_id, lead_message_id=lead_message_id, status=OutboxStatus.PENDING,
+        attempts=0, last_error="", next_attempt_at=utcnow())

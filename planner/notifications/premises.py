@@ -20,6 +20,7 @@ from planner.events.models import Event
 from planner.notifications.kinds import Notice
 from planner.notifications.models import OutboxMessage
 from planner.notifications.outbox import dedupe_key
+from planner.notifications.services import opted_out
 from planner.registrations.models import ACTIVE_STATUSES, Registration, RegistrationStatus
 
 
@@ -36,6 +37,8 @@ class DropReason(enum.StrEnum):
     NOT_CHECKED_IN = "not_checked_in"  # a feedback request to someone no longer checked in
     FEEDBACK_GIVEN = "feedback_given"  # the member rated the meetup already
     FEEDBACK_CLOSED = "feedback_closed"  # too late to rate it (FEEDBACK_DAYS after its end)
+    OPTED_OUT = "opted_out"  # the member switched this category of mail off
+    MESSAGE_GONE = "message_gone"  # the lead's message was deleted with its meetup or branch
 
 
 Premise = Callable[[OutboxMessage, datetime], DropReason | None]
@@ -54,6 +57,8 @@ def broken_premise(message: OutboxMessage, now: datetime) -> DropReason | None:
     """Why `message` must not be sent at `now`, or None when what it says still holds."""
     if message.user is None:
         return DropReason.ACCOUNT_GONE
+    if opted_out(message.user.id, message.kind):  # asked now: they may have switched it off
+        return DropReason.OPTED_OUT
     return PREMISES[Notice(message.kind)](message, now)
 
 
@@ -154,8 +159,9 @@ def reminder_still_ahead(registration: Registration, message: OutboxMessage,
             or _reports_the_current_state(registration, message))
 
 
-def nudge_holds(message: OutboxMessage, _now: datetime) -> DropReason | None:
-    """A nudge only says the branch would like to see the member again."""
+def branch_still_there(message: OutboxMessage, _now: datetime) -> DropReason | None:
+    """A nudge only says the branch would like to see the member again; a paused webhook's
+    notice, that the branch's endpoint failed."""
     return DropReason.BRANCH_GONE if message.branch is None else None
 
 
@@ -172,6 +178,11 @@ def feedback_still_wanted(registration: Registration, _message: OutboxMessage,
     return None if rule is None else rule(registration, now)
 
 
+def lead_message_holds(message: OutboxMessage, _now: datetime) -> DropReason | None:
+    """A lead's message says what it says whatever happened since; it goes while it exists."""
+    return DropReason.MESSAGE_GONE if message.lead_message is None else None
+
+
 PREMISES: dict[Notice, Premise] = {
     Notice.CONFIRMED: going_on_its_ticket,
     Notice.PROMOTED: going_on_its_ticket,
@@ -181,6 +192,8 @@ PREMISES: dict[Notice, Premise] = {
     Notice.EVENT_CHANGED: change_still_current,
     Notice.EVENT_CANCELLED: cancellation_stands,
     Notice.REMINDER: reminder_still_ahead,
-    Notice.NUDGE: nudge_holds,
+    Notice.NUDGE: branch_still_there,
     Notice.FEEDBACK_REQUEST: feedback_still_wanted,
+    Notice.LEAD_MESSAGE: lead_message_holds,
+    Notice.WEBHOOK_PAUSED: branch_still_there,
 }

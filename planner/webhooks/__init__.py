@@ -8,8 +8,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Deliver webhooks in the mail worker's passes (`flask send-mail [--loop]`)."""
+    """Deliver webhooks in the mail worker's passes (`flask send-mail [--loop]`) and right
+    after the request that queued them."""
     from planner.notifications.commands import also_deliver
-    from planner.webhooks.delivery import worker_pass
+    from planner.webhooks import delivery
 
-    also_deliver(app, worker_pass)
+    also_deliver(app, delivery.worker_pass)
+    delivery.init_app(app)

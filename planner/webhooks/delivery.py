@@ -16,15 +16,21 @@ import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
-from flask import current_app
-from sqlalchemy import select
+from flask import Flask, Response, current_app
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
+from branches.models import Branch, Membership, MembershipStatus, Role
 from planner.core.extensions import db
 from planner.core.timeutil import utcnow
 from planner.core.unit_of_work import unit_of_work
+from planner.notifications.delivery import COMMITTED_IDS, deliver_due
+from planner.notifications.kinds import Notice
+from planner.notifications.outbox import notify_branch_people
 from planner.webhooks.addresses import UnsafeAddress, resolve
 from planner.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from planner.webhooks.services import allow_private
@@ -188,11 +194,27 @@ def _record(outcome: Outcome) -> None:
         endpoint.paused_at = now
         logger.warning("Webhook endpoint %s paused after %d failures in a row", endpoint.id,
                        endpoint.failures_in_a_row)
+        _tell_the_leads(endpoint, now)
     next_at = now + retry_delay(delivery.attempts)
     if next_at - delivery.created_at > RETRY_FOR:
         delivery.status = DeliveryStatus.FAILED
     else:
         delivery.next_attempt_at = next_at
+
+
+def _tell_the_leads(endpoint: WebhookEndpoint, paused_at: datetime) -> None:
+    """A mail to each lead of the branch, in the same commit as the pause, once per pause.
+    Essential mail (kinds.Essential.ACCOUNT): it is about something a lead set up and answers
+    for, it comes only when the endpoint's state changes, and without it deliveries would
+    wait unseen; a lead who wants less mail removes the endpoint instead."""
+    lead_ids = list(db.session.scalars(
+        select(Membership.user_id).where(Membership.branch_id == endpoint.branch_id,
+                                         Membership.role == Role.LEAD,
+                                         Membership.status == MembershipStatus.ACTIVE)
+        .order_by(Membership.user_id)))
+    notify_branch_people(Notice.WEBHOOK_PAUSED, db.session.get_one(Branch, endpoint.branch_id),
+                         lead_ids,
+                         f"endpoint-{endpoint.id}:{paused_at.isoformat()}")
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -213,3 +235,57 @@ def worker_pass() -> str:
     if not total.taken:
         return ""
     return f"Delivered {total.accepted} of {total.taken} webhook(s) attempted."
+
+
+# --- delivery right after the request ------------------------------------------------------
+
+FLUSHED = "webhooks_flushed"
+COMMITTED = "webhooks_committed"
+
+
+def init_app(app: Flask) -> None:
+    """Post the deliveries a request queued once its response is out, as the mail is
+    (WEBHOOK_DELIVER_AFTER_REQUEST, default on): with the embedded default (`make run`) no
+    worker needs starting. What fails then is retried by `flask send-mail`."""
+    app.config.setdefault("WEBHOOK_DELIVER_AFTER_REQUEST", True)
+    for name, listener in (("after_flush", _note_flushed), ("after_commit", _note_committed),
+                           ("after_rollback", _forget_flushed)):
+        if not event.contains(db.session, name, listener):
+            event.listen(db.session, name, listener)
+    if _deliver_after_response not in app.after_request_funcs.get(None, []):
+        app.after_request(_deliver_after_response)
+
+
+def _note_flushed(session: Session, _flush_context: object) -> None:
+    if any(isinstance(obj, WebhookDelivery) for obj in session.new):
+        session.info[FLUSHED] = True
+
+
+def _note_committed(session: Session) -> None:
+    if session.info.pop(FLUSHED, False):
+        session.info[COMMITTED] = True
+
+
+def _forget_flushed(session: Session) -> None:
+    session.info.pop(FLUSHED, None)
+
+
+def _deliver_after_response(response: Response) -> Response:
+    if db.session.info.pop(COMMITTED, False) and current_app.config[
+            "WEBHOOK_DELIVER_AFTER_REQUEST"]:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        response.call_on_close(partial(deliver_quietly, app))
+    return response
+
+
+def deliver_quietly(app: Flask) -> None:
+    """Post what is due now, then send the mail that pass queued (a pause's notice to the
+    leads); any failure is logged and leaves it queued for the worker."""
+    with app.app_context():
+        try:
+            deliver_webhooks()
+            queued_mail = db.session.info.pop(COMMITTED_IDS, None)
+            if queued_mail:
+                deliver_due(limit=len(queued_mail), ids=queued_mail)
+        except Exception:
+            logger.exception("Could not post webhooks after the request; they stay queued.")

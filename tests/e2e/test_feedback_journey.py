@@ -16,14 +16,13 @@ from planner.feedback.models import Feedback
 from planner.notifications.commands import deliver_all, queue_feedback_requests
 from tests.conftest import PASSWORD
 from tests.test_feedback import DAY, held
-from tests.test_notifications_smtp import smtp  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_member_gives_feedback_from_the_mails_link_on_a_phone(page, log_in, live_server, cast,
-                                                                make_user, smtp):  # noqa: F811
+                                                                make_user, smtp):
     member = make_user("马明", locale="zh_CN")
     join_branch(member, cast.branch)
     event = held(cast, [member], title="Dumpling night")

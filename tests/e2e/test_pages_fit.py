@@ -26,6 +26,9 @@ from planner.events.models import EventStatus
 from planner.feedback import services as feedback
 from planner.funnel import services as funnel
 from planner.funnel.models import Channel
+from planner.messages import services as messages
+from planner.notifications.kinds import Category
+from planner.notifications.services import unsubscribe_token
 from planner.pictures import services as pictures
 from planner.registrations import services as registrations
 from tests.conftest import PASSWORD, Cast, door_open
@@ -71,6 +74,9 @@ def seed(cast: Cast) -> Site:
     link = funnel.create_link(cast.lead, cast.branch, "成都诗歌群 Chengdu poetry group",
                               Channel.CHAT_GROUP, meetup)
     last_week = held_last_week(cast, library.id)
+    messages.write_to_meetup(cast.lead, meetup, messages.Draft(
+        "Bring a poem — 带一首诗", "Doors open at **seven**."), ["going"])
+    token = unsubscribe_token(cast.member.id, Category.MESSAGES)
     db.session.commit()
     slug, event = cast.branch.slug, f"/events/{meetup.id}"
     return Site(cast, {
@@ -78,10 +84,11 @@ def seed(cast: Cast) -> Site:
                     "branch-events": f"/branches/{slug}/events", "meetup": event,
                     "near": "/events/near", "nearest": "/branches/nearest", "login": "/login",
                     "signup": "/signup", "venue-week": f"/venues/{hall.id}/bookings",
-                    "search": f"/events/search?branch={slug}&q=poem+tea"},
+                    "search": f"/events/search?branch={slug}&q=poem+tea",
+                    "unsubscribe": f"/unsubscribe/{token}"},
         "member": {"home": "/", "meetup": event, "my-meetups": "/me/meetups",
                    "profile": "/profile", "ticket": f"/tickets/{going.ticket_code}",
-                   "card": "/me/card",
+                   "card": "/me/card", "mail-preferences": "/profile/mail",
                    "branch": f"/branches/{slug}", "feedback": f"/events/{last_week}/feedback"},
         "staff": {"door": f"{event}/door", "checkin-list": f"{event}/checkin-list",
                   "meetup": event},
@@ -96,7 +103,9 @@ def seed(cast: Cast) -> Site:
                  "new-venue": f"/branches/{slug}/venues/new",
                  "edit-venue": f"/branches/{slug}/venues/{hall.id}/edit",
                  "venue-week": f"/venues/{hall.id}/bookings",
-                 "feedback": f"/events/{last_week}/feedback/all"},
+                 "feedback": f"/events/{last_week}/feedback/all",
+                 "meetup-messages": f"{event}/messages",
+                 "branch-messages": f"/branches/{slug}/messages"},
         "admin": {"new-branch": "/branches/new", "health": "/admin/branches/health",
                   "network-funnel": "/admin/funnel"},
     })
