@@ -202,9 +202,9 @@ def delete_cover(slug: str) -> tuple[str, int]:
 
 
 @operation("/branches/<slug>/topics", "GET", _l("The topics a branch's meetups are tagged with"),
-           response=list[TopicOut], auth=False, errors=(404,))
+           response=list[TopicOut], auth=False, errors=(404,), paginated=True)
 def list_topics(slug: str) -> Response:
-    return jsonify([topic_json(topic) for topic in services.get_branch(slug).topics])
+    return paginated(services.get_branch(slug).topics, each(topic_json))
 
 
 def topic_json(topic: Topic) -> TopicOut:

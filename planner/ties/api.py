@@ -8,6 +8,7 @@ from flask import Response, jsonify
 from flask_babel import lazy_gettext as _l
 
 from planner.api import api_user, operation, parse_json
+from planner.api.pagination import each, paginated
 from planner.core.unit_of_work import writes_during_read
 from planner.events.services import get_event
 from planner.ops.headers import personal
@@ -62,11 +63,15 @@ def put_card() -> Response:
 
 @operation("/events/<id:event_id>/attendees", "GET",
            _l("Who is at a meetup, with the cards they show (its attendees, from its start "
-              "until 14 days after; its leads)"), response=list[PersonHereOut], errors=(403, 404))
+              "until 14 days after; its leads)"), response=list[PersonHereOut], errors=(403, 404),
+           paginated=True)
 @personal
 def attendees(event_id: int) -> Response:
     people = services.who_is_here(api_user(), get_event(event_id))
-    return jsonify([{"user_id": person.user.id, "display_name": person.user.display_name,
-                     "checked_in": person.checked_in,
-                     "card": card_json(person.card) if person.card else None}
-                    for person in people])
+    return paginated(people, each(person_json), ident=lambda person: person.user.id)
+
+
+def person_json(person: services.Attendee) -> PersonHereOut:
+    return {"user_id": person.user.id, "display_name": person.user.display_name,
+            "checked_in": person.checked_in,
+            "card": card_json(person.card) if person.card else None}
