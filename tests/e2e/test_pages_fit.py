@@ -54,8 +54,9 @@ class Site:
 
 
 def seed(cast: Cast) -> Site:
-    """A branch in use: two venues, a meetup (with a cover picture) starting within the hour
-    with people going, one checked in, one waitlisted, an invite link, and a later meetup."""
+    """A branch in use: two venues, three topics, a meetup (with a cover picture and two
+    topics) starting within the hour with people going, one checked in, one waitlisted, an
+    invite link, and a later meetup."""
     hall = save_venue(cast.lead, cast.branch, VenueInput("Teahouse", "12 Kuanzhai Alley", 3))
     library = save_venue(cast.lead, cast.branch, VenueInput("Library", "1 Renmin Road", 40))
     for topic in ("诗歌 Poetry", "读书", "Tea ceremony"):
@@ -64,6 +65,7 @@ def seed(cast: Cast) -> Site:
     [meetup] = events.schedule(cast.lead, cast.branch, events.EventInput(
         title="Poetry night in the teahouse — bring a poem you love", starts_local=starts,
         ends_local=ends, venue_id=hall.id, status=EventStatus.PUBLISHED,
+        tags=("诗歌 Poetry", "Tea ceremony"),
         description="We read aloud, in any language, then talk over tea."))
     meetup.max_guests = 2
     events.set_cover(cast.lead, meetup, pictures.store(photo((1600, 900))))
