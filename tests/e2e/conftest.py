@@ -42,14 +42,15 @@ def page(browser) -> Iterator[object]:
 
 @pytest.fixture
 def log_in(browser, live_server: str):
-    """A new English browser, logged in by the login form as the account with this email.
-    It commits the test's session first: the live server must see the data, and on SQLite an
-    open transaction of the test would hold the write lock the server needs."""
+    """A new English browser (or one shaped by `context_options`: a phone's viewport, another
+    locale), logged in by the login form as the account with this email. It commits the test's
+    session first: the live server must see the data, and on SQLite an open transaction of the
+    test would hold the write lock the server needs."""
     contexts = []
 
-    def open_as(email: str):
+    def open_as(email: str, **context_options):
         db.session.commit()
-        context = browser.new_context(locale="en-US")
+        context = browser.new_context(**({"locale": "en-US"} | context_options))
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)

@@ -10,7 +10,6 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from planner.core.extensions import db
 from planner.events import services as events
 from planner.events.models import EventStatus
 from tests.test_pictures import photo
@@ -20,22 +19,14 @@ YEAR = datetime.now(UTC).year + 1
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_lead_adds_a_cover_picture_on_a_phone(browser, live_server, cast):
-    from tests.conftest import PASSWORD
-
+def test_a_lead_adds_a_cover_picture_on_a_phone(log_in, live_server, cast):
     [meetup] = events.schedule(cast.lead, cast.branch, events.EventInput(
         title="读书会", starts_local=datetime(YEAR, 4, 9, 19), ends_local=datetime(YEAR, 4, 9, 21),
         online_url="https://meet.example/read", status=EventStatus.PUBLISHED))
-    email, meetup_id = cast.lead.email, meetup.id
+    meetup_id = meetup.id
     cast.lead.locale = None  # no choice saved: the phone's Chinese wins
-    db.session.commit()
-    phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
-                                has_touch=True, is_mobile=True)
-    page = phone.new_page()
-    page.goto(f"{live_server}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.tap("main input[type=submit]")
+    page = log_in(cast.lead.email, locale="zh-CN", viewport={"width": 390, "height": 844},
+                  has_touch=True, is_mobile=True)
     page.wait_for_url(lambda url: "/login" not in url)
 
     page.goto(f"{live_server}/events/{meetup_id}/edit")
@@ -59,4 +50,3 @@ def test_a_lead_adds_a_cover_picture_on_a_phone(browser, live_server, cast):
     assert served.height > served.width
     preview = page.locator('meta[property="og:image"]').get_attribute("content")
     assert preview == source.replace("card.webp", "share.jpg")
-    phone.close()
